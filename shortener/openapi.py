@@ -1,0 +1,136 @@
+"""The OpenAPI 3.1 document of Lumen's API, served at /api/v1/openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_PROBLEM = {"$ref": "#/components/responses/Problem"}
+_ID = {"name": "link_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+LINK_INPUT = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["url"],
+    "properties": {
+        "url": {"type": "string", "format": "uri", "maxLength": 2048, "description": "Absolute http(s) target, not on a Lumen domain."},
+        "slug": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$", "description": "Custom code; reserved words refused."},
+        "domain": {"type": "string", "description": "One of the configured short domains."},
+        "title": {"type": "string", "maxLength": 300},
+        "tags": {"type": "array", "items": {"type": "string", "maxLength": 50}, "maxItems": 20},
+        "expires_at": {"type": ["string", "null"], "format": "date-time"},
+        "max_clicks": {"type": ["integer", "null"], "minimum": 1, "description": "Human clicks allowed; previews and bots never spend it."},
+        "redirect_status": {"type": "integer", "enum": [301, 302, 307], "default": 302},
+    },
+}
+
+LINK_PATCH = {**LINK_INPUT, "required": [], "properties": {k: v for k, v in LINK_INPUT["properties"].items() if k not in ("slug", "domain")}}
+
+LINK = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "domain": {"type": "string"},
+        "code": {"type": "string"},
+        "short_url": {"type": "string", "format": "uri"},
+        "url": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "created_at": {"type": "string", "format": "date-time"},
+        "expires_at": {"type": ["string", "null"], "format": "date-time"},
+        "max_clicks": {"type": ["integer", "null"]},
+        "redirect_status": {"type": "integer"},
+        "clicks": {"type": "object", "properties": {"total": {"type": "integer"}, "human": {"type": "integer"}}},
+    },
+}
+
+VARIANT = {
+    "type": "object",
+    "properties": {
+        "link_id": {"type": "integer"},
+        "channel": {"type": "string"},
+        "code": {"type": "string"},
+        "short_url": {"type": "string", "format": "uri"},
+    },
+}
+
+PATHS: dict[str, Any] = {
+    "/links": {
+        "post": {
+            "summary": "Create a short link",
+            "operationId": "createLink",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": LINK_INPUT}}},
+            "responses": {"201": _json(LINK, "The new link"), "400": _PROBLEM, "401": _PROBLEM, "409": _PROBLEM, "422": _PROBLEM},
+        },
+        "get": {
+            "summary": "List links, newest first",
+            "operationId": "listLinks",
+            "parameters": [
+                {"name": "cursor", "in": "query", "schema": {"type": "integer"}, "description": "next_cursor of the previous page"},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+                {"name": "tag", "in": "query", "schema": {"type": "string"}},
+                {"name": "domain", "in": "query", "schema": {"type": "string"}},
+                {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "Search in title and URL"},
+            ],
+            "responses": {
+                "200": _json({"type": "object", "properties": {"links": {"type": "array", "items": LINK}, "next_cursor": {"type": ["integer", "null"]}}}, "A page of links"),
+                "401": _PROBLEM, "422": _PROBLEM,
+            },
+        },
+    },
+    "/links/{link_id}": {
+        "parameters": [_ID],
+        "get": {"summary": "Get a link", "operationId": "getLink", "responses": {"200": _json(LINK, "The link"), "401": _PROBLEM, "404": _PROBLEM}},
+        "patch": {
+            "summary": "Edit a link",
+            "operationId": "updateLink",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": LINK_PATCH}}},
+            "responses": {"200": _json(LINK, "The edited link"), "400": _PROBLEM, "401": _PROBLEM, "404": _PROBLEM, "422": _PROBLEM},
+        },
+        "delete": {"summary": "Delete a link", "operationId": "deleteLink", "responses": {"204": {"description": "Deleted"}, "401": _PROBLEM, "404": _PROBLEM}},
+    },
+    "/links/{link_id}/variants": {
+        "parameters": [_ID],
+        "post": {
+            "summary": "Get or create the link's share variant for a channel",
+            "operationId": "createVariant",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": False, "required": ["channel"], "properties": {"channel": {"type": "string"}}}}}},
+            "responses": {"200": _json(VARIANT, "The existing variant"), "201": _json(VARIANT, "The new variant"), "400": _PROBLEM, "401": _PROBLEM, "404": _PROBLEM, "422": _PROBLEM},
+        },
+        "get": {
+            "summary": "List the link's share variants",
+            "operationId": "listVariants",
+            "responses": {"200": _json({"type": "object", "properties": {"variants": {"type": "array", "items": VARIANT}}}, "The variants"), "401": _PROBLEM, "404": _PROBLEM},
+        },
+    },
+}
+
+
+def openapi_document() -> dict[str, Any]:
+    """The whole OpenAPI document."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Lumen API",
+            "version": "1.0.0",
+            "description": "Branded short links with dark-social attribution. Errors are application/problem+json.",
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "paths": PATHS,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "Create a key with `python -m shortener keys create NAME`."}},
+            "responses": {
+                "Problem": {
+                    "description": "An error, as RFC 9457 problem details",
+                    "content": {"application/problem+json": {"schema": {"type": "object", "properties": {
+                        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                        "detail": {"type": "string"}, "field": {"type": "string"}}}}},
+                }
+            },
+        },
+    }

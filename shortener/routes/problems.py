@@ -1,0 +1,41 @@
+"""One error shape: every API error is application/problem+json; pages get a small HTML page."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from shortener.errors import LumenError
+
+PROBLEM_TYPE = "application/problem+json"
+
+
+def problem(status: int, title: str, detail: str, **extra: object) -> Response:
+    """An RFC 9457 problem document."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM_TYPE
+    return response
+
+
+def _wants_problem() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _lumen_error(error: LumenError) -> Response:
+    return problem(error.status, error.title, error.detail, field=error.field)
+
+
+def _http_error(error: HTTPException) -> Response | tuple[str, int]:
+    status = error.code or 500
+    if _wants_problem():
+        return problem(status, error.name, error.description or error.name)
+    return render_template("error.html", status=status, title=error.name, detail=error.description), status
+
+
+def register(app: Flask) -> None:
+    """Install the error handlers on `app`."""
+    app.register_error_handler(LumenError, _lumen_error)
+    app.register_error_handler(HTTPException, _http_error)

@@ -1,0 +1,118 @@
+"""The redirect: GET /<code> on a configured domain, answered first, recorded in the same trip."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+
+import redis
+from flask import Blueprint, Response, abort, make_response, redirect, render_template, request
+
+from shortener.analytics.attribution import classify_hit
+from shortener.hits import (
+    MAX_REFERRER,
+    MAX_USER_AGENT,
+    Hit,
+    daily_key,
+    day_of,
+    network_hash,
+    primary_language,
+    record_hit,
+    record_orphan,
+    visitor_hash,
+)
+from shortener.links import now_ms
+from shortener.routes import lumen, request_domain
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("redirect", __name__)
+
+UNGUARDED_PATHS = ("/healthz", "/readyz")
+
+
+@bp.before_app_request
+def refuse_unknown_hosts() -> None:
+    """Only configured domains are served: any other Host gets 404 and never a redirect."""
+    if request.path in UNGUARDED_PATHS:
+        return
+    if request_domain(request.host) not in lumen().settings.all_domains:
+        abort(404, description="This host is not a Lumen domain.")
+
+
+def hit_from_request(code: str) -> Hit:
+    """The request as a Hit: untrusted strings cut to their limits, the IP reduced to hashes."""
+    services = lumen()
+    time_ms = now_ms()
+    user_agent = request.headers.get("User-Agent", "")[:MAX_USER_AGENT]
+    key = daily_key(services.secret_key, day_of(time_ms))
+    ip = request.remote_addr or ""
+    return Hit(
+        time_ms=time_ms,
+        domain=request_domain(request.host),
+        code=code,
+        referrer=request.headers.get("Referer", "")[:MAX_REFERRER],
+        user_agent=user_agent,
+        language=primary_language(request.headers.get("Accept-Language", "")),
+        visitor=visitor_hash(key, ip, user_agent),
+        ip_hash=network_hash(key, ip),
+    )
+
+
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "private, max-age=0"
+    return response
+
+
+def _gone(reason: str) -> Response:
+    return _no_store(make_response(render_template("gone.html", reason=reason), 410))
+
+
+@bp.get("/")
+def home() -> Response:
+    """The bare short domain sends people to the dashboard."""
+    return redirect("/dashboard", code=302)
+
+
+@bp.route("/<code>", methods=["GET", "HEAD"])
+def follow(code: str) -> Response:
+    """Send the visitor on and record the hit (HEAD is answered but not counted)."""
+    services = lumen()
+    settings = services.settings
+    hit = hit_from_request(code)
+    counted = request.method == "GET"
+    ref = services.resolve(hit.domain, code)
+    if ref is None:
+        if counted:
+            try:
+                record_orphan(services.redis, services.keys, hit)
+            except redis.RedisError:
+                services.record_failures += 1
+                log.exception("recording an orphan hit on %s/%s failed", hit.domain, code)
+        abort(404, description="This short link does not exist. Check the address for typos.")
+    attribution = classify_hit(
+        hit.user_agent, hit.referrer, own_hosts=settings.all_domains,
+        target_site=ref.site or None, tag_channel=ref.channel or None,
+    )
+    record = partial(
+        record_hit, services.redis, services.keys, ref.link_id, hit, attribution,
+        variant_channel=ref.channel,
+        retention_count=settings.hit_retention_count,
+        retention_days=settings.hit_retention_days,
+        preview_window_ms=settings.preview_window_seconds * 1000,
+    )
+    try:
+        outcome = record(count=counted)
+    except redis.RedisError:
+        if not counted:
+            raise
+        services.record_failures += 1
+        log.exception("recording a hit of %s/%s failed; answering without it", hit.domain, code)
+        outcome = record(count=False)
+    if outcome is None:
+        services.link_cache.forget(hit.domain, code)
+        abort(404, description="This short link does not exist. Check the address for typos.")
+    if outcome.status == 410:
+        return _gone(outcome.gone_reason)
+    return _no_store(redirect(outcome.url, code=outcome.status))
+

@@ -1,0 +1,204 @@
+"""Everything Lumen keeps in Redis: the client, every key, and the Lua scripts.
+
+Key scheme (prefix `lumen` by default; `{...}` is the Redis Cluster hash tag, so every key of one
+link lives in one slot and per-link work never crosses slots):
+
+    lumen:seq                        counter behind link and share-variant codes (hashids)
+    lumen:code:<domain>:<code>       code index: "<link id>|<variant channel>|<target site>"
+    lumen:links                      sorted set of link ids (score = id), for listing
+    lumen:apikeys                    hash: SHA-256 of an API key -> {"name", "created_at"}
+    lumen:{l:42}                     hash: link 42's record and its running totals
+    lumen:{l:42}:variants            hash: share-variant channel -> its code
+    lumen:{l:42}:hits                stream: link 42's raw hits (capped by count and age)
+    lumen:{l:42}:d:20261126          hash: link 42's aggregates for one UTC day
+    lumen:{l:42}:u:20261126          HyperLogLog: link 42's visitors that day
+    lumen:{l:42}:pv                  hash: app channel -> "<ms>|<ip hash>" of its latest preview
+    lumen:hits                       stream: every hit, compact (no UA or referrer), capped
+    lumen:{g:3}:d:20261126           hash: instance-wide aggregates for one day, shard 3 of 8
+    lumen:{g:3}:u:20261126           HyperLogLog: instance-wide visitors that day, shard 3
+    lumen:{g:3}:top:20261126         sorted set: link id -> human clicks that day, shard 3
+
+Day aggregates use these fields: `hits`, `k:<kind>`, `orphan`; for human hits `s:<source>`,
+`c:<channel>`, `e:<evidence>`, `dark`, `t:<tagged channel>`, `dev:`, `os:`, `br:`, `lang:`;
+for previews `p:<channel>` (shares observed). A missing channel is written as `-`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import redis
+
+GLOBAL_SHARDS = 8
+NO_VALUE = "-"
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """Builds every Redis key of one Lumen instance from its prefix."""
+
+    prefix: str = "lumen"
+
+    def sequence(self) -> str:
+        return f"{self.prefix}:seq"
+
+    def code(self, domain: str, code: str) -> str:
+        return f"{self.prefix}:code:{domain}:{code}"
+
+    def links(self) -> str:
+        return f"{self.prefix}:links"
+
+    def api_keys(self) -> str:
+        return f"{self.prefix}:apikeys"
+
+    def link(self, link_id: int) -> str:
+        return f"{self.prefix}:{{l:{link_id}}}"
+
+    def variants(self, link_id: int) -> str:
+        return f"{self.link(link_id)}:variants"
+
+    def link_hits(self, link_id: int) -> str:
+        return f"{self.link(link_id)}:hits"
+
+    def link_day(self, link_id: int, day: str) -> str:
+        return f"{self.link(link_id)}:d:{day}"
+
+    def link_visitors(self, link_id: int, day: str) -> str:
+        return f"{self.link(link_id)}:u:{day}"
+
+    def link_previews(self, link_id: int) -> str:
+        return f"{self.link(link_id)}:pv"
+
+    def all_hits(self) -> str:
+        return f"{self.prefix}:hits"
+
+    def global_day(self, shard: int, day: str) -> str:
+        return f"{self.prefix}:{{g:{shard}}}:d:{day}"
+
+    def global_visitors(self, shard: int, day: str) -> str:
+        return f"{self.prefix}:{{g:{shard}}}:u:{day}"
+
+    def global_top_links(self, shard: int, day: str) -> str:
+        return f"{self.prefix}:{{g:{shard}}}:top:{day}"
+
+
+def connect(url: str) -> redis.Redis:
+    """A client for `url` (redis://, rediss://, unix://) answering str; connects lazily."""
+    return redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+
+
+# Records one hit of a link: checks that the link exists and can still be followed, credits a
+# dark click to a recent preview, bumps the link's and the instance's day aggregates and appends
+# the raw hit to both streams, all atomically, in one round trip.
+# KEYS: 1 link, 2 link hits stream, 3 link day, 4 link visitors, 5 link previews,
+#       6 all-hits stream, 7 global day shard, 8 global visitors shard, 9 global top links shard
+# ARGV: 1 now ms, 2 record (1) or only resolve (0), 3 kind, 4 source, 5 channel, 6 evidence,
+#       7 dark (1/0), 8 device, 9 os, 10 browser, 11 app, 12 language, 13 visitor hash,
+#       14 ip hash, 15 referrer, 16 user agent, 17 variant channel, 18 stream cap per link,
+#       19 min stream id (ms) kept, 20 preview window ms, 21 link id, 22 day ttl seconds
+# Returns {status, url, channel, evidence, source, dark, sender_test}; status 0 = no such link,
+# 410 = expired or out of clicks, else the redirect status.
+RECORD_HIT = """
+local link = redis.call('HMGET', KEYS[1], 'url', 'redirect_status', 'expires_at', 'max_clicks', 'human')
+if not link[1] then return {0} end
+local now = tonumber(ARGV[1])
+if link[3] and link[3] ~= '' and tonumber(link[3]) <= now then return {410, link[1], 'expired'} end
+local max_clicks = tonumber(link[4] or '0') or 0
+if max_clicks > 0 and (tonumber(link[5] or '0') or 0) >= max_clicks then
+  return {410, link[1], 'max_clicks'}
+end
+local kind, source, channel, evidence, dark = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local sender_test = '0'
+if ARGV[2] ~= '1' then return {tonumber(link[2]), link[1], channel, evidence, source, dark, sender_test} end
+
+local window = tonumber(ARGV[20])
+if kind == 'preview' and channel ~= '-' then
+  redis.call('HSET', KEYS[5], channel, ARGV[1] .. '|' .. ARGV[14])
+  redis.call('PEXPIRE', KEYS[5], window)
+elseif kind == 'human' and evidence == 'none' then
+  local seen = redis.call('HGETALL', KEYS[5])
+  local best_ms, best_channel, best_ip = -1, nil, nil
+  for i = 1, #seen, 2 do
+    local sep = string.find(seen[i + 1], '|', 1, true)
+    local ms = tonumber(string.sub(seen[i + 1], 1, sep - 1))
+    if ms and now - ms <= window and ms > best_ms then
+      best_ms, best_channel, best_ip = ms, seen[i], string.sub(seen[i + 1], sep + 1)
+    end
+  end
+  if best_channel then
+    if best_ip == ARGV[14] then
+      sender_test = '1'
+    else
+      channel, evidence = best_channel, 'preview'
+    end
+  end
+end
+
+local function count(key, ttl)
+  redis.call('HINCRBY', key, 'hits', 1)
+  redis.call('HINCRBY', key, 'k:' .. kind, 1)
+  if kind == 'human' then
+    redis.call('HINCRBY', key, 's:' .. source, 1)
+    redis.call('HINCRBY', key, 'c:' .. channel, 1)
+    redis.call('HINCRBY', key, 'e:' .. evidence, 1)
+    redis.call('HINCRBY', key, 'dev:' .. ARGV[8], 1)
+    redis.call('HINCRBY', key, 'os:' .. ARGV[9], 1)
+    redis.call('HINCRBY', key, 'br:' .. ARGV[10], 1)
+    redis.call('HINCRBY', key, 'lang:' .. ARGV[12], 1)
+    if dark == '1' then redis.call('HINCRBY', key, 'dark', 1) end
+    if evidence == 'tag' then redis.call('HINCRBY', key, 't:' .. channel, 1) end
+  elseif kind == 'preview' then
+    redis.call('HINCRBY', key, 'p:' .. channel, 1)
+  end
+  if ttl > 0 then redis.call('EXPIRE', key, ttl) end
+end
+local ttl = tonumber(ARGV[22])
+count(KEYS[3], ttl)
+count(KEYS[7], ttl)
+redis.call('HINCRBY', KEYS[1], 'hits', 1)
+if kind == 'human' then
+  redis.call('HINCRBY', KEYS[1], 'human', 1)
+  redis.call('PFADD', KEYS[4], ARGV[13])
+  redis.call('PFADD', KEYS[8], ARGV[13])
+  redis.call('ZINCRBY', KEYS[9], 1, ARGV[21])
+  if ttl > 0 then
+    redis.call('EXPIRE', KEYS[4], ttl)
+    redis.call('EXPIRE', KEYS[8], ttl)
+    redis.call('EXPIRE', KEYS[9], ttl)
+  end
+end
+
+local cap = tonumber(ARGV[18])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', cap, '*',
+  'link', ARGV[21], 'kind', kind, 'source', source, 'channel', channel, 'evidence', evidence,
+  'dark', dark, 'variant', ARGV[17], 'device', ARGV[8], 'os', ARGV[9], 'browser', ARGV[10],
+  'app', ARGV[11], 'lang', ARGV[12], 'visitor', ARGV[13], 'sender_test', sender_test,
+  'referrer', ARGV[15], 'ua', ARGV[16])
+redis.call('XADD', KEYS[6], 'MAXLEN', '~', cap * 10, '*',
+  'link', ARGV[21], 'kind', kind, 'source', source, 'channel', channel, 'evidence', evidence,
+  'dark', dark)
+redis.call('XTRIM', KEYS[2], 'MINID', '~', ARGV[19])
+redis.call('XTRIM', KEYS[6], 'MINID', '~', ARGV[19])
+return {tonumber(link[2]), link[1], channel, evidence, source, dark, sender_test}
+"""
+
+# Counts a hit on a code no link owns, in the instance's day aggregates.
+# KEYS: 1 global day shard. ARGV: 1 day ttl seconds
+RECORD_ORPHAN = """
+redis.call('HINCRBY', KEYS[1], 'orphan', 1)
+if tonumber(ARGV[1]) > 0 then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1])) end
+return 1
+"""
+
+SCRIPTS = {"record_hit": RECORD_HIT, "record_orphan": RECORD_ORPHAN}
+_SHAS = {name: hashlib.sha1(source.encode()).hexdigest() for name, source in SCRIPTS.items()}
+
+
+def run_script(r: redis.Redis, name: str, keys: list[str], args: list[object]) -> object:
+    """Run one of SCRIPTS by its SHA, loading it first when the server does not know it."""
+    try:
+        return r.evalsha(_SHAS[name], len(keys), *keys, *args)
+    except redis.exceptions.NoScriptError:
+        r.script_load(SCRIPTS[name])
+        return r.evalsha(_SHAS[name], len(keys), *keys, *args)

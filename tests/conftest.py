@@ -1,0 +1,108 @@
+"""Shared fixtures: a real Redis server per test session, and a Lumen app over it.
+
+The server is the bundled redis-server (or REDIS_SERVER_BIN), started by EmbeddedRedis in a
+temporary directory; every test starts from an empty database.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from shortener import create_app
+from shortener.apikeys import create_api_key
+from shortener.embedded_redis import EmbeddedRedis
+from shortener.store import Keys
+
+DOMAINS = ("go.test", "alt.test")
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[EmbeddedRedis]:
+    """A real redis-server for the whole test session."""
+    directory = tempfile.mkdtemp(prefix="lumen-redis-")
+    server = EmbeddedRedis(directory, os.environ.get("REDIS_SERVER_BIN", ""))
+    server.ensure_running()
+    yield server
+    server.stop()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def redis_client(redis_server: EmbeddedRedis) -> Iterator[redis.Redis]:
+    """A client of the session's server, on an empty database."""
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    client.flushall()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def settings_overrides(redis_server: EmbeddedRedis, tmp_path: Path) -> dict[str, object]:
+    """Settings of the test app: two branded domains and a fixed secret."""
+    return {
+        "redis_url": redis_server.url,
+        "data_dir": str(tmp_path / "data"),
+        "secret_key": "test-secret",
+        "domains": DOMAINS,
+        "default_domain": DOMAINS[0],
+        "TESTING": True,
+    }
+
+
+@pytest.fixture
+def app(settings_overrides: dict[str, object], redis_client: redis.Redis):  # type: ignore[no-untyped-def]
+    """A Lumen app over the test server."""
+    return create_app(settings_overrides)
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    """A test client sending requests to the default branded domain."""
+    return app.test_client()
+
+
+@pytest.fixture
+def keys() -> Keys:
+    """The key builder of the test app (default prefix)."""
+    return Keys()
+
+
+@pytest.fixture
+def api_key(redis_client: redis.Redis, keys: Keys) -> str:
+    """A valid API key."""
+    return create_api_key(redis_client, keys, "tester", 1)
+
+
+@pytest.fixture
+def auth(api_key: str) -> dict[str, str]:
+    """Headers that authenticate an API request on the default domain."""
+    return {"Authorization": f"Bearer {api_key}", "Host": DOMAINS[0]}
+
+
+@pytest.fixture
+def create_link(client, auth):  # type: ignore[no-untyped-def]
+    """Create a link through the API and return its JSON."""
+
+    def create(**fields: object) -> dict[str, object]:
+        fields.setdefault("url", "https://example.com/page")
+        response = client.post("/api/v1/links", json=fields, headers=auth)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+    return create
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -1,0 +1,203 @@
+"""The redirect: status, headers, hit recording field by field, domains, expiry and click budgets."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from shortener.hits import day_of
+from tests.conftest import DOMAINS
+
+CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+WHATSAPP_PREVIEW = "WhatsApp/2.23.20.0 A"
+GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+
+
+def visit(client, code: str, *, host: str = DOMAINS[0], ua: str = CHROME, referrer: str = "",
+          method: str = "GET", ip: str = "203.0.113.7", **headers: str):
+    """Request a short code the way a browser would, from `ip`."""
+    all_headers = {"Host": host, "User-Agent": ua, **headers}
+    if referrer:
+        all_headers["Referer"] = referrer
+    return client.open(f"/{code}", method=method, headers=all_headers, environ_base={"REMOTE_ADDR": ip})
+
+
+def link_hits(redis_client, link_id: int) -> list[dict[str, str]]:
+    return [fields for _, fields in redis_client.xrange(f"lumen:{{l:{link_id}}}:hits")]
+
+
+def test_redirect_answers_302_with_private_cache_control(client, create_link):
+    link = create_link(url="https://example.com/landing?x=1")
+    response = visit(client, link["code"])
+    assert response.status_code == 302
+    assert response.headers["Location"] == "https://example.com/landing?x=1"
+    assert response.headers["Cache-Control"] == "private, max-age=0"
+
+
+@pytest.mark.parametrize("status", [301, 302, 307])
+def test_redirect_uses_the_links_status(client, create_link, status):
+    link = create_link(redirect_status=status)
+    assert visit(client, link["code"]).status_code == status
+
+
+def test_hit_is_stored_field_by_field(client, create_link, redis_client):
+    link = create_link()
+    long_referrer = "https://news.example.org/story?" + "q" * 2000
+    long_ua = CHROME + " " + "x" * 600
+    before = int(time.time() * 1000)
+    visit(client, link["code"], ua=long_ua, referrer=long_referrer, **{"Accept-Language": "fr-CH, fr;q=0.9, en;q=0.8"})
+    after = int(time.time() * 1000)
+    entries = redis_client.xrange(f"lumen:{{l:{link['id']}}}:hits")
+    assert len(entries) == 1
+    entry_id, hit = entries[0]
+    assert before <= int(entry_id.split("-")[0]) <= after
+    assert hit["link"] == str(link["id"])
+    assert hit["referrer"] == long_referrer[:1024]
+    assert hit["ua"] == long_ua[:512]
+    assert hit["lang"] == "fr-ch"
+    assert len(hit["visitor"]) == 24 and int(hit["visitor"], 16) >= 0
+    assert hit["kind"] == "human"
+    assert hit["source"] == "referral"
+    assert hit["channel"] == "example.org"
+    assert hit["evidence"] == "referrer"
+    assert hit["dark"] == "0"
+    assert hit["browser"] == "Chrome"
+    assert hit["os"] == "Windows"
+    assert hit["device"] == "desktop"
+    # The instance-wide stream holds the compact copy.
+    all_hits = redis_client.xrange("lumen:hits")
+    assert [fields["link"] for _, fields in all_hits] == [str(link["id"])]
+    # Per-link per-day counters.
+    day = redis_client.hgetall(f"lumen:{{l:{link['id']}}}:d:{day_of(before)}")
+    assert day["hits"] == "1" and day["k:human"] == "1" and day["s:referral"] == "1"
+
+
+def test_no_raw_ip_is_stored_anywhere(client, create_link, redis_client):
+    link = create_link()
+    visit(client, link["code"], ip="198.51.100.23")
+    assert redis_client.keys("*")
+    for key in redis_client.keys("*"):
+        # DUMP serialises any type, so the address cannot hide in a stream, hash or string.
+        raw = redis_client.execute_command("DUMP", key, NEVER_DECODE=True)
+        assert b"198.51.100.23" not in raw, key
+
+
+def test_visitor_hash_is_the_same_within_a_day_and_differs_by_visitor(client, create_link, redis_client):
+    link = create_link()
+    visit(client, link["code"], ip="198.51.100.1")
+    visit(client, link["code"], ip="198.51.100.1")
+    visit(client, link["code"], ip="198.51.100.2")
+    visitors = [hit["visitor"] for hit in link_hits(redis_client, link["id"])]
+    assert visitors[0] == visitors[1] != visitors[2]
+
+
+def test_clicks_show_in_the_link(client, auth, create_link):
+    link = create_link()
+    visit(client, link["code"])
+    visit(client, link["code"], ua=GOOGLEBOT)
+    clicks = client.get(f"/api/v1/links/{link['id']}", headers=auth).get_json()["clicks"]
+    assert clicks == {"total": 2, "human": 1}
+
+
+def test_head_is_answered_but_not_counted(client, create_link, redis_client):
+    link = create_link()
+    response = visit(client, link["code"], method="HEAD")
+    assert response.status_code == 302
+    assert response.headers["Location"] == link["url"]
+    assert link_hits(redis_client, link["id"]) == []
+
+
+def test_unknown_code_is_a_404_page_counted_as_orphan(client, redis_client):
+    response = visit(client, "nosuchcode")
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+    today = day_of(int(time.time() * 1000))
+    orphans = sum(int(redis_client.hget(key, "orphan") or 0) for key in redis_client.keys(f"lumen:{{g:*}}:d:{today}"))
+    assert orphans == 1
+
+
+def test_non_canonical_form_of_a_generated_code_is_unknown(client, app, create_link):
+    link = create_link()
+    codes = app.extensions["lumen"].codes
+    assert codes.is_canonical(link["code"])
+    # hashids decodes some other strings to the same number; they must not resolve.
+    lookalikes = [link["code"] + "x", link["code"].swapcase(), link["code"][1:]]
+    for lookalike in lookalikes:
+        assert not codes.is_canonical(lookalike) or lookalike == link["code"]
+        assert visit(client, lookalike).status_code == 404
+
+
+def test_same_code_on_two_domains_goes_to_each_domains_target(client, create_link):
+    create_link(slug="promo", domain=DOMAINS[0], url="https://one.example/")
+    create_link(slug="promo", domain=DOMAINS[1], url="https://two.example/")
+    assert visit(client, "promo", host=DOMAINS[0]).headers["Location"] == "https://one.example/"
+    assert visit(client, "promo", host=DOMAINS[1]).headers["Location"] == "https://two.example/"
+
+
+def test_a_code_on_another_domain_is_unknown_here(client, create_link):
+    create_link(slug="only-alt", domain=DOMAINS[1])
+    assert visit(client, "only-alt", host=DOMAINS[0]).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/promo", "/", "/api/v1/links", "/dashboard"])
+def test_unconfigured_host_gets_404_and_never_a_redirect(client, create_link, auth, path):
+    create_link(slug="promo")
+    response = client.get(path, headers={**auth, "Host": "evil.example"})
+    assert response.status_code == 404
+    assert "Location" not in response.headers
+
+
+def test_host_header_is_matched_case_insensitively(client, create_link):
+    create_link(slug="caps")
+    assert visit(client, "caps", host=DOMAINS[0].upper()).status_code == 302
+
+
+def test_expired_link_answers_410(client, auth, create_link, redis_client):
+    link = create_link(expires_at="2999-01-01T00:00:00Z")
+    assert visit(client, link["code"]).status_code == 302
+    # Move the expiry into the past the way time would.
+    redis_client.hset(f"lumen:{{l:{link['id']}}}", "expires_at", int(time.time() * 1000) - 1)
+    response = visit(client, link["code"])
+    assert response.status_code == 410
+    assert "expiry" in response.get_data(as_text=True)
+    assert response.headers["Cache-Control"] == "private, max-age=0"
+
+
+def test_max_clicks_counts_only_human_clicks(client, create_link):
+    link = create_link(max_clicks=2)
+    assert visit(client, link["code"], ua=WHATSAPP_PREVIEW).status_code == 302
+    assert visit(client, link["code"], ua=GOOGLEBOT).status_code == 302
+    assert visit(client, link["code"]).status_code == 302
+    assert visit(client, link["code"], method="HEAD").status_code == 302
+    assert visit(client, link["code"]).status_code == 302
+    response = visit(client, link["code"])
+    assert response.status_code == 410
+    assert "limited number" in response.get_data(as_text=True)
+
+
+def test_edit_of_target_shows_at_once_despite_the_link_cache(client, auth, create_link):
+    link = create_link(url="https://before.example/")
+    assert visit(client, link["code"]).headers["Location"] == "https://before.example/"
+    client.patch(f"/api/v1/links/{link['id']}", json={"url": "https://after.example/"}, headers=auth)
+    assert visit(client, link["code"]).headers["Location"] == "https://after.example/"
+
+
+def test_deleted_link_is_gone_even_when_another_worker_cached_it(app, client, auth, create_link, redis_client):
+    link = create_link(slug="cached")
+    assert visit(client, "cached").status_code == 302
+    # Delete behind this app's back, as another worker would: its cache still holds the code.
+    redis_client.delete("lumen:code:go.test:cached", f"lumen:{{l:{link['id']}}}")
+    assert visit(client, "cached").status_code == 404
+    assert app.extensions["lumen"].link_cache.get(DOMAINS[0], "cached") is None
+
+
+def test_healthz_answers_on_any_host(client):
+    assert client.get("/healthz", headers={"Host": "anything.example"}).status_code == 200
+    assert client.get("/readyz", headers={"Host": "anything.example"}).status_code == 200
+
+
+def test_bare_domain_sends_people_to_the_dashboard(client):
+    response = client.get("/", headers={"Host": DOMAINS[0]})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/dashboard")

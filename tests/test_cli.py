@@ -1,0 +1,92 @@
+"""`python -m shortener` as a user runs it: keys, links and classify, in a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def run(redis_server, redis_client, tmp_path):
+    """Run the CLI against the test Redis server."""
+
+    def run_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "REDIS_URL": redis_server.url, "LUMEN_DATA_DIR": str(tmp_path),
+               "SECRET_KEY": "cli-test", "LUMEN_DOMAINS": "go.test"}
+        return subprocess.run([sys.executable, "-m", "shortener", *args], cwd=ROOT, env=env,
+                              input=stdin, capture_output=True, text=True, timeout=60)
+
+    return run_cli
+
+
+def test_keys_create_prints_the_key_alone_on_its_last_line(run, redis_client, keys):
+    from shortener.apikeys import verify_api_key
+
+    result = run("keys", "create", "ci-bot")
+    assert result.returncode == 0, result.stderr
+    key = result.stdout.strip().splitlines()[-1]
+    assert key.startswith("lum_") and " " not in key
+    assert verify_api_key(redis_client, keys, key) == "ci-bot"
+
+
+def test_keys_list_and_revoke(run):
+    run("keys", "create", "first")
+    run("keys", "create", "second")
+    listed = run("keys", "list").stdout
+    assert "first" in listed and "second" in listed and "lum_" not in listed
+    assert run("keys", "revoke", "first").returncode == 0
+    assert "first" not in run("keys", "list").stdout
+    missing = run("keys", "revoke", "first")
+    assert missing.returncode == 2
+    assert "no key named" in missing.stderr
+
+
+def test_duplicate_key_name_is_refused(run):
+    run("keys", "create", "dup")
+    result = run("keys", "create", "dup")
+    assert result.returncode == 2
+    assert "exists" in result.stderr
+
+
+def test_links_create_prints_the_short_url(run, redis_client):
+    result = run("links", "create", "https://example.com/cli", "--slug", "from-cli", "--tag", "cli")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "https://go.test/from-cli"
+    assert redis_client.get("lumen:code:go.test:from-cli")
+
+
+def test_links_create_refuses_a_bad_url_with_a_message(run):
+    result = run("links", "create", "not-a-url")
+    assert result.returncode == 2
+    assert "url" in result.stderr
+
+
+def test_classify_writes_one_line_per_input_even_for_garbage():
+    lines = [
+        json.dumps({"ua": "WhatsApp/2.23.20.0 A", "referrer": ""}),
+        "not json",
+        json.dumps({"ua": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1", "referrer": "https://t.co/"}),
+        "[1, 2]",
+        "",
+    ]
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    env["LUMEN_DATA_DIR"] = "/nonexistent/never-created"
+    result = subprocess.run([sys.executable, "-m", "shortener", "classify"], cwd=ROOT, env=env,
+                            input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(out) == len(lines)
+    assert out[0]["kind"] == "preview" and out[0]["channel"] == "whatsapp"
+    assert "error" in out[1]
+    assert out[2]["kind"] == "human" and out[2]["channel"] == "twitter" and out[2]["source"] == "social"
+    for field in ("kind", "source", "channel", "dark", "evidence", "device", "os", "browser", "app"):
+        assert field in out[2]
+    assert "error" in out[3] and "error" in out[4]
+    assert not Path("/nonexistent/never-created").exists()

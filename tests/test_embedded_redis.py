@@ -1,0 +1,70 @@
+"""The embedded Redis: started, reused by a second client, stopped, restarted with links intact."""
+
+from __future__ import annotations
+
+import tempfile
+
+import pytest
+import redis
+
+from config import Settings
+from shortener.boot import open_services
+from shortener.embedded_redis import EmbeddedRedis
+
+
+@pytest.fixture
+def data_dir():
+    with tempfile.TemporaryDirectory(prefix="lumen-data-") as directory:
+        yield directory
+
+
+def test_embedded_redis_starts_is_reused_stops_and_keeps_links(data_dir):
+    first = EmbeddedRedis(data_dir)
+    assert first.ensure_running() is True
+    assert first.is_answering()
+
+    second = EmbeddedRedis(data_dir)
+    assert second.ensure_running() is False, "a second client must reuse the running server"
+    assert second.url == first.url
+
+    settings = Settings(data_dir=data_dir, secret_key="s", domains=("go.test",))
+    with open_services(settings) as services:
+        link = services.links.create({"url": "https://example.com/kept", "slug": "kept"})
+
+    second.stop()  # not the owner: does nothing
+    assert first.is_answering()
+    first.stop()
+    assert not first.is_answering()
+
+    third = EmbeddedRedis(data_dir)
+    assert third.ensure_running() is True
+    try:
+        with open_services(settings) as services:
+            assert services.links.get(link.id).url == "https://example.com/kept"
+            assert services.links.resolve("go.test", "kept").link_id == link.id
+    finally:
+        third.stop()
+
+
+def test_embedded_redis_persists_with_append_only_file(data_dir):
+    server = EmbeddedRedis(data_dir)
+    server.ensure_running()
+    try:
+        client = redis.Redis.from_url(server.url, decode_responses=True)
+        assert client.config_get("appendonly")["appendonly"] == "yes"
+        assert client.config_get("dir")["dir"] == str(server.data_dir)
+        client.close()
+    finally:
+        server.stop()
+
+
+def test_open_services_stops_the_server_it_started(data_dir):
+    settings = Settings(data_dir=data_dir, secret_key="s")
+    with open_services(settings):
+        assert EmbeddedRedis(data_dir).is_answering()
+    assert not EmbeddedRedis(data_dir).is_answering()
+
+
+def test_missing_binary_is_a_clear_error(data_dir):
+    with pytest.raises(FileNotFoundError):
+        EmbeddedRedis(data_dir, "/nonexistent/redis-server").ensure_running()
