@@ -4,13 +4,18 @@ gthread workers: the redirect is short and waits on Redis, so a few threads per 
 cores busy while requests wait (see docs/PERFORMANCE.md for the measurements behind the numbers).
 """
 
-import os
+import os as _os
 
-import config
-from shortener.boot import first_admin_key, start_redis, welcome_text
-from shortener.store import Keys, connect
+# Every public module-level name here is read as a gunicorn setting ("config" is one): keep
+# imports private.
+from config import from_env as _from_env
+from shortener.boot import first_admin_key as _first_admin_key
+from shortener.boot import start_redis as _start_redis
+from shortener.boot import welcome_text as _welcome_text
+from shortener.store import Keys as _Keys
+from shortener.store import connect as _connect
 
-_settings = config.from_env(os.environ)
+_settings = _from_env(_os.environ)
 
 wsgi_app = "wsgi:app"
 bind = [f"127.0.0.1:{_settings.port}"]
@@ -28,13 +33,13 @@ _embedded = None
 def on_starting(server):
     """In the master, before workers fork: start the embedded Redis and show the first key."""
     global _embedded
-    url, _embedded = start_redis(_settings)
-    os.environ["REDIS_URL"] = url
-    client = connect(url)
-    key = first_admin_key(client, Keys(_settings.key_prefix))
+    url, _embedded = _start_redis(_settings)
+    _os.environ["REDIS_URL"] = url
+    client = _connect(url)
+    key = _first_admin_key(client, _Keys(_settings.key_prefix))
     client.close()
     if key:
-        print(welcome_text(key, _settings.primary_domain), flush=True)
+        print(_welcome_text(key, _settings.primary_domain), flush=True)
 
 
 def on_exit(server):
