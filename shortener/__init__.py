@@ -44,11 +44,12 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
 
-    from shortener.routes import api, health, problems, redirect
+    from shortener.routes import api, health, problems, redirect, stats
 
     problems.register(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(stats.bp)
     app.register_blueprint(redirect.bp)
     warm_up()
     return app

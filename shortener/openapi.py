@@ -110,6 +110,90 @@ PATHS: dict[str, Any] = {
 }
 
 
+_INT = {"type": "integer"}
+_COUNTS = {"type": "array", "items": {"type": "object", "properties": {"name": {"type": ["string", "null"]}, "count": _INT}}}
+_RANGE_PARAMS = [
+    {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"},
+     "description": "First UTC day (ISO 8601; a date-time is taken in UTC). Default: 29 days before `to`."},
+    {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"},
+     "description": "Last UTC day, inclusive. Default: today. A range is at most 800 days; a bad range is a 422."},
+]
+_SCOPE_PARAMS = [
+    {"name": "link", "in": "query", "schema": {"type": "integer", "minimum": 1}, "description": "One link (its share variants included)."},
+    {"name": "tag", "in": "query", "schema": {"type": "string"}, "description": "The links carrying this tag, summed."},
+    {"name": "domain", "in": "query", "schema": {"type": "string"}, "description": "The links of this short domain, summed."},
+]
+
+STATS = {
+    "type": "object",
+    "properties": {
+        "scope": {"type": "object", "properties": {"link": {"type": ["integer", "null"]}, "tag": {"type": ["string", "null"]}, "domain": {"type": ["string", "null"]}}},
+        "range": {"type": "object", "properties": {"from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"}, "days": _INT}},
+        "totals": {"type": "object", "description": "public = human - dark; orphans (unknown codes) only for the whole instance.",
+                   "properties": {k: _INT for k in ("hits", "human", "previews", "bots", "unique_visitors", "dark", "public", "social", "orphans")}},
+        "dark_share": {"type": ["number", "null"], "minimum": 0, "maximum": 1, "description": "Dark human hits / human hits; null without human hits."},
+        "dark_public_ratio": {"type": ["number", "null"], "description": "Dark human hits / social human hits; null without social hits."},
+        "dark_evidence": {"type": "object", "description": "Dark human hits by the evidence that decided them.", "additionalProperties": _INT},
+        "series": {"type": "array", "items": {"type": "object", "properties": {
+            "date": {"type": "string", "format": "date"}, **{k: _INT for k in ("hits", "human", "previews", "bots", "dark", "unique_visitors")},
+            "sources": {"type": "object", "additionalProperties": _INT, "description": "Human hits by source."}}}},
+        "breakdowns": {"type": "object", "properties": {
+            "channels": {"type": "array", "items": {"type": "object", "properties": {
+                "channel": {"type": ["string", "null"]}, "category": {"type": "string"}, "dark": {"type": "boolean"}, "clicks": _INT}}},
+            **{k: _COUNTS for k in ("sources", "evidence", "devices", "os", "browsers", "languages")},
+            "previews": {"type": "array", "items": {"type": "object", "properties": {"channel": {"type": ["string", "null"]}, "shares_observed": _INT}}}}},
+        "shares": {"type": "array", "items": {"type": "object", "properties": {
+            "channel": {"type": "string"}, "shares_made": _INT, "shares_observed": _INT, "clicks": _INT,
+            "clicks_per_share": {"type": ["number", "null"], "description": "clicks / shares_made; null when no share was made."}}}},
+        "top_links": {"type": "array", "items": {"type": "object", "properties": {
+            "id": _INT, "short_url": {"type": "string"}, "title": {"type": "string"}, "url": {"type": "string"}, "clicks": _INT}}},
+        "variants": {"type": "array", "description": "Only for one link: its share variants one by one.", "items": {"type": "object", "properties": {
+            "channel": {"type": "string"}, "short_url": {"type": "string"}, "clicks": _INT, "shares_made": _INT, "shares_observed": _INT}}},
+    },
+}
+
+_CSV = {"description": "CSV (text/csv), sent as an attachment", "content": {"text/csv": {"schema": {"type": "string"}}}}
+
+STATS_PATHS: dict[str, Any] = {
+    "/stats": {
+        "get": {
+            "summary": "Dark-social stats of the instance, one link, or the links of a tag or domain",
+            "operationId": "getStats",
+            "parameters": _RANGE_PARAMS + _SCOPE_PARAMS,
+            "responses": {"200": _json(STATS, "The figures of the range"), "401": _PROBLEM, "404": _PROBLEM, "422": _PROBLEM},
+        },
+    },
+    "/stats.csv": {
+        "get": {
+            "summary": "The same figures as /stats, as section,date,name,value rows",
+            "operationId": "getStatsCsv",
+            "parameters": _RANGE_PARAMS + _SCOPE_PARAMS,
+            "responses": {"200": _CSV, "401": _PROBLEM, "404": _PROBLEM, "422": _PROBLEM},
+        },
+    },
+    "/links/{link_id}/stats": {
+        "parameters": [_ID],
+        "get": {
+            "summary": "Stats of one link, its share variants included and listed one by one",
+            "operationId": "getLinkStats",
+            "parameters": _RANGE_PARAMS,
+            "responses": {"200": _json({**STATS, "properties": {**STATS["properties"], "link": LINK}}, "The link and its figures"),
+                          "401": _PROBLEM, "404": _PROBLEM, "422": _PROBLEM},
+        },
+    },
+    "/hits.csv": {
+        "get": {
+            "summary": "Raw hits with their attribution, streamed from the capped streams",
+            "description": "With `link`: every field of that link's hits (referrer and user-agent included). "
+                           "Without: every hit of the instance, attribution only. Cells that look like formulas get a leading '.",
+            "operationId": "getHitsCsv",
+            "parameters": _RANGE_PARAMS + [_SCOPE_PARAMS[0]],
+            "responses": {"200": _CSV, "401": _PROBLEM, "404": _PROBLEM, "422": _PROBLEM},
+        },
+    },
+}
+
+
 def openapi_document() -> dict[str, Any]:
     """The whole OpenAPI document."""
     return {
@@ -121,7 +205,7 @@ def openapi_document() -> dict[str, Any]:
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
-        "paths": PATHS,
+        "paths": {**PATHS, **STATS_PATHS},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "Create a key with `python -m shortener keys create NAME`."}},
             "responses": {

@@ -19,8 +19,10 @@ link lives in one slot and per-link work never crosses slots):
     lumen:{g:3}:top:20261126         sorted set: link id -> human clicks that day, shard 3
 
 Day aggregates use these fields: `hits`, `k:<kind>`, `orphan`; for human hits `s:<source>`,
-`c:<channel>`, `e:<evidence>`, `dark`, `t:<tagged channel>`, `dev:`, `os:`, `br:`, `lang:`;
-for previews `p:<channel>` (shares observed). A missing channel is written as `-`.
+`c:<channel>`, `e:<evidence>`, `dark`, `de:<evidence>` (dark hits by evidence, the mix behind the
+dark share), `t:<tagged channel>`, `dev:`, `os:`, `br:`, `lang:`; for previews `p:<channel>`
+(shares observed); for share-button clicks `sh:<channel>` (shares made). A missing channel is
+written as `-`. Stream entry ids are the hit's own time in ms (kept increasing), not the server's.
 """
 
 from __future__ import annotations
@@ -146,7 +148,10 @@ local function count(key, ttl)
     redis.call('HINCRBY', key, 'os:' .. ARGV[9], 1)
     redis.call('HINCRBY', key, 'br:' .. ARGV[10], 1)
     redis.call('HINCRBY', key, 'lang:' .. ARGV[12], 1)
-    if dark == '1' then redis.call('HINCRBY', key, 'dark', 1) end
+    if dark == '1' then
+      redis.call('HINCRBY', key, 'dark', 1)
+      redis.call('HINCRBY', key, 'de:' .. evidence, 1)
+    end
     if evidence == 'tag' then redis.call('HINCRBY', key, 't:' .. channel, 1) end
   elseif kind == 'preview' then
     redis.call('HINCRBY', key, 'p:' .. channel, 1)
@@ -169,13 +174,23 @@ if kind == 'human' then
   end
 end
 
+-- A stream id carries the hit's own time, so exports and trimming follow it even for hits
+-- recorded later (the demo's history); a second hit in the same ms takes the next sequence.
+local function stream_id(key)
+  local top = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)[1]
+  if top then
+    local ms, seq = string.match(top[1], '^(%d+)-(%d+)$')
+    if tonumber(ms) >= now then return ms .. '-' .. (tonumber(seq) + 1) end
+  end
+  return ARGV[1] .. '-0'
+end
 local cap = tonumber(ARGV[18])
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', cap, '*',
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', cap, stream_id(KEYS[2]),
   'link', ARGV[21], 'kind', kind, 'source', source, 'channel', channel, 'evidence', evidence,
   'dark', dark, 'variant', ARGV[17], 'device', ARGV[8], 'os', ARGV[9], 'browser', ARGV[10],
   'app', ARGV[11], 'lang', ARGV[12], 'visitor', ARGV[13], 'sender_test', sender_test,
   'referrer', ARGV[15], 'ua', ARGV[16])
-redis.call('XADD', KEYS[6], 'MAXLEN', '~', cap * 10, '*',
+redis.call('XADD', KEYS[6], 'MAXLEN', '~', cap * 10, stream_id(KEYS[6]),
   'link', ARGV[21], 'kind', kind, 'source', source, 'channel', channel, 'evidence', evidence,
   'dark', dark)
 redis.call('XTRIM', KEYS[2], 'MINID', '~', ARGV[19])

@@ -1,0 +1,51 @@
+"""Raw hits: reading the capped streams, for the CSV export and a link's latest hits.
+
+Stream ids are the hits' own times (see `shortener.store`), so a time range is an id range. The
+per-link stream keeps every field, referrer and user-agent included; the instance-wide stream only
+the attribution. Reading goes in batches, so an export never holds a whole stream in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import redis
+
+from shortener.store import Keys
+
+BATCH = 500
+LINK_FIELDS = ("link", "kind", "source", "channel", "evidence", "dark", "variant", "device", "os", "browser",
+               "app", "lang", "sender_test", "referrer", "ua")
+COMPACT_FIELDS = ("link", "kind", "source", "channel", "evidence", "dark")
+
+
+@dataclass(frozen=True, slots=True)
+class RawHit:
+    """One stream entry: its time and fields as stored (`-` for none)."""
+
+    time_ms: int
+    fields: dict[str, str]
+
+
+def _raw_hit(entry_id: str, fields: dict[str, str]) -> RawHit:
+    return RawHit(int(entry_id.split("-")[0]), fields)
+
+
+def iter_hits(r: redis.Redis, keys: Keys, start_ms: int, end_ms: int, link_id: int | None = None) -> Iterator[RawHit]:
+    """The hits from `start_ms` to `end_ms` inclusive, oldest first: one link's, or the instance's."""
+    stream = keys.all_hits() if link_id is None else keys.link_hits(link_id)
+    lower: str = str(start_ms)
+    upper = f"{end_ms}-18446744073709551615"
+    while True:
+        entries = r.xrange(stream, lower, upper, count=BATCH)
+        for entry_id, fields in entries:
+            yield _raw_hit(entry_id, fields)
+        if len(entries) < BATCH:
+            return
+        lower = f"({entries[-1][0]}"
+
+
+def recent_hits(r: redis.Redis, keys: Keys, link_id: int, count: int = 20) -> list[RawHit]:
+    """The link's latest `count` hits, newest first."""
+    return [_raw_hit(entry_id, fields) for entry_id, fields in r.xrevrange(keys.link_hits(link_id), count=count)]

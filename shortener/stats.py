@@ -1,0 +1,466 @@
+"""Stats: the figures of a range of UTC days, read only from the day aggregates.
+
+A range costs one pipelined round trip whose size depends on the days and hashes asked for, never
+on the number of hits: one HGETALL per day and hash (the 8 instance shards, or each selected
+link), one PFCOUNT per day and one over the whole range for unique visitors, and, for the whole
+instance, each day's top-links sorted sets. Field names are documented in `shortener.store`.
+
+Headline figures (DESIGN.md "Attribution"):
+
+1. **dark share** = dark human hits / human hits (None when there are no human hits);
+2. **dark : public ratio** = dark human hits / `social` human hits (None when there are none);
+3. the **evidence mix** behind the dark share: dark human hits by the evidence that decided them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+import redis
+
+from shortener.analytics.vocabulary import CHANNELS, DARK_SOURCES, Evidence, Source
+from shortener.errors import InvalidInput
+from shortener.hits import AGGREGATE_DAYS
+from shortener.links import Link, LinkStore, Variant, short_url
+from shortener.store import GLOBAL_SHARDS, NO_VALUE, Keys
+from shortener.validation import validate_domain
+
+DEFAULT_RANGE_DAYS = 30
+MAX_RANGE_DAYS = AGGREGATE_DAYS  # day aggregates expire after this many days
+TOP_LINKS = 10
+# Stacking order of the per-day chart: private sources first, then public ones.
+SOURCES: tuple[str, ...] = tuple(
+    str(s) for s in (Source.DARK, Source.MESSAGING, Source.EMAIL, Source.SOCIAL, Source.SEARCH,
+                     Source.REFERRAL, Source.INTERNAL)
+)
+EVIDENCE: tuple[str, ...] = tuple(str(e) for e in Evidence)
+
+
+@dataclass(frozen=True, slots=True)
+class DayRange:
+    """An inclusive range of UTC days."""
+
+    first: date
+    last: date
+
+    def __len__(self) -> int:
+        return (self.last - self.first).days + 1
+
+    def dates(self) -> list[date]:
+        """Every day of the range, oldest first."""
+        return [self.first + timedelta(days=n) for n in range(len(self))]
+
+    def start_ms(self) -> int:
+        """The first millisecond of the range (epoch ms, UTC)."""
+        return _midnight_ms(self.first)
+
+    def end_ms(self) -> int:
+        """The last millisecond of the range (epoch ms, UTC)."""
+        return _midnight_ms(self.last + timedelta(days=1)) - 1
+
+    def as_json(self) -> dict[str, object]:
+        """The range as the API shows it."""
+        return {"from": self.first.isoformat(), "to": self.last.isoformat(), "days": len(self)}
+
+
+def _midnight_ms(day: date) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp() * 1000)
+
+
+def today_of(time_ms: int) -> date:
+    """The UTC day of an epoch-millisecond time."""
+    return datetime.fromtimestamp(time_ms / 1000, tz=timezone.utc).date()
+
+
+def parse_day(value: str, field: str) -> date:
+    """An ISO 8601 date (or date-time, taken in UTC) as a UTC day; InvalidInput naming `field`.
+
+    >>> parse_day("2026-11-26", "from"), parse_day("2026-11-26T23:30:00-02:00", "to")
+    (datetime.date(2026, 11, 26), datetime.date(2026, 11, 27))
+    """
+    text = value.strip()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"{field} must be an ISO 8601 date such as 2026-11-26", field=field) from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
+    return moment.date()
+
+
+def last_days(count: int, today: date) -> DayRange:
+    """The `count` days ending with `today`."""
+    return DayRange(today - timedelta(days=count - 1), today)
+
+
+def day_range(start: str | None, end: str | None, today: date) -> DayRange:
+    """The range `start`..`end` (ISO 8601, inclusive); by default the last 30 days up to today.
+
+    >>> day_range("2026-11-01", "2026-11-03", date(2026, 11, 26)).as_json()
+    {'from': '2026-11-01', 'to': '2026-11-03', 'days': 3}
+    """
+    last = parse_day(end, "to") if end else today
+    first = parse_day(start, "from") if start else last - timedelta(days=DEFAULT_RANGE_DAYS - 1)
+    if first > last:
+        raise InvalidInput(f"from ({first}) is after to ({last}); swap them", field="from")
+    if (last - first).days + 1 > MAX_RANGE_DAYS:
+        raise InvalidInput(f"a range is at most {MAX_RANGE_DAYS} days (aggregates are kept that long)", field="from")
+    return DayRange(first, last)
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """One row of a breakdown: a value (None when unknown) and its count."""
+
+    name: str | None
+    count: int
+
+    def as_json(self) -> dict[str, object]:
+        return {"name": self.name, "count": self.count}
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelClicks:
+    """Human clicks from one channel (None: no channel known), with its category."""
+
+    channel: str | None
+    category: str
+    dark: bool
+    clicks: int
+
+    def as_json(self) -> dict[str, object]:
+        return {"channel": self.channel, "category": self.category, "dark": self.dark, "clicks": self.clicks}
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelShares:
+    """Shares of one channel: made (share buttons), observed (previews), and the clicks they got."""
+
+    channel: str
+    shares_made: int
+    shares_observed: int
+    clicks: int
+
+    @property
+    def clicks_per_share(self) -> float | None:
+        """Tagged clicks per share made; None when no share was made."""
+        return self.clicks / self.shares_made if self.shares_made else None
+
+    def as_json(self) -> dict[str, object]:
+        return {"channel": self.channel, "shares_made": self.shares_made, "shares_observed": self.shares_observed,
+                "clicks": self.clicks, "clicks_per_share": self.clicks_per_share}
+
+
+@dataclass(frozen=True, slots=True)
+class DayFigures:
+    """One day of the series: hits by kind and human clicks by source."""
+
+    day: date
+    hits: int
+    human: int
+    previews: int
+    bots: int
+    dark: int
+    unique_visitors: int
+    sources: dict[str, int]
+
+    def as_json(self) -> dict[str, object]:
+        return {"date": self.day.isoformat(), "hits": self.hits, "human": self.human, "previews": self.previews,
+                "bots": self.bots, "dark": self.dark, "unique_visitors": self.unique_visitors,
+                "sources": dict(self.sources)}
+
+
+@dataclass(frozen=True, slots=True)
+class TopLink:
+    """A link and its human clicks in the range."""
+
+    id: int
+    domain: str
+    code: str
+    title: str
+    url: str
+    clicks: int
+
+    @property
+    def short_url(self) -> str:
+        return short_url(self.domain, self.code)
+
+    def as_json(self) -> dict[str, object]:
+        return {"id": self.id, "short_url": self.short_url, "title": self.title, "url": self.url,
+                "clicks": self.clicks}
+
+
+@dataclass(frozen=True, slots=True)
+class VariantClicks:
+    """A share variant of the link and what it did in the range."""
+
+    channel: str
+    short_url: str
+    clicks: int
+    shares_made: int
+    shares_observed: int
+
+    def as_json(self) -> dict[str, object]:
+        return {"channel": self.channel, "short_url": self.short_url, "clicks": self.clicks,
+                "shares_made": self.shares_made, "shares_observed": self.shares_observed}
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Whole-range totals. `public` = human − dark; `orphans` only for the whole instance."""
+
+    hits: int
+    human: int
+    previews: int
+    bots: int
+    unique_visitors: int
+    dark: int
+    public: int
+    social: int
+    orphans: int
+
+    def as_json(self) -> dict[str, int]:
+        return {"hits": self.hits, "human": self.human, "previews": self.previews, "bots": self.bots,
+                "unique_visitors": self.unique_visitors, "dark": self.dark, "public": self.public,
+                "social": self.social, "orphans": self.orphans}
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """Every figure of a range: totals, headline ratios, series, breakdowns, shares, top links."""
+
+    range: DayRange
+    totals: Totals
+    dark_evidence: dict[str, int]
+    series: tuple[DayFigures, ...]
+    sources: tuple[Count, ...]
+    channels: tuple[ChannelClicks, ...]
+    evidence: tuple[Count, ...]
+    devices: tuple[Count, ...]
+    oses: tuple[Count, ...]
+    browsers: tuple[Count, ...]
+    languages: tuple[Count, ...]
+    previews: tuple[Count, ...]
+    shares: tuple[ChannelShares, ...]
+    top_links: tuple[TopLink, ...]
+    variants: tuple[VariantClicks, ...] | None = None
+
+    @property
+    def dark_share(self) -> float | None:
+        """Dark human hits / human hits, from 0 to 1; None without human hits."""
+        return self.totals.dark / self.totals.human if self.totals.human else None
+
+    @property
+    def dark_public_ratio(self) -> float | None:
+        """Dark human hits per `social` human hit; None without social hits."""
+        return self.totals.dark / self.totals.social if self.totals.social else None
+
+    def as_json(self) -> dict[str, object]:
+        """The stats as the API shows them."""
+        body: dict[str, object] = {
+            "range": self.range.as_json(),
+            "totals": self.totals.as_json(),
+            "dark_share": self.dark_share,
+            "dark_public_ratio": self.dark_public_ratio,
+            "dark_evidence": dict(self.dark_evidence),
+            "series": [day.as_json() for day in self.series],
+            "breakdowns": {
+                "sources": [c.as_json() for c in self.sources],
+                "channels": [c.as_json() for c in self.channels],
+                "evidence": [c.as_json() for c in self.evidence],
+                "devices": [c.as_json() for c in self.devices],
+                "os": [c.as_json() for c in self.oses],
+                "browsers": [c.as_json() for c in self.browsers],
+                "languages": [c.as_json() for c in self.languages],
+                "previews": [{"channel": c.name, "shares_observed": c.count} for c in self.previews],
+            },
+            "shares": [s.as_json() for s in self.shares],
+            "top_links": [t.as_json() for t in self.top_links],
+        }
+        if self.variants is not None:
+            body["variants"] = [v.as_json() for v in self.variants]
+        return body
+
+
+def select_links(links: LinkStore, *, tag: str | None = None, domain: str | None = None,
+                 query: str | None = None) -> list[Link]:
+    """Every link matching the filters, newest first (walks the link list page by page)."""
+    selected: list[Link] = []
+    cursor: int | None = None
+    while True:
+        page, cursor = links.list(cursor=cursor, limit=200, tag=tag, domain=domain, query=query)
+        selected.extend(page)
+        if cursor is None:
+            return selected
+
+
+def stats_for(store: LinkStore, days: DayRange, *, link: Link | None = None, tag: str | None = None,
+              domain: str | None = None) -> Stats:
+    """Stats of the whole instance, of one link (its share variants listed one by one), or of the
+    links a tag and/or a domain select (their day hashes summed)."""
+    if link is not None:
+        if tag or domain:
+            raise InvalidInput("link selects a single link; leave out tag and domain", field="link")
+        return load_stats(store.r, store.keys, days, [link], variants=store.list_variants(link.id))
+    if domain:
+        domain = validate_domain(domain, store.domains, store.default_domain)
+    if tag or domain:
+        return load_stats(store.r, store.keys, days, select_links(store, tag=tag, domain=domain))
+    return load_stats(store.r, store.keys, days)
+
+
+def load_stats(
+    r: redis.Redis, keys: Keys, days: DayRange, links: Sequence[Link] | None = None, *,
+    variants: Sequence[Variant] | None = None, top: int = TOP_LINKS,
+) -> Stats:
+    """The figures of `days` for the whole instance (`links` None) or the sum of `links`.
+
+    `variants`, the share variants of a single link, are listed one by one with their tagged clicks.
+    """
+    day_names = [d.strftime("%Y%m%d") for d in days.dates()]
+    if links is None:
+        hashes = [[keys.global_day(s, day) for s in range(GLOBAL_SHARDS)] for day in day_names]
+        logs = [[keys.global_visitors(s, day) for s in range(GLOBAL_SHARDS)] for day in day_names]
+        tops = [keys.global_top_links(s, day) for day in day_names for s in range(GLOBAL_SHARDS)]
+    else:
+        hashes = [[keys.link_day(link.id, day) for link in links] for day in day_names]
+        logs = [[keys.link_visitors(link.id, day) for link in links] for day in day_names]
+        tops = []
+    pipe = r.pipeline(transaction=False)
+    for group in hashes:
+        for key in group:
+            pipe.hgetall(key)
+    every_log = [key for group in logs for key in group]
+    if every_log:
+        for group in logs:
+            pipe.pfcount(*group)
+        pipe.pfcount(*every_log)
+    for key in tops:
+        pipe.zrange(key, 0, -1, withscores=True)
+    replies = iter(pipe.execute())
+
+    per_day: list[Counter[str]] = []
+    per_link: Counter[int] = Counter()
+    for group in hashes:
+        day_total: Counter[str] = Counter()
+        for index in range(len(group)):
+            fields = _ints(next(replies))
+            day_total.update(fields)
+            if links is not None:
+                per_link[links[index].id] += fields.get("k:human", 0)
+        per_day.append(day_total)
+    day_visitors = [int(next(replies)) for _ in logs] if every_log else [0] * len(logs)
+    unique_visitors = int(next(replies)) if every_log else 0
+    if links is None:
+        for pairs in (next(replies) for _ in tops):
+            for link_id, score in pairs:
+                per_link[int(link_id)] += int(score)
+        top_links = _fetch_top_links(r, keys, per_link, top)
+    else:
+        by_id = {link.id: link for link in links}
+        top_links = tuple(
+            TopLink(i, by_id[i].domain, by_id[i].code, by_id[i].title, by_id[i].url, n)
+            for i, n in sorted(per_link.items(), key=lambda item: (-item[1], -item[0]))[:top] if n > 0
+        )
+
+    total: Counter[str] = Counter()
+    for day_total in per_day:
+        total.update(day_total)
+    series = tuple(_day_figures(day, counts, visitors)
+                   for day, counts, visitors in zip(days.dates(), per_day, day_visitors))
+    return Stats(
+        range=days,
+        totals=Totals(
+            hits=total["hits"], human=total["k:human"], previews=total["k:preview"], bots=total["k:bot"],
+            unique_visitors=unique_visitors, dark=total["dark"], public=total["k:human"] - total["dark"],
+            social=total["s:social"], orphans=total["orphan"],
+        ),
+        dark_evidence={e: total[f"de:{e}"] for e in EVIDENCE},
+        series=series,
+        sources=_breakdown(total, "s:"),
+        channels=_channels(total),
+        evidence=_breakdown(total, "e:"),
+        devices=_breakdown(total, "dev:"),
+        oses=_breakdown(total, "os:"),
+        browsers=_breakdown(total, "br:"),
+        languages=_breakdown(total, "lang:"),
+        previews=_breakdown(total, "p:"),
+        shares=_shares(total),
+        top_links=top_links,
+        variants=None if variants is None else _variants(variants, total),
+    )
+
+
+def _ints(fields: Mapping[str, str]) -> Counter[str]:
+    return Counter({name: int(value) for name, value in fields.items()})
+
+
+def _day_figures(day: date, counts: Counter[str], visitors: int) -> DayFigures:
+    return DayFigures(
+        day=day, hits=counts["hits"], human=counts["k:human"], previews=counts["k:preview"],
+        bots=counts["k:bot"], dark=counts["dark"], unique_visitors=visitors,
+        sources={source: counts[f"s:{source}"] for source in SOURCES},
+    )
+
+
+def _field_values(total: Counter[str], prefix: str) -> Iterable[tuple[str, int]]:
+    return ((name[len(prefix):], n) for name, n in total.items() if name.startswith(prefix) and n)
+
+
+def _breakdown(total: Counter[str], prefix: str) -> tuple[Count, ...]:
+    """The fields under `prefix`, largest first (`-` becomes None: not known)."""
+    rows = [Count(None if value == NO_VALUE else value, n) for value, n in _field_values(total, prefix)]
+    return tuple(sorted(rows, key=lambda c: (-c.count, c.name or "")))
+
+
+def _channels(total: Counter[str]) -> tuple[ChannelClicks, ...]:
+    """Human clicks by channel. Clicks with no channel split exactly into `internal` (an internal
+    referrer never names a channel) and unattributed dark clicks."""
+    rows: list[ChannelClicks] = []
+    for channel, n in _field_values(total, "c:"):
+        if channel == NO_VALUE:
+            internal = min(n, total[f"s:{Source.INTERNAL}"])
+            if internal:
+                rows.append(ChannelClicks(None, str(Source.INTERNAL), False, internal))
+            if n - internal:
+                rows.append(ChannelClicks(None, str(Source.DARK), True, n - internal))
+            continue
+        category = CHANNELS.get(channel, Source.REFERRAL)
+        rows.append(ChannelClicks(channel, str(category), category in DARK_SOURCES, n))
+    return tuple(sorted(rows, key=lambda c: (-c.clicks, c.channel or "", c.category)))
+
+
+def _shares(total: Counter[str]) -> tuple[ChannelShares, ...]:
+    names = {name for prefix in ("sh:", "p:", "t:") for name, _ in _field_values(total, prefix)} - {NO_VALUE}
+    rows = [ChannelShares(name, total[f"sh:{name}"], total[f"p:{name}"], total[f"t:{name}"]) for name in names]
+    return tuple(sorted(rows, key=lambda s: (-(s.shares_made + s.shares_observed + s.clicks), s.channel)))
+
+
+def _variants(variants: Sequence[Variant], total: Counter[str]) -> tuple[VariantClicks, ...]:
+    return tuple(
+        VariantClicks(v.channel, short_url(v.domain, v.code), total[f"t:{v.channel}"], total[f"sh:{v.channel}"],
+                      total[f"p:{v.channel}"])
+        for v in variants
+    )
+
+
+def _fetch_top_links(r: redis.Redis, keys: Keys, clicks: Counter[int], top: int) -> tuple[TopLink, ...]:
+    """The `top` links with most clicks that still exist, with their titles (one pipeline)."""
+    ranked = [(i, n) for i, n in sorted(clicks.items(), key=lambda item: (-item[1], -item[0])) if n > 0]
+    candidates = ranked[: top * 2]
+    pipe = r.pipeline(transaction=False)
+    for link_id, _ in candidates:
+        pipe.hmget(keys.link(link_id), "domain", "code", "title", "url")
+    found = [
+        TopLink(link_id, domain, code, title or "", url, n)
+        for (link_id, n), (domain, code, title, url) in zip(candidates, pipe.execute())
+        if domain is not None
+    ]
+    return tuple(found[:top])
