@@ -54,6 +54,8 @@ class Settings:
     # Gunicorn worker processes and threads per worker for `serve`.
     workers: int = 2
     threads: int = 8
+    # Requests per client IP to each public share-button endpoint (share-links, beacons).
+    embed_rate_limit: str = "120 per minute"
 
     @property
     def all_domains(self) -> tuple[str, ...]:
@@ -88,6 +90,17 @@ def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) 
     return value
 
 
+_RATE = r"\d+\s*(/|per)\s*(\d+\s*)?(second|minute|hour|day)s?"
+_RATE_LIMIT = re.compile(rf"^\s*{_RATE}(\s*[;,]\s*{_RATE})*\s*$", re.IGNORECASE)
+
+
+def _rate_limit(raw: str) -> str:
+    """A rate such as "120 per minute" or "10/second; 1000/hour" (flask-limiter notation)."""
+    if not _RATE_LIMIT.match(raw):
+        raise SettingsError(f"LUMEN_EMBED_RATE_LIMIT must read like '120 per minute', got {raw!r}")
+    return raw.strip()
+
+
 def _domains(raw: str) -> tuple[str, ...]:
     domains = tuple(d.strip().lower() for d in raw.split(",") if d.strip())
     for domain in domains:
@@ -115,6 +128,7 @@ def from_env(environ: Mapping[str, str]) -> Settings:
         key_prefix=environ.get("LUMEN_KEY_PREFIX", "").strip() or "lumen",
         workers=_int(environ, "LUMEN_WORKERS", 2, minimum=1),
         threads=_int(environ, "LUMEN_THREADS", 8, minimum=1),
+        embed_rate_limit=_rate_limit(environ.get("LUMEN_EMBED_RATE_LIMIT", "").strip() or "120 per minute"),
     )
     if settings.default_domain and settings.default_domain not in settings.all_domains:
         raise SettingsError(

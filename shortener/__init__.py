@@ -10,10 +10,10 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
-from shortener.analytics.user_agents import warm_up
+from shortener.analytics import warm_up
 from shortener.embedded_redis import EmbeddedRedis
 from shortener.services import build_services
-from shortener.store import connect
+from shortener.store import connect, limiter_storage_uri
 
 SETTING_NAMES = frozenset(f.name for f in dataclasses.fields(config.Settings))
 
@@ -51,5 +51,11 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(stats.bp)
     app.register_blueprint(redirect.bp)
+
+    from shortener.routes import beacon, embed
+
+    app.register_blueprint(embed.bp)
+    app.register_blueprint(beacon.bp)
+    beacon.limit_requests(app, limiter_storage_uri(redis_url), settings.embed_rate_limit, services.keys.rate_limits())
     warm_up()
     return app

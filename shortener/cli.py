@@ -14,6 +14,7 @@ from shortener.apikeys import create_api_key, list_api_keys, revoke_api_key
 from shortener.boot import open_services
 from shortener.errors import LumenError
 from shortener.links import now_ms
+from shortener.publishers import create_publisher, list_publishers, revoke_publisher
 from shortener.validation import iso_from_ms
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +51,24 @@ def keys_command(args: argparse.Namespace, settings: config.Settings) -> int:
         else:
             revoke_api_key(services.redis, services.keys, args.name)
             print(f"Revoked API key {args.name!r}.")
+    return 0
+
+
+def publishers_command(args: argparse.Namespace, settings: config.Settings) -> int:
+    """publishers create NAME --origin URL [--origin URL ...] | list | revoke NAME."""
+    with open_services(settings) as services:
+        if args.action == "create":
+            publisher = create_publisher(services.redis, services.keys, args.name, args.origin, now_ms())
+            print(f"Created publisher {publisher.name!r} for {', '.join(publisher.origins)}.")
+            print("Its public key goes in the share.js script tag (data-lumen-key):")
+            print(publisher.key)
+        elif args.action == "list":
+            for publisher in list_publishers(services.redis, services.keys):
+                created = iso_from_ms(publisher.created_at)
+                print(f"{publisher.name}\t{publisher.key}\t{' '.join(publisher.origins)}\tcreated {created}")
+        else:
+            revoke_publisher(services.redis, services.keys, args.name)
+            print(f"Revoked publisher {args.name!r}; its pages' links and statistics are kept.")
     return 0
 
 
@@ -92,6 +111,18 @@ def build_parser() -> argparse.ArgumentParser:
     key_actions.add_parser("list", help="list key names")
     key_actions.add_parser("revoke", help="revoke a key").add_argument("name")
     keys_parser.set_defaults(handler=keys_command)
+
+    publishers_parser = commands.add_parser("publishers", help="manage share-button publishers")
+    publisher_actions = publishers_parser.add_subparsers(dest="action", required=True)
+    create_publisher_parser = publisher_actions.add_parser("create", help="create a publisher and print its key")
+    create_publisher_parser.add_argument("name")
+    create_publisher_parser.add_argument(
+        "--origin", action="append", required=True,
+        help="a site origin such as https://site.example (repeatable)",
+    )
+    publisher_actions.add_parser("list", help="list publishers, their keys and origins")
+    publisher_actions.add_parser("revoke", help="revoke a publisher's key").add_argument("name")
+    publishers_parser.set_defaults(handler=publishers_command)
 
     links_parser = commands.add_parser("links", help="manage links")
     link_actions = links_parser.add_subparsers(dest="action", required=True)

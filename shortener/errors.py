@@ -34,3 +34,10 @@ class Conflict(LumenError):
 
     status = 409
     title = "Conflict"
+
+
+class Forbidden(LumenError):
+    """The caller is known but may not do this (a publisher key used from another origin)."""
+
+    status = 403
+    title = "Forbidden"

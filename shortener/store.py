@@ -7,6 +7,10 @@ link lives in one slot and per-link work never crosses slots):
     lumen:code:<domain>:<code>       code index: "<link id>|<variant channel>|<target site>"
     lumen:links                      sorted set of link ids (score = id), for listing
     lumen:apikeys                    hash: SHA-256 of an API key -> {"name", "created_at"}
+    lumen:publishers                 hash: publisher name -> its public key (share buttons)
+    lumen:pubkeys                    hash: publisher public key -> {"name", "origins", "created_at"}
+    lumen:pub:<name>:pages           hash: canonical page URL -> the id of that page's link
+    lumen:rl:...                     flask-limiter's rate-limit windows (share-links, beacons)
     lumen:{l:42}                     hash: link 42's record and its running totals
     lumen:{l:42}:variants            hash: share-variant channel -> its code
     lumen:{l:42}:hits                stream: link 42's raw hits (capped by count and age)
@@ -21,8 +25,10 @@ link lives in one slot and per-link work never crosses slots):
 Day aggregates use these fields: `hits`, `k:<kind>`, `orphan`; for human hits `s:<source>`,
 `c:<channel>`, `e:<evidence>`, `dark`, `de:<evidence>` (dark hits by evidence, the mix behind the
 dark share), `t:<tagged channel>`, `dev:`, `os:`, `br:`, `lang:`; for previews `p:<channel>`
-(shares observed); for share-button clicks `sh:<channel>` (shares made). A missing channel is
-written as `-`. Stream entry ids are the hit's own time in ms (kept increasing), not the server's.
+(shares observed); for share-button clicks `sh:<channel>` (shares made; `sh:more` is the Web
+Share sheet); for copy-paste arrivals, which are also human hits with evidence `copy`,
+`gen:<n>` (arrivals of generation n: 1 = pasted by someone who came another way, 2 = a paste of
+a pasted address, ...). A missing channel is written as `-`. Stream entry ids are the hit's own time in ms (kept increasing), not the server's.
 """
 
 from __future__ import annotations
@@ -54,6 +60,19 @@ class Keys:
     def api_keys(self) -> str:
         return f"{self.prefix}:apikeys"
 
+    def publishers(self) -> str:
+        return f"{self.prefix}:publishers"
+
+    def publisher_keys(self) -> str:
+        return f"{self.prefix}:pubkeys"
+
+    def publisher_pages(self, name: str) -> str:
+        return f"{self.prefix}:pub:{name}:pages"
+
+    def rate_limits(self) -> str:
+        """The prefix under which flask-limiter keeps its windows."""
+        return f"{self.prefix}:rl"
+
     def link(self, link_id: int) -> str:
         return f"{self.prefix}:{{l:{link_id}}}"
 
@@ -83,6 +102,19 @@ class Keys:
 
     def global_top_links(self, shard: int, day: str) -> str:
         return f"{self.prefix}:{{g:{shard}}}:top:{day}"
+
+
+def limiter_storage_uri(url: str) -> str:
+    """The flask-limiter (`limits`) storage URI of a Redis URL: it spells unix sockets its own way.
+
+    >>> limiter_storage_uri("unix:///var/lumen/redis.sock")
+    'redis+unix:///var/lumen/redis.sock'
+    >>> limiter_storage_uri("rediss://cache.example:6380/0")
+    'rediss://cache.example:6380/0'
+    """
+    if url.startswith("unix://"):
+        return "redis+" + url
+    return url
 
 
 def connect(url: str) -> redis.Redis:

@@ -9,20 +9,8 @@ import redis
 from flask import Blueprint, Response, abort, make_response, redirect, render_template, request
 
 from shortener.analytics.attribution import classify_hit
-from shortener.hits import (
-    MAX_REFERRER,
-    MAX_USER_AGENT,
-    Hit,
-    daily_key,
-    day_of,
-    network_hash,
-    primary_language,
-    record_hit,
-    record_orphan,
-    visitor_hash,
-)
-from shortener.links import now_ms
-from shortener.routes import lumen, request_domain
+from shortener.hits import record_hit, record_orphan
+from shortener.routes import hit_from_request, lumen, request_domain
 
 log = logging.getLogger(__name__)
 
@@ -38,25 +26,6 @@ def refuse_unknown_hosts() -> None:
         return
     if request_domain(request.host) not in lumen().settings.all_domains:
         abort(404, description="This host is not a Lumen domain.")
-
-
-def hit_from_request(code: str) -> Hit:
-    """The request as a Hit: untrusted strings cut to their limits, the IP reduced to hashes."""
-    services = lumen()
-    time_ms = now_ms()
-    user_agent = request.headers.get("User-Agent", "")[:MAX_USER_AGENT]
-    key = daily_key(services.secret_key, day_of(time_ms))
-    ip = request.remote_addr or ""
-    return Hit(
-        time_ms=time_ms,
-        domain=request_domain(request.host),
-        code=code,
-        referrer=request.headers.get("Referer", "")[:MAX_REFERRER],
-        user_agent=user_agent,
-        language=primary_language(request.headers.get("Accept-Language", "")),
-        visitor=visitor_hash(key, ip, user_agent),
-        ip_hash=network_hash(key, ip),
-    )
 
 
 def _no_store(response: Response) -> Response:

@@ -1,0 +1,149 @@
+"""The public endpoints share.js calls from publishers' pages: share links and beacons.
+
+No API key here: a request carries a publisher's public key and must come from one of that
+publisher's origins (CORS answers only those). Bodies are small JSON objects, read whatever their
+content type (`navigator.sendBeacon` sends text/plain), and requests are rate-limited per address.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from flask import Blueprint, Flask, Response, abort, g, jsonify, make_response, request
+from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter.util import get_remote_address
+
+from shortener.errors import Forbidden, InvalidInput
+from shortener.links import now_ms
+from shortener.publishers import Publisher, find_publisher, is_publisher_origin
+from shortener.routes import hit_from_request, lumen
+from shortener.routes.api import json_body
+from shortener.routes.problems import problem
+from shortener.shares import (
+    generation_of,
+    page_link,
+    page_url,
+    record_copy_arrival,
+    record_share,
+    share_page,
+    validate_button,
+    validate_buttons,
+)
+from shortener.validation import reject_unknown_fields
+
+bp = Blueprint("beacon", __name__, url_prefix="/api/v1")
+
+MAX_BODY_BYTES = {"beacon.share_links": 4096, "beacon.beacon": 2048}
+MAX_ORIGIN_SHOWN = 200
+EVENTS = ("share", "copy-arrival")
+
+
+def limit_requests(app: Flask, storage_uri: str, rate: str, key_prefix: str) -> Limiter:
+    """Rate-limit this blueprint's endpoints per client address, counting in Redis."""
+    limiter = Limiter(
+        get_remote_address, app=app, storage_uri=storage_uri, storage_options={"key_prefix": key_prefix},
+        strategy="moving-window", headers_enabled=True,
+    )
+    limiter.limit(rate)(bp)
+    return limiter
+
+
+@bp.before_request
+def guard_request() -> Response | None:
+    """Refuse a body over the cap (even one of unknown length); answer CORS preflights."""
+    if request.method != "OPTIONS":
+        cap = MAX_BODY_BYTES.get(request.endpoint or "", 2048)
+        request.max_content_length = cap + 1
+        if (request.content_length or 0) > cap or len(request.get_data(cache=True)) > cap:
+            abort(413, description=f"the body is larger than {cap} bytes")
+        return None
+    services = lumen()
+    origin = request.headers.get("Origin")
+    if not is_publisher_origin(services.redis, services.keys, origin):
+        return problem(403, "Forbidden", f"origin {_shown(origin)} is not a publisher's origin")
+    g.cors_origin = origin
+    response = make_response("", 204)
+    response.headers["Access-Control-Allow-Methods"] = "POST"
+    response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+    response.headers["Access-Control-Max-Age"] = "600"
+    return response
+
+
+@bp.after_request
+def allow_origin(response: Response) -> Response:
+    """Let the page read the answer, but only when its origin was checked against the key."""
+    origin = g.get("cors_origin")
+    if origin:
+        response.headers["Access-Control-Allow-Origin"] = origin
+    response.vary.add("Origin")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.errorhandler(RateLimitExceeded)
+def too_many_requests(error: RateLimitExceeded) -> Response:
+    """429 as problem+json, saying what the limit is."""
+    return problem(429, "Too many requests", f"at most {error.description} from one address; try again later")
+
+
+def _shown(origin: str | None) -> str:
+    return repr(origin[:MAX_ORIGIN_SHOWN]) if origin else "(none: send an Origin header)"
+
+
+def publisher_of(payload: dict[str, object]) -> Publisher:
+    """The publisher whose key the body carries, when the request comes from one of its origins."""
+    services = lumen()
+    publisher = find_publisher(services.redis, services.keys, payload.get("key"))
+    if publisher is None:
+        raise Forbidden(
+            "key is not a publisher key; create one with: "
+            "python -m shortener publishers create NAME --origin https://your.site", field="key",
+        )
+    origin = request.headers.get("Origin")
+    if not publisher.allows(origin):
+        raise Forbidden(f"this publisher key may not be used from origin {_shown(origin)}", field="origin")
+    g.cors_origin = origin
+    return publisher
+
+
+@bp.post("/share-links")
+def share_links() -> Response:
+    """A page's short link and its buttons' share variants, created the first time."""
+    services = lumen()
+    payload = json_body()
+    publisher = publisher_of(payload)
+    reject_unknown_fields(payload, {"key", "url", "title", "channels"})
+    buttons = validate_buttons(payload.get("channels"))
+    url = page_url(publisher, payload.get("url"), services.settings.all_domains)
+    page = share_page(services.links, publisher, url, payload.get("title"), buttons)
+    return jsonify(page.as_json())
+
+
+@bp.post("/beacon")
+def beacon() -> Response | tuple[str, int]:
+    """A share-button click (`share`) or a copy-paste arrival (`copy-arrival`) on a page."""
+    services = lumen()
+    settings = services.settings
+    payload = json_body()
+    publisher = publisher_of(payload)
+    reject_unknown_fields(payload, {"key", "event", "url", "channel", "token"})
+    event = payload.get("event")
+    if event not in EVENTS:
+        raise InvalidInput(f"event must be one of: {', '.join(EVENTS)}", field="event")
+    if event == "share":
+        button = validate_button(payload.get("channel"))
+    else:
+        generation = generation_of(payload.get("token"))
+    url = page_url(publisher, payload.get("url"), settings.all_domains)
+    link = page_link(services.links, publisher, url)
+    if event == "share":
+        record_share(services.redis, services.keys, link.id, button, now_ms())
+        return "", 204
+    hit = replace(hit_from_request(link.code), referrer="")  # the beacon's Referer is the page itself
+    counted = record_copy_arrival(
+        services.redis, services.keys, link, hit, generation,
+        retention_count=settings.hit_retention_count, retention_days=settings.hit_retention_days,
+    )
+    if not counted:
+        return problem(410, "Gone", "this page's link has expired or is out of clicks")
+    return "", 204

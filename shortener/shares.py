@@ -1,0 +1,178 @@
+"""Share buttons on publishers' pages: each page's link and variants, shares made, copy-pastes.
+
+A page is known by its canonical URL. The first request for it creates its link (tagged
+`share:<publisher>`) and one share variant per button channel; later requests return the same
+ones (the index `pub:<name>:pages` maps the URL to the link). Clicks on the buttons are counted as
+`sh:<button>` in the day aggregates; visitors arriving with another page view's copy-paste token
+are recorded as human hits with evidence `copy`, plus `gen:<n>` for the token's generation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+
+from shortener.analytics.attribution import classify_hit
+from shortener.analytics.vocabulary import Kind
+from shortener.errors import Forbidden, InvalidInput, NotFound
+from shortener.hits import AGGREGATE_DAYS, Hit, day_of, record_hit
+from shortener.links import Link, LinkStore, Variant, short_url
+from shortener.publishers import Publisher, origin_of
+from shortener.store import GLOBAL_SHARDS, Keys
+from shortener.validation import MAX_TITLE_LENGTH, validate_target_url
+
+# The buttons share.js can draw, in its default order. Each but `more` shares its own share
+# variant; `more` (the Web Share sheet, where the app is chosen later) shares the page's link.
+SHARE_BUTTONS = (
+    "whatsapp", "sms", "email", "messenger", "telegram", "twitter", "facebook", "linkedin",
+    "reddit", "copy", "more",
+)
+NATIVE_SHARE = "more"
+# A copy-paste token: 8 random characters for one page view, then its generation (1 for a view
+# that did not arrive by copy-paste, n + 1 for a view that arrived with a generation-n token).
+TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9]{8}\.([1-9][0-9]?)$")
+
+
+@dataclass(frozen=True, slots=True)
+class SharePage:
+    """A publisher's page: its link and the share variants of the buttons asked for."""
+
+    url: str
+    link: Link
+    variants: tuple[Variant, ...]
+
+    def as_json(self) -> dict[str, object]:
+        """What share.js receives: the page's short link and one short link per button."""
+        page_link = short_url(self.link.domain, self.link.code)
+        return {
+            "url": self.url,
+            "link": {"id": self.link.id, "short_url": page_link},
+            "variants": {v.channel: short_url(v.domain, v.code) for v in self.variants},
+        }
+
+
+def validate_buttons(value: object) -> tuple[str, ...]:
+    """The buttons a request names (all of them when absent), in order, without repeats.
+
+    >>> validate_buttons(["sms", "whatsapp", "sms"])
+    ('sms', 'whatsapp')
+    """
+    if value is None:
+        return SHARE_BUTTONS
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise InvalidInput("channels must be a list of button names such as [\"whatsapp\", \"sms\"]", field="channels")
+    for item in value:
+        validate_button(item)
+    return tuple(dict.fromkeys(value))
+
+
+def validate_button(value: object) -> str:
+    """One share-button name, or InvalidInput listing the known ones."""
+    if value not in SHARE_BUTTONS:
+        raise InvalidInput(f"channel must be one of: {', '.join(SHARE_BUTTONS)}", field="channel")
+    return str(value)
+
+
+def generation_of(token: object) -> int:
+    """The generation carried by a copy-paste token, or InvalidInput.
+
+    >>> generation_of("k3J9xQ2a.2")
+    2
+    """
+    match = TOKEN_PATTERN.match(token) if isinstance(token, str) else None
+    if match is None:
+        raise InvalidInput("token must be 8 letters or digits, a dot and a generation from 1 to 99", field="token")
+    return int(match.group(1))
+
+
+def page_url(publisher: Publisher, url: object, lumen_domains: tuple[str, ...]) -> str:
+    """The canonical URL of a page of `publisher`: a valid target without its fragment."""
+    url = validate_target_url(url, lumen_domains)
+    parts = urlsplit(url)
+    if origin_of(url) not in publisher.origins:
+        raise Forbidden(
+            f"the page {url!r} is not on the origins of publisher {publisher.name!r} "
+            f"({', '.join(publisher.origins)})", field="url",
+        )
+    return urlunsplit(parts._replace(fragment=""))
+
+
+def _live_link(links: LinkStore, pages_key: str, url: str) -> Link | None:
+    raw = links.r.hget(pages_key, url)
+    if raw is None:
+        return None
+    try:
+        return links.get(int(raw))
+    except NotFound:
+        links.r.hdel(pages_key, url)  # the link was deleted through the API: the page gets a new one
+        return None
+
+
+def share_page(links: LinkStore, publisher: Publisher, url: str, title: object, buttons: Collection[str]) -> SharePage:
+    """The page's link and its buttons' variants, created the first time (safe to race)."""
+    if title is not None and not isinstance(title, str):
+        raise InvalidInput("title must be a string", field="title")
+    title = (title or "")[:MAX_TITLE_LENGTH]  # a page's own title: cut, not refused
+    pages_key = links.keys.publisher_pages(publisher.name)
+    link = _live_link(links, pages_key, url)
+    if link is None:
+        created = links.create({"url": url, "title": title, "tags": [f"share:{publisher.name}"]})
+        if links.r.hsetnx(pages_key, url, created.id):
+            link = created
+        else:  # another request created the page's link first: keep that one
+            links.delete(created.id)
+            link = links.get(int(links.r.hget(pages_key, url)))
+    existing = {v.channel: v for v in links.list_variants(link.id)}
+    variants = []
+    for button in buttons:
+        if button == NATIVE_SHARE:
+            continue
+        variants.append(existing.get(button) or links.add_variant(link.id, button)[0])
+    return SharePage(url, link, tuple(variants))
+
+
+def page_link(links: LinkStore, publisher: Publisher, url: str) -> Link:
+    """The link of a page the publisher's script already asked for, or NotFound."""
+    link = _live_link(links, links.keys.publisher_pages(publisher.name), url)
+    if link is None:
+        raise NotFound(f"the page {url!r} has no share link yet; share.js asks for it first")
+    return link
+
+
+def _count(r: redis.Redis, keys: Keys, link_id: int, field: str, time_ms: int) -> None:
+    day = day_of(time_ms)
+    pipe = r.pipeline(transaction=False)
+    for key in (keys.link_day(link_id, day), keys.global_day(link_id % GLOBAL_SHARDS, day)):
+        pipe.hincrby(key, field, 1)
+        pipe.expire(key, AGGREGATE_DAYS * 86_400)
+    pipe.execute()
+
+
+def record_share(r: redis.Redis, keys: Keys, link_id: int, button: str, time_ms: int) -> None:
+    """Count one click on a share button (a share made) for the link and the instance."""
+    _count(r, keys, link_id, f"sh:{button}", time_ms)
+
+
+def record_copy_arrival(
+    r: redis.Redis, keys: Keys, link: Link, hit: Hit, generation: int, *,
+    retention_count: int, retention_days: int,
+) -> bool:
+    """Record a visitor who pasted a page's URL: a dark human hit with evidence `copy`.
+
+    The hit goes through `record_hit`, so it counts in every aggregate like a click; a person's
+    arrival also counts `gen:<generation>`. False when nothing was counted (link gone or spent).
+    """
+    attribution = classify_hit(hit.user_agent, "", copy=True)
+    outcome = record_hit(
+        r, keys, link.id, hit, attribution, variant_channel="", count=True,
+        retention_count=retention_count, retention_days=retention_days, preview_window_ms=0,
+    )
+    if outcome is None or outcome.status == 410:
+        return False
+    if attribution.kind is Kind.HUMAN:
+        _count(r, keys, link.id, f"gen:{generation}", hit.time_ms)
+    return True

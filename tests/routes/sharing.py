@@ -1,0 +1,41 @@
+"""Helpers for the share-button endpoint tests: requests as share.js sends them, Redis snapshots."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import redis
+
+from shortener.publishers import Publisher, create_publisher
+from tests.conftest import DOMAINS
+
+ORIGIN = "https://news.example"
+PAGE = "https://news.example/2026/11/story"
+CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+
+
+@pytest.fixture
+def publisher(redis_client, keys) -> Publisher:
+    """A publisher for https://news.example."""
+    return create_publisher(redis_client, keys, "news", [ORIGIN], 1)
+
+
+def send(client, path: str, payload: object, *, origin: str | None = ORIGIN, ip: str = "203.0.113.9",
+         raw: str | bytes | None = None, **headers: str):
+    """POST a body the way share.js does (text/plain JSON, with the page's Origin)."""
+    all_headers = {"Host": DOMAINS[0], "User-Agent": CHROME, "Referer": PAGE, **headers}
+    if origin is not None:
+        all_headers["Origin"] = origin
+    body = raw if raw is not None else json.dumps(payload)
+    return client.post(path, data=body, headers=all_headers, content_type="text/plain;charset=UTF-8",
+                       environ_base={"REMOTE_ADDR": ip})
+
+
+def snapshot(redis_server) -> dict[bytes, bytes]:
+    """Every key's serialised value, except flask-limiter's own counters."""
+    raw = redis.Redis.from_url(redis_server.url)
+    try:
+        return {key: raw.dump(key) for key in raw.keys("*") if not key.startswith(b"lumen:rl:")}
+    finally:
+        raw.close()
