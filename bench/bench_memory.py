@@ -1,0 +1,94 @@
+"""Redis memory per link and per recorded hit (INFO memory over 100,000 of each), default retention.
+
+Links are created through LinkStore (with titles and tags, as the API would); hits are recorded
+through the real attribution and recording code (`classify_hit` + `record_hit`) with realistic
+user-agents and referrers, spread over 1,000 links and the last 30 days, so the figure per hit
+includes its share of the day aggregates, HyperLogLogs and both streams.
+
+Run: .venv/bin/python bench/bench_memory.py [--links 100000] [--hits 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_classify import distinct_hits, load_hits  # noqa: E402
+
+from config import Settings  # noqa: E402
+from shortener.analytics.attribution import classify_hit  # noqa: E402
+from shortener.embedded_redis import EmbeddedRedis  # noqa: E402
+from shortener.hits import Hit, daily_key, day_of, network_hash, record_hit, visitor_hash  # noqa: E402
+from shortener.services import build_services  # noqa: E402
+from shortener.store import connect  # noqa: E402
+
+TARGET_LINK_BYTES = 400
+TARGET_HIT_BYTES = 300
+
+
+def used_memory(client) -> int:  # type: ignore[no-untyped-def]
+    return int(client.info("memory")["used_memory"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--links", type=int, default=100_000)
+    parser.add_argument("--hits", type=int, default=100_000)
+    args = parser.parse_args()
+    settings = Settings(secret_key="bench", domains=("go.example.com",))
+
+    workdir = Path(tempfile.mkdtemp(prefix="lumen-mem-"))
+    server = EmbeddedRedis(workdir)
+    server.ensure_running()
+    try:
+        client = connect(server.url)
+        services = build_services(settings.replace(redis_url=server.url, data_dir=str(workdir)), client)
+        base = used_memory(client)
+        for i in range(args.links):
+            services.links.create({"url": f"https://www.example.com/blog/2026/11/post-{i}?utm_source=newsletter",
+                                   "title": f"Post number {i}", "tags": ["blog", "autumn"]})
+        per_link = (used_memory(client) - base) / args.links
+
+        rng = random.Random(3)
+        traffic = distinct_hits(load_hits(), 20_000, rng)
+        link_ids = list(range(1, 1001))
+        now = int(time.time() * 1000)
+        before = used_memory(client)
+        for i in range(args.hits):
+            ua, referrer = traffic[i % len(traffic)]
+            time_ms = now - rng.randrange(30 * 86_400_000)
+            key = daily_key("bench", day_of(time_ms))
+            ip = f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}"
+            hit = Hit(time_ms=time_ms, domain="go.example.com", code="x", referrer=referrer, user_agent=ua[:512],
+                      language=rng.choice(["en-us", "fr-fr", "de-de", "-"]), visitor=visitor_hash(key, ip, ua),
+                      ip_hash=network_hash(key, ip))
+            record_hit(client, services.keys, rng.choice(link_ids), hit,
+                       classify_hit(ua, referrer, own_hosts=settings.all_domains, target_site="example.com"),
+                       variant_channel="", count=True, retention_count=settings.hit_retention_count,
+                       retention_days=settings.hit_retention_days,
+                       preview_window_ms=settings.preview_window_seconds * 1000)
+        per_hit = (used_memory(client) - before) / args.hits
+        client.close()
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    print(f"Redis memory per link: {per_link:6.0f} bytes over {args.links} links "
+          f"(target <= {TARGET_LINK_BYTES}: ratio {per_link / TARGET_LINK_BYTES:.2f})")
+    print(f"Redis memory per hit:  {per_hit:6.0f} bytes over {args.hits} hits, aggregates included "
+          f"(target <= {TARGET_HIT_BYTES}: ratio {per_hit / TARGET_HIT_BYTES:.2f})")
+    print(json.dumps({"redis_bytes_per_link": round(per_link, 1), "redis_bytes_per_hit": round(per_hit, 1)}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""Redirect throughput and latency: Lumen against two baselines, in one run, same gunicorn settings.
+
+Baselines (bench/baseline_apps.py): (a) a bare Flask 302; (b) Flask doing one Redis GET and one
+pipelined HINCRBY + XADD. Lumen runs under gunicorn.conf.py with the same worker class, workers and
+threads. Traffic: 2,000 links, mostly distinct user-agents made from the labelled corpus, a mix
+of referrers. Load: wrk (Debian package) when installed, else bench/loadgen.py; 32 connections on
+loopback. Each server is measured in two rounds in alternating order; the better round is kept.
+
+Run: .venv/bin/python bench/bench_redirect.py [--seconds 10] [--links 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_classify import distinct_hits, load_hits  # noqa: E402
+
+from config import Settings  # noqa: E402
+from shortener.embedded_redis import EmbeddedRedis  # noqa: E402
+from shortener.services import build_services  # noqa: E402
+from shortener.store import connect  # noqa: E402
+
+CONNECTIONS = 32
+WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+THREADS = int(os.environ.get("BENCH_THREADS", "8"))
+WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS", "gthread")
+
+WRK_SCRIPT = """
+local requests = %s
+local n = #requests
+math.randomseed(os.time())
+request = function()
+  local r = requests[math.random(n)]
+  local headers = {["User-Agent"] = r[2]}
+  if r[3] ~= "" then headers["Referer"] = r[3] end
+  return wrk.format("GET", r[1], headers)
+end
+done = function(summary, latency, requests)
+  io.write(string.format("JSON {\\"requests\\": %%d, \\"seconds\\": %%f, \\"p50_ms\\": %%f, \\"p99_ms\\": %%f, \\"errors\\": %%d}\\n",
+    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout))
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def lua_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def make_traffic(codes: list[str], count: int) -> list[list[str]]:
+    """[path, user-agent, referrer] requests: distinct UAs, realistic referrers, many links."""
+    rng = random.Random(7)
+    hits = distinct_hits(load_hits(), count, rng)
+    return [[f"/{rng.choice(codes)}", ua, referrer] for ua, referrer in hits]
+
+
+def start_server(app: str, port: int, env: dict[str, str], config: bool) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS),
+               "--worker-class", WORKER_CLASS, "--threads", str(THREADS), "--no-control-socket",
+               "--log-level", "warning"]
+    if config:
+        command += ["--config", str(ROOT / "gunicorn.conf.py")]
+    process = subprocess.Popen(command + [app], cwd=ROOT / ("." if config else "bench"), env=env,
+                               stdout=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            connection.request("GET", "/healthz")
+            connection.getresponse().read()  # any answer (the baselines 302 every path) means up
+            connection.close()
+            return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"{app} did not start")
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=30)
+
+
+def load(port: int, traffic: list[list[str]], seconds: float, workdir: Path) -> dict[str, float]:
+    """Drive the server at `port` and return rps, p50_ms, p99_ms."""
+    if shutil.which("wrk"):
+        script = workdir / "traffic.lua"
+        rows = ",\n".join("{" + ",".join(lua_string(x) for x in row) + "}" for row in traffic)
+        script.write_text(WRK_SCRIPT % ("{" + rows + "}"))
+        out = subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "-s", str(script),
+                              f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True).stdout
+        result = json.loads(next(line[5:] for line in out.splitlines() if line.startswith("JSON ")))
+        result["rps"] = result["requests"] / result["seconds"]
+        return result
+    path = workdir / "traffic.json"
+    path.write_text(json.dumps(traffic))
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "loadgen.py"), str(path), str(port),
+                          str(CONNECTIONS), str(seconds)], capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--links", type=int, default=2000)
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="lumen-bench-"))
+    redis_server = EmbeddedRedis(workdir / "redis")
+    redis_server.ensure_running()
+    try:
+        port = free_port()
+        domain = f"127.0.0.1:{port}"
+        settings = Settings(redis_url=redis_server.url, data_dir=str(workdir), secret_key="bench", domains=(domain,))
+        client = connect(redis_server.url)
+        services = build_services(settings, client)
+        codes = []
+        for i in range(args.links):
+            link = services.links.create({"url": f"https://example.com/article/{i}", "tags": ["bench"]})
+            codes.append(link.code)
+            client.set(f"naive:code:{link.code}", link.url)
+            if i % 4 == 0:
+                variant, _ = services.links.add_variant(link.id, random.choice(["whatsapp", "sms", "email"]))
+                codes.append(variant.code)
+                client.set(f"naive:code:{variant.code}", link.url)
+        traffic = make_traffic(codes, 20_000)
+
+        env = {**os.environ, "REDIS_URL": redis_server.url, "BENCH_REDIS_URL": redis_server.url,
+               "LUMEN_DOMAINS": domain, "SECRET_KEY": "bench", "LUMEN_DATA_DIR": str(workdir),
+               "PYTHONPATH": str(ROOT)}
+        servers = {"bare": ("baseline_apps:bare", False), "naive": ("baseline_apps:naive", False), "lumen": ("wsgi:app", True)}
+        results: dict[str, list[dict[str, float]]] = {name: [] for name in servers}
+        for order in (["bare", "naive", "lumen"], ["lumen", "naive", "bare"]):
+            for name in order:
+                app, config = servers[name]
+                process = start_server(app, port, env, config)
+                try:
+                    load(port, traffic, 2, workdir)  # warm-up: caches, connections, JIT of regexes
+                    results[name].append(load(port, traffic, args.seconds, workdir))
+                finally:
+                    stop_server(process)
+        best = {name: max(runs, key=lambda r: r["rps"]) for name, runs in results.items()}
+        recorded = sum(int(client.hget(services.keys.link(i), "hits") or 0) for i in range(1, args.links * 2))
+        client.close()
+    finally:
+        redis_server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    bare, naive, lumen = best["bare"], best["naive"], best["lumen"]
+    generator = "wrk" if shutil.which("wrk") else "bench/loadgen.py"
+    print(f"redirect load: {generator}, {CONNECTIONS} connections, gunicorn {WORKER_CLASS} "
+          f"{WORKERS} workers x {THREADS} threads, {args.seconds:.0f} s per round, best of 2 rounds")
+    print(f"baseline (a) bare Flask 302:       {bare['rps']:8.0f} req/s  p50 {bare['p50_ms']:.2f} ms  p99 {bare['p99_ms']:.2f} ms")
+    print(f"baseline (b) GET + HINCRBY/XADD:   {naive['rps']:8.0f} req/s  p50 {naive['p50_ms']:.2f} ms  p99 {naive['p99_ms']:.2f} ms")
+    print(f"Lumen redirect (attributed):       {lumen['rps']:8.0f} req/s  p50 {lumen['p50_ms']:.2f} ms  p99 {lumen['p99_ms']:.2f} ms")
+    print(f"  ratio to (b) throughput: {lumen['rps'] / naive['rps']:.2f} (target >= 1.0)")
+    print(f"  ratio to (a) throughput: {lumen['rps'] / bare['rps']:.2f} (target >= 0.6)")
+    print(f"  p99 ratio to (b):        {lumen['p99_ms'] / naive['p99_ms']:.2f} (target <= 2.0)")
+    print(f"  hits recorded by Lumen:  {recorded} (errors seen by the load generator: {lumen['errors']})")
+    print(json.dumps({
+        "redirect_rps": round(lumen["rps"], 1), "redirect_p50_ms": round(lumen["p50_ms"], 3),
+        "redirect_p99_ms": round(lumen["p99_ms"], 3), "baseline_bare_rps": round(bare["rps"], 1),
+        "baseline_bare_p99_ms": round(bare["p99_ms"], 3), "baseline_redis_rps": round(naive["rps"], 1),
+        "baseline_redis_p99_ms": round(naive["p99_ms"], 3),
+    }))
+
+
+if __name__ == "__main__":
+    main()
