@@ -90,3 +90,16 @@ def test_classify_writes_one_line_per_input_even_for_garbage():
         assert field in out[2]
     assert "error" in out[3] and "error" in out[4]
     assert not Path("/nonexistent/never-created").exists()
+
+
+def test_classify_survives_bytes_that_are_not_utf8():
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    stdin = b'{"ua": "curl/8.0", "referrer": ""}\n\xff\xfe{"ua": 1}\n{"ua": "caf\xe9"}\n'
+    result = subprocess.run([sys.executable, "-m", "shortener", "classify"], cwd=ROOT, env=env,
+                            input=stdin, capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert len(out) == 3
+    assert out[0]["kind"] == "bot"
+    assert "error" in out[1]
+    assert "kind" in out[2] or "error" in out[2]

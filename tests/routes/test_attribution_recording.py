@@ -124,3 +124,13 @@ def test_chrome_without_referrer_is_dark_and_unattributed(client, create_link, r
     visit(client, link["code"], ua=CHROME)
     hit = hits_of(redis_client, link["id"])[0]
     assert (hit["source"], hit["channel"], hit["evidence"], hit["dark"]) == ("dark", "-", "none", "1")
+
+
+def test_previews_without_a_category_are_shares_but_credit_no_click(client, create_link, redis_client):
+    link = create_link()
+    visit(client, link["code"], ua="Microsoft Office Existence Discovery", ip="198.51.100.10")
+    visit(client, link["code"], ua=IPHONE_SAFARI, ip="203.0.113.99")
+    hits = hits_of(redis_client, link["id"])
+    assert hits[0]["kind"] == "preview" and hits[0]["channel"] == "ms-office"
+    assert (hits[1]["channel"], hits[1]["evidence"]) == ("-", "none")
+    assert today(redis_client, link["id"])["p:ms-office"] == "1"
