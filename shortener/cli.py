@@ -89,6 +89,7 @@ def links_command(args: argparse.Namespace, settings: config.Settings) -> int:
 
 def classify_command(args: argparse.Namespace, settings: config.Settings) -> int:
     """Read JSON lines {"ua", "referrer"} on stdin; write one attribution line per input line."""
+    sys.stdin.reconfigure(errors="replace")  # type: ignore[union-attr]  # bad bytes become U+FFFD, not a crash
     for line in classify_lines(sys.stdin):
         sys.stdout.write(line + "\n")
     return 0

@@ -147,7 +147,7 @@ local sender_test = '0'
 if ARGV[2] ~= '1' then return {tonumber(link[2]), link[1], channel, evidence, source, dark, sender_test} end
 
 local window = tonumber(ARGV[20])
-if kind == 'preview' and channel ~= '-' then
+if kind == 'preview' and channel ~= '-' and source ~= '-' then
   redis.call('HSET', KEYS[5], channel, ARGV[1] .. '|' .. ARGV[14])
   redis.call('PEXPIRE', KEYS[5], window)
 elseif kind == 'human' and evidence == 'none' then
