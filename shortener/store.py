@@ -169,9 +169,10 @@ elseif kind == 'human' and evidence == 'none' then
   end
 end
 
+-- Each day key gets its time-to-live once, when the day's first hit creates it.
 local function count(key, ttl)
-  redis.call('HINCRBY', key, 'hits', 1)
-  redis.call('HINCRBY', key, 'k:' .. kind, 1)
+  local first = redis.call('HINCRBY', key, 'hits', 1) == 1
+  local first_human = redis.call('HINCRBY', key, 'k:' .. kind, 1) == 1 and kind == 'human'
   if kind == 'human' then
     redis.call('HINCRBY', key, 's:' .. source, 1)
     redis.call('HINCRBY', key, 'c:' .. channel, 1)
@@ -188,27 +189,31 @@ local function count(key, ttl)
   elseif kind == 'preview' then
     redis.call('HINCRBY', key, 'p:' .. channel, 1)
   end
-  if ttl > 0 then redis.call('EXPIRE', key, ttl) end
+  if first and ttl > 0 then redis.call('EXPIRE', key, ttl) end
+  return first_human
 end
 local ttl = tonumber(ARGV[22])
-count(KEYS[3], ttl)
-count(KEYS[7], ttl)
-redis.call('HINCRBY', KEYS[1], 'hits', 1)
+local link_first_human = count(KEYS[3], ttl)
+local global_first_human = count(KEYS[7], ttl)
+local total = redis.call('HINCRBY', KEYS[1], 'hits', 1)
 if kind == 'human' then
   redis.call('HINCRBY', KEYS[1], 'human', 1)
   redis.call('PFADD', KEYS[4], ARGV[13])
   redis.call('PFADD', KEYS[8], ARGV[13])
   redis.call('ZINCRBY', KEYS[9], 1, ARGV[21])
-  if ttl > 0 then
-    redis.call('EXPIRE', KEYS[4], ttl)
+  if ttl > 0 and link_first_human then redis.call('EXPIRE', KEYS[4], ttl) end
+  if ttl > 0 and global_first_human then
     redis.call('EXPIRE', KEYS[8], ttl)
     redis.call('EXPIRE', KEYS[9], ttl)
   end
 end
 
--- A stream id carries the hit's own time, so exports and trimming follow it even for hits
--- recorded later (the demo's history); a second hit in the same ms takes the next sequence.
+-- A stream id carries the hit's own time. A live hit takes the server's id ('*'); a hit recorded
+-- later (the demo's history) gets its own time, or the next sequence after the newest entry.
+local server = redis.call('TIME')
+local live = math.abs(tonumber(server[1]) * 1000 + math.floor(tonumber(server[2]) / 1000) - now) < 2000
 local function stream_id(key)
+  if live then return '*' end
   local top = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)[1]
   if top then
     local ms, seq = string.match(top[1], '^(%d+)-(%d+)$')
@@ -225,8 +230,9 @@ redis.call('XADD', KEYS[2], 'MAXLEN', '~', cap, stream_id(KEYS[2]),
 redis.call('XADD', KEYS[6], 'MAXLEN', '~', cap * 10, stream_id(KEYS[6]),
   'link', ARGV[21], 'kind', kind, 'source', source, 'channel', channel, 'evidence', evidence,
   'dark', dark)
-redis.call('XTRIM', KEYS[2], 'MINID', '~', ARGV[19])
-redis.call('XTRIM', KEYS[6], 'MINID', '~', ARGV[19])
+-- Trimming by age walks the stream head; once every 64 hits is enough (MINID ~ is approximate).
+if total % 64 == 1 then redis.call('XTRIM', KEYS[2], 'MINID', '~', ARGV[19]) end
+if total % 64 == 2 then redis.call('XTRIM', KEYS[6], 'MINID', '~', ARGV[19]) end
 return {tonumber(link[2]), link[1], channel, evidence, source, dark, sender_test}
 """
 
