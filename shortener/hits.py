@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import zlib
@@ -48,9 +49,15 @@ class Outcome:
 
 def day_of(time_ms: int) -> str:
     """The UTC day of an epoch-millisecond time, as YYYYMMDD."""
-    return datetime.fromtimestamp(time_ms / 1000, tz=timezone.utc).strftime("%Y%m%d")
+    return _day_name(time_ms // 86_400_000)
 
 
+@functools.lru_cache(maxsize=512)
+def _day_name(day_number: int) -> str:
+    return datetime.fromtimestamp(day_number * 86_400, tz=timezone.utc).strftime("%Y%m%d")
+
+
+@functools.lru_cache(maxsize=16)
 def daily_key(secret_key: str, day: str) -> bytes:
     """The key of one UTC day's visitor hashes: it changes daily, so visitors cannot be followed."""
     return hmac.new(secret_key.encode(), f"visitor-key:{day}".encode(), hashlib.sha256).digest()

@@ -17,10 +17,12 @@ def healthz() -> tuple[dict[str, str], int]:
 
 
 @bp.get("/readyz")
-def readyz() -> tuple[dict[str, str], int]:
-    """200 when Redis answers, 503 otherwise."""
+def readyz() -> tuple[dict[str, object], int]:
+    """200 when Redis answers, 503 otherwise; with this worker's count of hits it failed to record."""
+    services = lumen()
     try:
-        lumen().redis.ping()
+        services.redis.ping()
     except redis.RedisError as error:
-        return {"status": "unavailable", "detail": f"Redis does not answer: {error}"}, 503
-    return {"status": "ok"}, 200
+        return {"status": "unavailable", "detail": f"Redis does not answer: {error}",
+                "record_failures": services.record_failures}, 503
+    return {"status": "ok", "record_failures": services.record_failures}, 200

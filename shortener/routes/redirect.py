@@ -28,8 +28,11 @@ def refuse_unknown_hosts() -> None:
         abort(404, description="This host is not a Lumen domain.")
 
 
+NO_STORE = "private, max-age=0"
+
+
 def _no_store(response: Response) -> Response:
-    response.headers["Cache-Control"] = "private, max-age=0"
+    response.headers["Cache-Control"] = NO_STORE
     return response
 
 
@@ -83,5 +86,6 @@ def follow(code: str) -> Response:
         abort(404, description="This short link does not exist. Check the address for typos.")
     if outcome.status == 410:
         return _gone(outcome.gone_reason)
-    return _no_store(redirect(outcome.url, code=outcome.status))
+    # A bare response: the HTML body redirect() would build is never read by a browser.
+    return Response(status=outcome.status, headers={"Location": outcome.url, "Cache-Control": NO_STORE})
 

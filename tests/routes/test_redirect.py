@@ -201,3 +201,19 @@ def test_bare_domain_sends_people_to_the_dashboard(client):
     response = client.get("/", headers={"Host": DOMAINS[0]})
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/dashboard")
+
+
+def test_a_failure_to_record_still_redirects_and_is_counted(app, client, create_link, redis_client):
+    link = create_link(url="https://example.com/still-works")
+    visit(client, link["code"])  # caches the code
+    redis_client.config_set("maxmemory", "1")  # Redis now refuses every write (noeviction)
+    try:
+        response = visit(client, link["code"])
+    finally:
+        redis_client.config_set("maxmemory", "0")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "https://example.com/still-works"
+    assert app.extensions["lumen"].record_failures == 1
+    assert len(link_hits(redis_client, link["id"])) == 1
+    ready = client.get("/readyz", headers={"Host": DOMAINS[0]}).get_json()
+    assert ready["record_failures"] == 1
