@@ -134,8 +134,12 @@ def _link_from_hash(link_id: int, data: Mapping[str, str]) -> Link:
     )
 
 
+# Fields left out of the stored record while they hold their default, to keep links small.
+DEFAULTS = {"title": "", "tags": "[]", "expires_at": "", "max_clicks": "0", "redirect_status": "302"}
+
+
 def _link_fields(link: Link) -> dict[str, str]:
-    return {
+    fields = {
         "domain": link.domain,
         "code": link.code,
         "url": link.url,
@@ -145,8 +149,8 @@ def _link_fields(link: Link) -> dict[str, str]:
         "expires_at": "" if link.expires_at is None else str(link.expires_at),
         "max_clicks": str(link.max_clicks or 0),
         "redirect_status": str(link.redirect_status),
-        "site": registrable_domain(link.url) or "",
     }
+    return {name: value for name, value in fields.items() if DEFAULTS.get(name) != value}
 
 
 class LinkStore:
@@ -185,20 +189,17 @@ class LinkStore:
             code = self._claim_generated_code(domain, link_id, ref)
         else:
             code = validate_slug(slug)
-            if not self.r.set(self.keys.code(domain, code), ref.encode(), nx=True):
+            if not self.r.hsetnx(self.keys.codes(domain), code, ref.encode()):
                 raise Conflict(f"slug {code!r} is already taken on {domain}", field="slug")
         link = replace(link, id=link_id, code=code)
-        pipe = self.r.pipeline(transaction=False)
-        pipe.hset(self.keys.link(link_id), mapping=_link_fields(link))
-        pipe.zadd(self.keys.links(), {str(link_id): link_id})
-        pipe.execute()
+        self.r.hset(self.keys.link(link_id), mapping=_link_fields(link))
         return link
 
     def _claim_generated_code(self, domain: str, number: int, ref: LinkRef) -> str:
         """Claim the code of `number`, or of later counter values if a custom slug holds it."""
         for _ in range(CODE_ATTEMPTS):
             code = self.codes.encode(number)
-            if self.r.set(self.keys.code(domain, code), ref.encode(), nx=True):
+            if self.r.hsetnx(self.keys.codes(domain), code, ref.encode()):
                 return code
             number = int(self.r.incr(self.keys.sequence()))
         raise Conflict("could not find a free code; try again")
@@ -234,9 +235,12 @@ class LinkStore:
         fields = _link_fields(updated)
         pipe = self.r.pipeline(transaction=False)
         pipe.hset(self.keys.link(link_id), mapping=fields)
+        if back_to_default := [name for name in DEFAULTS if name not in fields]:
+            pipe.hdel(self.keys.link(link_id), *back_to_default)
         if updated.url != link.url:
-            for code, channel in self._codes_of(updated):
-                pipe.set(self.keys.code(updated.domain, code), LinkRef(link_id, channel, fields["site"]).encode(), xx=True)
+            site = registrable_domain(updated.url) or ""
+            refs = {code: LinkRef(link_id, channel, site).encode() for code, channel in self._codes_of(updated)}
+            pipe.hset(self.keys.codes(updated.domain), mapping=refs)
         pipe.execute()
         return updated
 
@@ -249,15 +253,13 @@ class LinkStore:
         """Delete a link, its variants and raw hits; its codes stop resolving at once."""
         link = self.get(link_id)
         pipe = self.r.pipeline(transaction=False)
-        for code, _ in self._codes_of(link):
-            pipe.delete(self.keys.code(link.domain, code))
+        pipe.hdel(self.keys.codes(link.domain), *(code for code, _ in self._codes_of(link)))
         pipe.delete(
             self.keys.link(link_id),
             self.keys.variants(link_id),
             self.keys.link_hits(link_id),
             self.keys.link_previews(link_id),
         )
-        pipe.zrem(self.keys.links(), str(link_id))
         pipe.execute()
 
     def list(
@@ -268,35 +270,35 @@ class LinkStore:
         limit = max(1, min(limit, MAX_PAGE_SIZE))
         needle = (query or "").lower()
         tag = (tag or "").lower() or None
+        domain = (domain or "").lower() or None
+        # Ids come from one counter, newest highest; ids of share variants and deleted links
+        # have no record and are skipped.
+        upper = int(self.r.get(self.keys.sequence()) or 0) if cursor is None else cursor - 1
         page: list[Link] = []
-        upper: str = f"({cursor}" if cursor is not None else "+inf"
-        while len(page) < limit:
-            ids = self.r.zrevrangebyscore(self.keys.links(), upper, "-inf", start=0, num=MAX_PAGE_SIZE)
-            if not ids:
-                return page, None
+        while upper > 0:
+            ids = range(upper, max(0, upper - MAX_PAGE_SIZE), -1)
             pipe = self.r.pipeline(transaction=False)
-            for raw_id in ids:
-                pipe.hgetall(self.keys.link(int(raw_id)))
-            for raw_id, data in zip(ids, pipe.execute()):
-                upper = f"({raw_id}"
+            for link_id in ids:
+                pipe.hgetall(self.keys.link(link_id))
+            for link_id, data in zip(ids, pipe.execute()):
+                upper = link_id - 1
                 if not data:
                     continue
-                link = _link_from_hash(int(raw_id), data)
+                link = _link_from_hash(link_id, data)
                 if tag and tag not in link.tags:
                     continue
-                if domain and link.domain != domain.lower():
+                if domain and link.domain != domain:
                     continue
                 if needle and needle not in link.title.lower() and needle not in link.url.lower():
                     continue
-                page.append(link)
                 if len(page) == limit:
-                    more = self.r.zrevrangebyscore(self.keys.links(), upper, "-inf", start=0, num=1)
-                    return page, (link.id if more else None)
+                    return page, page[-1].id
+                page.append(link)
         return page, None
 
     def resolve(self, domain: str, code: str) -> LinkRef | None:
         """What (domain, code) points at, or None for an unknown code."""
-        raw = self.r.get(self.keys.code(domain, code))
+        raw = self.r.hget(self.keys.codes(domain), code)
         return LinkRef.decode(raw) if raw else None
 
     def add_variant(self, link_id: int, channel: object) -> tuple[Variant, bool]:
@@ -310,7 +312,7 @@ class LinkStore:
         ref = LinkRef(link_id, channel, registrable_domain(link.url) or "")
         code = self._claim_generated_code(link.domain, int(self.r.incr(self.keys.sequence())), ref)
         if not self.r.hsetnx(self.keys.variants(link_id), channel, code):
-            self.r.delete(self.keys.code(link.domain, code))
+            self.r.hdel(self.keys.codes(link.domain), code)
             return Variant(link_id, channel, link.domain, self.r.hget(self.keys.variants(link_id), channel)), False
         return Variant(link_id, channel, link.domain, code), True
 

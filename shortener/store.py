@@ -4,8 +4,7 @@ Key scheme (prefix `lumen` by default; `{...}` is the Redis Cluster hash tag, so
 link lives in one slot and per-link work never crosses slots):
 
     lumen:seq                        counter behind link and share-variant codes (hashids)
-    lumen:code:<domain>:<code>       code index: "<link id>|<variant channel>|<target site>"
-    lumen:links                      sorted set of link ids (score = id), for listing
+    lumen:codes:<domain>             hash, the code index: code -> "<link id>|<variant channel>|<target site>"
     lumen:apikeys                    hash: SHA-256 of an API key -> {"name", "created_at"}
     lumen:publishers                 hash: publisher name -> its public key (share buttons)
     lumen:pubkeys                    hash: publisher public key -> {"name", "origins", "created_at"}
@@ -51,11 +50,8 @@ class Keys:
     def sequence(self) -> str:
         return f"{self.prefix}:seq"
 
-    def code(self, domain: str, code: str) -> str:
-        return f"{self.prefix}:code:{domain}:{code}"
-
-    def links(self) -> str:
-        return f"{self.prefix}:links"
+    def codes(self, domain: str) -> str:
+        return f"{self.prefix}:codes:{domain}"
 
     def api_keys(self) -> str:
         return f"{self.prefix}:apikeys"
@@ -144,7 +140,8 @@ if max_clicks > 0 and (tonumber(link[5] or '0') or 0) >= max_clicks then
 end
 local kind, source, channel, evidence, dark = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local sender_test = '0'
-if ARGV[2] ~= '1' then return {tonumber(link[2]), link[1], channel, evidence, source, dark, sender_test} end
+local status = tonumber(link[2]) or 302
+if ARGV[2] ~= '1' then return {status, link[1], channel, evidence, source, dark, sender_test} end
 
 local window = tonumber(ARGV[20])
 if kind == 'preview' and channel ~= '-' and source ~= '-' then
@@ -233,7 +230,7 @@ redis.call('XADD', KEYS[6], 'MAXLEN', '~', cap * 10, stream_id(KEYS[6]),
 -- Trimming by age walks the stream head; once every 64 hits is enough (MINID ~ is approximate).
 if total % 64 == 1 then redis.call('XTRIM', KEYS[2], 'MINID', '~', ARGV[19]) end
 if total % 64 == 2 then redis.call('XTRIM', KEYS[6], 'MINID', '~', ARGV[19]) end
-return {tonumber(link[2]), link[1], channel, evidence, source, dark, sender_test}
+return {status, link[1], channel, evidence, source, dark, sender_test}
 """
 
 # Counts a hit on a code no link owns, in the instance's day aggregates.

@@ -59,7 +59,7 @@ def test_links_create_prints_the_short_url(run, redis_client):
     result = run("links", "create", "https://example.com/cli", "--slug", "from-cli", "--tag", "cli")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "https://go.test/from-cli"
-    assert redis_client.get("lumen:code:go.test:from-cli")
+    assert redis_client.hget("lumen:codes:go.test", "from-cli")
 
 
 def test_links_create_refuses_a_bad_url_with_a_message(run):

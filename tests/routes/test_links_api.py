@@ -147,7 +147,7 @@ def test_refused_input_stores_nothing(client, auth, redis_client):
     client.post("/api/v1/links", json={"url": "ftp://x"}, headers=auth)
     client.post("/api/v1/links", json={"url": "https://example.com", "slug": "api"}, headers=auth)
     assert client.get("/api/v1/links", headers=auth).get_json()["links"] == []
-    assert not redis_client.keys("lumen:code:*")
+    assert not redis_client.keys("lumen:codes:*")
 
 
 @pytest.mark.parametrize(

@@ -187,7 +187,8 @@ def test_deleted_link_is_gone_even_when_another_worker_cached_it(app, client, au
     link = create_link(slug="cached")
     assert visit(client, "cached").status_code == 302
     # Delete behind this app's back, as another worker would: its cache still holds the code.
-    redis_client.delete("lumen:code:go.test:cached", f"lumen:{{l:{link['id']}}}")
+    redis_client.hdel("lumen:codes:go.test", "cached")
+    redis_client.delete(f"lumen:{{l:{link['id']}}}")
     assert visit(client, "cached").status_code == 404
     assert app.extensions["lumen"].link_cache.get(DOMAINS[0], "cached") is None
 
