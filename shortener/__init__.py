@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -35,8 +36,10 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
         redis_url = embedded.url
     services = build_services(settings, connect(redis_url))
     app.config["SECRET_KEY"] = services.secret_key
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    # Flask's defaults hold these keys already (SameSite None), so setdefault would not apply them.
+    app.config["SESSION_COOKIE_SAMESITE"] = overrides.get("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["PERMANENT_SESSION_LIFETIME"] = overrides.get("PERMANENT_SESSION_LIFETIME", timedelta(hours=12))
     app.extensions["lumen"] = services
     app.extensions["lumen_embedded_redis"] = embedded
 
@@ -44,12 +47,14 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
 
-    from shortener.routes import api, health, problems, redirect, stats
+    from shortener.routes import api, dashboard, health, problems, redirect, stats
 
+    app.session_interface = dashboard.DashboardSessions()
     problems.register(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(stats.bp)
+    app.register_blueprint(dashboard.bp)
     app.register_blueprint(redirect.bp)
 
     from shortener.routes import beacon, embed

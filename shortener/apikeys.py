@@ -16,7 +16,8 @@ KEY_PREFIX = "lum_"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 
 
-def _digest(key: str) -> str:
+def key_digest(key: str) -> str:
+    """The SHA-256 of a key: all Lumen stores (and all a dashboard session holds)."""
     return hashlib.sha256(key.encode()).hexdigest()
 
 
@@ -27,7 +28,7 @@ def create_api_key(r: redis.Redis, keys: Keys, name: str, created_at: int) -> st
     if any(entry["name"] == name for entry in list_api_keys(r, keys)):
         raise Conflict(f"a key named {name!r} exists; revoke it first or choose another name")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
-    r.hset(keys.api_keys(), _digest(key), json.dumps({"name": name, "created_at": created_at}))
+    r.hset(keys.api_keys(), key_digest(key), json.dumps({"name": name, "created_at": created_at}))
     return key
 
 
@@ -50,5 +51,10 @@ def verify_api_key(r: redis.Redis, keys: Keys, key: str) -> str | None:
     """The name of the key `key`, or None when it is not a live key."""
     if not key.startswith(KEY_PREFIX) or len(key) > 200:
         return None
-    raw = r.hget(keys.api_keys(), _digest(key))
+    return key_name(r, keys, key_digest(key))
+
+
+def key_name(r: redis.Redis, keys: Keys, digest: str) -> str | None:
+    """The name of the live key with this digest, or None (a revoked key ends its sessions)."""
+    raw = r.hget(keys.api_keys(), digest)
     return json.loads(raw)["name"] if raw else None

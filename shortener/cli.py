@@ -1,4 +1,4 @@
-"""`python -m shortener`: serve, manage API keys, create links, classify hits."""
+"""`python -m shortener`: serve, manage API keys, create links, classify hits, fill a demo history."""
 
 from __future__ import annotations
 
@@ -6,15 +6,18 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import config
 from shortener.analytics.jsonlines import classify_lines
 from shortener.apikeys import create_api_key, list_api_keys, revoke_api_key
 from shortener.boot import open_services
-from shortener.errors import LumenError
-from shortener.links import now_ms
+from shortener.demo import fill_demo
+from shortener.errors import Conflict, LumenError
+from shortener.links import now_ms, short_url
 from shortener.publishers import create_publisher, list_publishers, revoke_publisher
+from shortener.stats import select_links
 from shortener.validation import iso_from_ms
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -95,6 +98,20 @@ def classify_command(args: argparse.Namespace, settings: config.Settings) -> int
     return 0
 
 
+def demo_command(args: argparse.Namespace, settings: config.Settings) -> int:
+    """Fill a 90-day demo history (links, tags, share links, every channel) through the real recording code."""
+    with open_services(settings) as services:
+        if not args.again and select_links(services.links, tag="demo"):
+            raise Conflict("the demo history is already there (links tagged 'demo'); pass --again to add another")
+        started = time.monotonic()
+        summary = fill_demo(services, days=args.days)
+        elapsed = time.monotonic() - started
+    print(f"Recorded {summary.hits:,} hits, {summary.shares_made:,} share-button clicks and {summary.orphans:,} "
+          f"unknown-code requests over {args.days} days for {len(summary.links)} links in {elapsed:.1f} s.")
+    print(f"Open {short_url(settings.primary_domain, 'dashboard')} and sign in with your API key.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(prog="python -m shortener", description=__doc__)
@@ -137,6 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     classify_parser = commands.add_parser("classify", help="classify JSON lines of hits from stdin")
     classify_parser.set_defaults(handler=classify_command)
+
+    demo_parser = commands.add_parser("demo", help="fill a realistic demo history (90 days)")
+    demo_parser.add_argument("--days", type=int, default=90, choices=range(1, 366), metavar="DAYS",
+                             help="days of history, 1 to 365 (default 90)")
+    demo_parser.add_argument("--again", action="store_true", help="add another demo history next to an existing one")
+    demo_parser.set_defaults(handler=demo_command)
     return parser
 
 

@@ -65,7 +65,7 @@ def daily_key(secret_key: str, day: str) -> bytes:
 
 def visitor_hash(key: bytes, ip: str, user_agent: str) -> str:
     """Anonymous visitor id for one day: HMAC-SHA256 of IP and user-agent, shortened."""
-    return hmac.new(key, f"{ip}\n{user_agent}".encode(), hashlib.sha256).hexdigest()[:24]
+    return hmac.new(key, f"{ip}\n{user_agent}".encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def network_hash(key: bytes, ip: str) -> str:

@@ -1,8 +1,9 @@
 """Raw hits: reading the capped streams, for the CSV export and a link's latest hits.
 
 Stream ids are the hits' own times (see `shortener.store`), so a time range is an id range. The
-per-link stream keeps every field, referrer and user-agent included; the instance-wide stream only
-the attribution. Reading goes in batches, so an export never holds a whole stream in memory.
+per-link stream keeps what cannot be derived, referrer and user-agent included; the instance-wide
+stream only the link and the attribution. Derivable fields (link, dark, variant, device, OS,
+browser, app) are filled back in here, from the key and the user-agent (the parse is cached). Reading goes in batches, so an export never holds a whole stream in memory.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from dataclasses import dataclass
 
 import redis
 
-from shortener.store import Keys
+from shortener.analytics.user_agents import classify_user_agent
+from shortener.analytics.vocabulary import DARK_SOURCES, Evidence, Kind
+from shortener.store import NO_VALUE, Keys
 
 BATCH = 500
 LINK_FIELDS = ("link", "kind", "source", "channel", "evidence", "dark", "variant", "device", "os", "browser",
@@ -28,7 +31,17 @@ class RawHit:
     fields: dict[str, str]
 
 
-def _raw_hit(entry_id: str, fields: dict[str, str]) -> RawHit:
+def _raw_hit(entry_id: str, stored: dict[str, str], link_id: int | None) -> RawHit:
+    """A stream entry with the fields the recording script leaves out derived again."""
+    fields = dict(stored)
+    if link_id is not None:
+        fields["link"] = str(link_id)
+    source = fields.get("source", NO_VALUE)
+    fields["dark"] = "1" if fields.get("kind") == Kind.HUMAN and source in DARK_SOURCES else "0"
+    if "ua" in fields:
+        fields["variant"] = fields["channel"] if fields.get("evidence") == Evidence.TAG else NO_VALUE
+        client = classify_user_agent(fields["ua"])
+        fields.update(device=client.device, os=client.os, browser=client.browser, app=client.app or NO_VALUE)
     return RawHit(int(entry_id.split("-")[0]), fields)
 
 
@@ -40,7 +53,7 @@ def iter_hits(r: redis.Redis, keys: Keys, start_ms: int, end_ms: int, link_id: i
     while True:
         entries = r.xrange(stream, lower, upper, count=BATCH)
         for entry_id, fields in entries:
-            yield _raw_hit(entry_id, fields)
+            yield _raw_hit(entry_id, fields, link_id)
         if len(entries) < BATCH:
             return
         lower = f"({entries[-1][0]}"
@@ -48,4 +61,5 @@ def iter_hits(r: redis.Redis, keys: Keys, start_ms: int, end_ms: int, link_id: i
 
 def recent_hits(r: redis.Redis, keys: Keys, link_id: int, count: int = 20) -> list[RawHit]:
     """The link's latest `count` hits, newest first."""
-    return [_raw_hit(entry_id, fields) for entry_id, fields in r.xrevrange(keys.link_hits(link_id), count=count)]
+    entries = r.xrevrange(keys.link_hits(link_id), count=count)
+    return [_raw_hit(entry_id, fields, link_id) for entry_id, fields in entries]

@@ -219,14 +219,13 @@ local function stream_id(key)
   return ARGV[1] .. '-0'
 end
 local cap = tonumber(ARGV[18])
+-- Only what cannot be derived is stored: the link is in the key, `dark` follows from the source,
+-- device, OS, browser and app from the user-agent (shortener.rawhits fills them back in).
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', cap, stream_id(KEYS[2]),
-  'link', ARGV[21], 'kind', kind, 'source', source, 'channel', channel, 'evidence', evidence,
-  'dark', dark, 'variant', ARGV[17], 'device', ARGV[8], 'os', ARGV[9], 'browser', ARGV[10],
-  'app', ARGV[11], 'lang', ARGV[12], 'visitor', ARGV[13], 'sender_test', sender_test,
-  'referrer', ARGV[15], 'ua', ARGV[16])
+  'kind', kind, 'source', source, 'channel', channel, 'evidence', evidence, 'lang', ARGV[12],
+  'visitor', ARGV[13], 'sender_test', sender_test, 'referrer', ARGV[15], 'ua', ARGV[16])
 redis.call('XADD', KEYS[6], 'MAXLEN', '~', cap * 10, stream_id(KEYS[6]),
-  'link', ARGV[21], 'kind', kind, 'source', source, 'channel', channel, 'evidence', evidence,
-  'dark', dark)
+  'link', ARGV[21], 'kind', kind, 'source', source, 'channel', channel, 'evidence', evidence)
 -- Trimming by age walks the stream head; once every 64 hits is enough (MINID ~ is approximate).
 if total % 64 == 1 then redis.call('XTRIM', KEYS[2], 'MINID', '~', ARGV[19]) end
 if total % 64 == 2 then redis.call('XTRIM', KEYS[6], 'MINID', '~', ARGV[19]) end

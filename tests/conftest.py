@@ -101,6 +101,13 @@ def create_link(client, auth):  # type: ignore[no-untyped-def]
     return create
 
 
+def stored_hits(redis_client: redis.Redis, link_id: int | None = None) -> list[dict[str, str]]:
+    """The raw hits of one link (or the instance's compact ones) as Lumen reads them back."""
+    from shortener.rawhits import iter_hits
+
+    return [hit.fields for hit in iter_hits(redis_client, Keys(), 0, 2**62, link_id)]
+
+
 def free_port() -> int:
     """A TCP port nothing listens on right now."""
     with socket.socket() as probe:

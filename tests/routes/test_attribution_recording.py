@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from shortener.hits import day_of
+from tests.conftest import stored_hits
 from tests.routes.test_redirect import CHROME, GOOGLEBOT, WHATSAPP_PREVIEW, visit
 
 IPHONE_SAFARI = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
@@ -16,7 +17,7 @@ SLACK_PREVIEW = "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"
 
 
 def hits_of(redis_client, link_id):
-    return [fields for _, fields in redis_client.xrange(f"lumen:{{l:{link_id}}}:hits")]
+    return stored_hits(redis_client, link_id)
 
 
 def today(redis_client, link_id):

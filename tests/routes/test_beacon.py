@@ -10,7 +10,7 @@ from shortener import create_app
 from shortener.hits import day_of
 from shortener.links import now_ms
 from shortener.store import GLOBAL_SHARDS
-from tests.conftest import DOMAINS
+from tests.conftest import DOMAINS, stored_hits
 from tests.routes.sharing import CHROME, ORIGIN, PAGE, publisher, send, snapshot  # noqa: F401  (fixture)
 
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
@@ -52,7 +52,7 @@ def test_a_copy_paste_arrival_is_a_dark_human_hit_with_evidence_copy(client, pub
                                                "token": "k3J9xQ2a.1"}, **{"Accept-Language": "de-CH,de;q=0.9"})
     assert response.status_code == 204
     link_id = page["link"]["id"]
-    [(_, hit)] = redis_client.xrange(f"lumen:{{l:{link_id}}}:hits")
+    [hit] = stored_hits(redis_client, link_id)
     assert (hit["kind"], hit["source"], hit["channel"], hit["evidence"], hit["dark"]) == ("human", "dark", "-", "copy", "1")
     assert hit["referrer"] == ""  # the beacon's own Referer (the page) is not the arrival's
     assert hit["ua"] == CHROME and hit["lang"] == "de-ch" and hit["browser"] == "Chrome"
@@ -62,7 +62,7 @@ def test_a_copy_paste_arrival_is_a_dark_human_hit_with_evidence_copy(client, pub
         assert day["gen:1"] == "1"
     assert redis_client.hget(f"lumen:{{l:{link_id}}}", "human") == "1"
     assert redis_client.pfcount(f"lumen:{{l:{link_id}}}:u:{day_of(now_ms())}") == 1
-    [(_, compact)] = redis_client.xrange("lumen:hits")
+    [compact] = stored_hits(redis_client)
     assert compact["evidence"] == "copy"
 
 

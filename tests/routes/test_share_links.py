@@ -12,7 +12,7 @@ from shortener.hits import day_of
 from shortener.links import now_ms
 from shortener.publishers import create_publisher, revoke_publisher
 from shortener.shares import SHARE_BUTTONS, share_page
-from tests.conftest import DOMAINS
+from tests.conftest import DOMAINS, stored_hits
 from tests.routes.sharing import CHROME, ORIGIN, PAGE, publisher, send, snapshot  # noqa: F401  (fixture)
 from tests.routes.test_redirect import visit
 
@@ -99,7 +99,7 @@ def test_variant_clicks_are_attributed_with_evidence_tag(client, publisher, redi
     response = visit(client, code, ua=CHROME)
     assert response.status_code == 302 and response.headers["Location"] == PAGE
     link_id = body["link"]["id"]
-    [(_, hit)] = redis_client.xrange(f"lumen:{{l:{link_id}}}:hits")
+    [hit] = stored_hits(redis_client, link_id)
     assert (hit["evidence"], hit["channel"], hit["source"], hit["variant"]) == ("tag", "whatsapp", "messaging", "whatsapp")
     day = redis_client.hgetall(f"lumen:{{l:{link_id}}}:d:{day_of(now_ms())}")
     assert day["t:whatsapp"] == "1" and day["e:tag"] == "1"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import DOMAINS
+from tests.conftest import DOMAINS, stored_hits
 from tests.routes.test_redirect import CHROME, visit
 
 
@@ -60,7 +60,7 @@ def test_hit_on_variant_counts_for_the_parent_with_evidence_tag(client, auth, cr
     response = visit(client, variant["code"], referrer="https://www.facebook.com/")
     assert response.status_code == 302
     assert response.headers["Location"] == "https://example.com/article"
-    hits = [fields for _, fields in redis_client.xrange(f"lumen:{{l:{link['id']}}}:hits")]
+    hits = stored_hits(redis_client, link["id"])
     assert len(hits) == 1
     assert hits[0]["evidence"] == "tag"
     assert hits[0]["channel"] == "sms"
