@@ -141,7 +141,9 @@ STATS = {
             "channels": {"type": "array", "items": {"type": "object", "properties": {
                 "channel": {"type": ["string", "null"]}, "category": {"type": "string"}, "dark": {"type": "boolean"}, "clicks": _INT}}},
             **{k: _COUNTS for k in ("sources", "evidence", "devices", "os", "browsers", "languages")},
-            "previews": {"type": "array", "items": {"type": "object", "properties": {"channel": {"type": ["string", "null"]}, "shares_observed": _INT}}}}},
+            "previews": {"type": "array", "items": {"type": "object", "properties": {"channel": {"type": ["string", "null"]}, "shares_observed": _INT}}},
+            "copy_generations": {"type": "array", "description": "Copy-paste arrivals (share buttons' address-bar token) by generation: 1 = pasted by someone who came another way, 2 = a paste of a pasted address, ...",
+                                 "items": {"type": "object", "properties": {"generation": _INT, "arrivals": _INT}}}}},
         "shares": {"type": "array", "items": {"type": "object", "properties": {
             "channel": {"type": "string"}, "shares_made": _INT, "shares_observed": _INT, "clicks": _INT,
             "clicks_per_share": {"type": ["number", "null"], "description": "clicks / shares_made; null when no share was made."}}}},
@@ -194,6 +196,62 @@ STATS_PATHS: dict[str, Any] = {
 }
 
 
+_PUBLISHER_KEY = {"type": "string", "pattern": "^lpk_[A-Za-z0-9_-]{16,64}$",
+                  "description": "A publisher's public key (python -m shortener publishers create NAME --origin URL)."}
+_PAGE_URL = {"type": "string", "format": "uri", "maxLength": 2048,
+             "description": "The page's canonical URL, on one of the publisher's origins; its fragment is dropped."}
+_BUTTONS = ["whatsapp", "sms", "email", "messenger", "telegram", "twitter", "facebook", "linkedin", "reddit", "copy", "more"]
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    # share.js sends JSON as text/plain (a CORS-simple request, and what sendBeacon sends).
+    return {"required": True, "content": {"text/plain": {"schema": schema}, "application/json": {"schema": schema}}}
+
+
+SHARE_PATHS: dict[str, Any] = {
+    "/share-links": {
+        "post": {
+            "summary": "A publisher's page: its short link and one share variant per button, created the first time",
+            "description": "Called by /embed/share.js. No bearer key: the publisher key must be used from one of its "
+                           "origins (the Origin header), and CORS answers only those. Rate-limited per address; "
+                           "bodies over 4 KB get 413.",
+            "operationId": "getShareLinks",
+            "security": [],
+            "requestBody": _body({"type": "object", "additionalProperties": False, "required": ["key", "url"], "properties": {
+                "key": _PUBLISHER_KEY, "url": _PAGE_URL, "title": {"type": "string", "description": "Cut at 300 characters"},
+                "channels": {"type": "array", "items": {"type": "string", "enum": _BUTTONS}, "description": "Default: all"}}}),
+            "responses": {
+                "200": _json({"type": "object", "properties": {
+                    "url": {"type": "string"},
+                    "link": {"type": "object", "properties": {"id": {"type": "integer"}, "short_url": {"type": "string"}}},
+                    "variants": {"type": "object", "additionalProperties": {"type": "string"},
+                                 "description": "button -> short URL of its share variant (`more` uses the page link)"}}},
+                    "The page's links"),
+                "400": _PROBLEM, "403": _PROBLEM, "413": _PROBLEM, "422": _PROBLEM, "429": _PROBLEM,
+            },
+        },
+    },
+    "/beacon": {
+        "post": {
+            "summary": "A share-button click, or a visitor arriving by copy-paste",
+            "description": "Sent by share.js with navigator.sendBeacon. `share` counts `sh:<channel>` (shares made); "
+                           "`copy-arrival` records a dark human hit with evidence `copy` and its generation "
+                           "(`gen:<n>`) for the page's link. Same key, origin and rate rules as /share-links; "
+                           "bodies over 2 KB get 413.",
+            "operationId": "sendBeacon",
+            "security": [],
+            "requestBody": _body({"type": "object", "additionalProperties": False, "required": ["key", "url", "event"], "properties": {
+                "key": _PUBLISHER_KEY, "url": _PAGE_URL, "event": {"type": "string", "enum": ["share", "copy-arrival"]},
+                "channel": {"type": "string", "enum": _BUTTONS, "description": "For `share`"},
+                "token": {"type": "string", "pattern": "^[A-Za-z0-9]{8}\\.[1-9][0-9]?$",
+                          "description": "For `copy-arrival`: the token found in the address, `<view id>.<generation>`"}}}),
+            "responses": {"204": {"description": "Counted"}, "400": _PROBLEM, "403": _PROBLEM, "404": _PROBLEM,
+                          "410": _PROBLEM, "413": _PROBLEM, "422": _PROBLEM, "429": _PROBLEM},
+        },
+    },
+}
+
+
 def openapi_document() -> dict[str, Any]:
     """The whole OpenAPI document."""
     return {
@@ -205,7 +263,7 @@ def openapi_document() -> dict[str, Any]:
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
-        "paths": {**PATHS, **STATS_PATHS},
+        "paths": {**PATHS, **STATS_PATHS, **SHARE_PATHS},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "Create a key with `python -m shortener keys create NAME`."}},
             "responses": {

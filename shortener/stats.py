@@ -29,6 +29,9 @@ from shortener.store import GLOBAL_SHARDS, NO_VALUE, Keys
 from shortener.validation import validate_domain
 
 DEFAULT_RANGE_DAYS = 30
+# Days a range may name: epoch milliseconds stay positive, and the day after the last one exists.
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(9999, 12, 30)
 MAX_RANGE_DAYS = AGGREGATE_DAYS  # day aggregates expire after this many days
 TOP_LINKS = 10
 # Stacking order of the per-day chart: private sources first, then public ones.
@@ -88,10 +91,10 @@ def parse_day(value: str, field: str) -> date:
         pass
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
         raise InvalidInput(f"{field} must be an ISO 8601 date such as 2026-11-26", field=field) from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc)
     return moment.date()
 
 
@@ -107,7 +110,10 @@ def day_range(start: str | None, end: str | None, today: date) -> DayRange:
     {'from': '2026-11-01', 'to': '2026-11-03', 'days': 3}
     """
     last = parse_day(end, "to") if end else today
-    first = parse_day(start, "from") if start else last - timedelta(days=DEFAULT_RANGE_DAYS - 1)
+    first = parse_day(start, "from") if start else max(last - timedelta(days=DEFAULT_RANGE_DAYS - 1), FIRST_DAY)
+    for name, day in (("from", first), ("to", last)):
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise InvalidInput(f"{name} must be between {FIRST_DAY} and {LAST_DAY}", field=name)
     if first > last:
         raise InvalidInput(f"from ({first}) is after to ({last}); swap them", field="from")
     if (last - first).days + 1 > MAX_RANGE_DAYS:
@@ -251,6 +257,8 @@ class Stats:
     shares: tuple[ChannelShares, ...]
     top_links: tuple[TopLink, ...]
     variants: tuple[VariantClicks, ...] | None = None
+    # Copy-paste arrivals by generation (`gen:<n>`): 1 = a paste by someone who came another way.
+    copy_generations: tuple[Count, ...] = ()
 
     @property
     def dark_share(self) -> float | None:
@@ -280,6 +288,7 @@ class Stats:
                 "browsers": [c.as_json() for c in self.browsers],
                 "languages": [c.as_json() for c in self.languages],
                 "previews": [{"channel": c.name, "shares_observed": c.count} for c in self.previews],
+                "copy_generations": [{"generation": int(c.name or 0), "arrivals": c.count} for c in self.copy_generations],
             },
             "shares": [s.as_json() for s in self.shares],
             "top_links": [t.as_json() for t in self.top_links],
@@ -395,6 +404,7 @@ def load_stats(
         shares=_shares(total),
         top_links=top_links,
         variants=None if variants is None else _variants(variants, total),
+        copy_generations=tuple(sorted(_breakdown(total, "gen:"), key=lambda c: int(c.name or 0))),
     )
 
 
