@@ -19,7 +19,8 @@ from flask import (
     Blueprint, Flask, Response, abort, current_app, g, make_response, redirect, render_template, request, session,
     url_for,
 )
-from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask.wrappers import Request
 from markupsafe import Markup
 
 from shortener import charts
@@ -29,7 +30,9 @@ from shortener.errors import InvalidInput, LumenError, NotFound
 from shortener.links import Link, now_ms
 from shortener.rawhits import recent_hits
 from shortener.routes import lumen
-from shortener.stats import DayRange, Stats, day_range, last_days, select_links, stats_for, today_of
+from shortener.stats import (
+    DEFAULT_RANGE_DAYS, DayRange, Stats, day_range, last_days, select_links, stats_for, today_of,
+)
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -55,6 +58,12 @@ class DashboardSessions(SecureCookieSessionInterface):
     def get_cookie_secure(self, app: Flask) -> bool:
         return super().get_cookie_secure(app) or request.is_secure
 
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        # Without a cookie there is nothing to verify: skip building the signer on every redirect.
+        if self.get_cookie_name(app) not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
+
 
 def _csrf_token() -> str:
     token = session.get("csrf")
@@ -72,7 +81,7 @@ def check_session() -> Response | None:
     """POSTs need the session's CSRF token; every page but sign-in needs a live API key."""
     if request.method == "POST":
         sent = request.form.get("csrf_token", "")
-        if not session.get("csrf") or not hmac.compare_digest(sent, session["csrf"]):
+        if not session.get("csrf") or not hmac.compare_digest(sent.encode(), str(session["csrf"]).encode()):
             abort(400, description="This form has expired or did not come from Lumen. Reload the page and try again.")
     if request.endpoint == "dashboard.login":
         return None
@@ -172,10 +181,10 @@ def _requested_range() -> tuple[DayRange, str, str | None]:
         try:
             return day_range(start, end, today), "custom", None
         except InvalidInput as error:
-            return last_days(30, today), "30", error.detail
+            return last_days(DEFAULT_RANGE_DAYS, today), "30", error.detail
     preset = request.args.get("range", "30")
     if preset not in PRESETS:
-        return last_days(30, today), "30", "range must be 7, 30 or 90 days, or a custom from/to"
+        return last_days(DEFAULT_RANGE_DAYS, today), "30", "range must be 7, 30 or 90 days, or a custom from/to"
     return last_days(int(preset), today), preset, None
 
 
