@@ -206,7 +206,10 @@ def test_reading_cost_depends_on_days_not_on_hits(services, mix, send):
     (None, "2026-02-30", "to"),
     ("2026-03-05", "2026-03-01", "from"),
     ("2020-01-01", "2026-03-01", "from"),
-], ids=["bad-month", "not-a-date", "no-such-day", "reversed", "too-long"])
+    ("1969-12-31", "1970-01-02", "from"),
+    ("9999-12-30", "9999-12-31", "to"),
+    (None, "9999-12-31T23:00:00-05:00", "to"),
+], ids=["bad-month", "not-a-date", "no-such-day", "reversed", "too-long", "before-1970", "last-day", "overflow"])
 def test_bad_ranges_are_refused_naming_the_field(start, end, field):
     with pytest.raises(InvalidInput) as caught:
         day_range(start, end, DAY3)
@@ -215,4 +218,5 @@ def test_bad_ranges_are_refused_naming_the_field(start, end, field):
 
 def test_default_range_is_the_last_30_days():
     assert day_range(None, None, DAY3) == DayRange(date(2026, 2, 2), DAY3)
+    assert day_range(None, "1970-01-05", DAY3) == DayRange(date(1970, 1, 1), date(1970, 1, 5))
     assert day_range("2026-03-01T22:00:00-05:00", None, DAY3).first == DAY2

@@ -82,6 +82,8 @@ def test_posts_without_the_csrf_token_are_refused(client, api_key, signed_in):
     assert "Reload the page" in response.get_data(as_text=True)
     response = client.post("/dashboard/logout", data={"csrf_token": "forged"}, headers=HOST)
     assert response.status_code == 400
+    response = client.post("/dashboard/logout", data={"csrf_token": "\u00e9t\u00e9"}, headers=HOST)
+    assert response.status_code == 400  # not a 500: non-ASCII is compared as bytes
     assert client.get("/dashboard/", headers=HOST).status_code == 200  # still signed in
 
 

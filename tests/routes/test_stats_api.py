@@ -172,9 +172,14 @@ def test_unknown_link_is_a_404(client, auth, path):
     assert response.status_code == 404 and response.mimetype == "application/problem+json"
 
 
-def test_bad_range_on_hits_csv_is_a_422(client, auth):
-    response = client.get("/api/v1/hits.csv?from=2026-03-05&to=2026-03-01", headers=auth)
-    assert response.status_code == 422 and response.get_json()["field"] == "from"
+@pytest.mark.parametrize("query, field", [
+    ("from=2026-03-05&to=2026-03-01", "from"),
+    ("from=0001-01-01&to=0001-01-02", "from"),
+    ("to=9999-12-31", "to"),
+], ids=["reversed", "year-one", "last-day"])
+def test_bad_range_on_hits_csv_is_a_422(client, auth, query, field):
+    response = client.get(f"/api/v1/hits.csv?{query}", headers=auth)
+    assert response.status_code == 422 and response.get_json()["field"] == field
 
 
 def test_openapi_documents_the_stats_endpoints(client):
