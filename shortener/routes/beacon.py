@@ -11,9 +11,9 @@ from dataclasses import replace
 
 from flask import Blueprint, Flask, Response, abort, g, jsonify, make_response, request
 from flask_limiter import Limiter, RateLimitExceeded
-from flask_limiter.util import get_remote_address
 
 from shortener.errors import Forbidden, InvalidInput
+from shortener.hits import daily_key, day_of, network_hash
 from shortener.links import now_ms
 from shortener.publishers import Publisher, find_publisher, is_publisher_origin
 from shortener.routes import hit_from_request, lumen
@@ -38,10 +38,15 @@ MAX_ORIGIN_SHOWN = 200
 EVENTS = ("share", "copy-arrival")
 
 
+def client_key() -> str:
+    """Who a rate limit counts: the client's address under the daily key, never the address itself."""
+    return network_hash(daily_key(lumen().secret_key, day_of(now_ms())), request.remote_addr or "")
+
+
 def limit_requests(app: Flask, storage_uri: str, rate: str, key_prefix: str) -> Limiter:
     """Rate-limit this blueprint's endpoints per client address, counting in Redis."""
     limiter = Limiter(
-        get_remote_address, app=app, storage_uri=storage_uri, storage_options={"key_prefix": key_prefix},
+        client_key, app=app, storage_uri=storage_uri, storage_options={"key_prefix": key_prefix},
         strategy="moving-window", headers_enabled=True,
     )
     limiter.limit(rate)(bp)

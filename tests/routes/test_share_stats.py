@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from shortener.openapi import openapi_document
 from shortener.shares import SHARE_BUTTONS
+from tests.conftest import DOMAINS
 from tests.routes.sharing import CHROME, PAGE, publisher, send  # noqa: F401  (fixture)
+from tests.routes.test_dashboard import sign_in
 from tests.routes.test_redirect import visit
 
 
@@ -44,3 +48,19 @@ def test_the_public_endpoints_are_documented_without_the_bearer_key():
         assert paths[path]["post"]["security"] == []
     schema = paths["/share-links"]["post"]["requestBody"]["content"]["text/plain"]["schema"]
     assert schema["properties"]["channels"]["items"]["enum"] == list(SHARE_BUTTONS)
+
+
+def test_the_dashboard_shows_shares_made_clicks_per_share_and_copy_paste_generations(client, publisher, api_key):
+    page = send(client, "/api/v1/share-links", {"key": publisher.key, "url": PAGE}).get_json()
+    for _ in range(2):
+        send(client, "/api/v1/beacon", {"key": publisher.key, "url": PAGE, "event": "share", "channel": "telegram"})
+    visit(client, page["variants"]["telegram"].rsplit("/", 1)[1], ua=CHROME)
+    for token in ("aaaaaaaa.1", "bbbbbbbb.2"):
+        send(client, "/api/v1/beacon", {"key": publisher.key, "url": PAGE, "event": "copy-arrival", "token": token})
+    assert sign_in(client, api_key).status_code == 302
+    html = client.get("/dashboard/", headers={"Host": DOMAINS[0]}).get_data(as_text=True)
+    telegram = re.search(r"<tr><td>telegram</td>(.*?)</tr>", html, re.S).group(1)
+    # shares made, shares observed, clicks via share links, clicks per share
+    assert re.findall(r'class="n">([\d.]+)<', telegram) == ["2", "0", "1", "0.5"]
+    generations = re.search(r'<p id="copy-generations">(.*?)</p>', html, re.S).group(1)
+    assert re.sub(r"\s+", " ", generations).endswith("generation 1: <b>1</b>, generation 2: <b>1</b>.")
