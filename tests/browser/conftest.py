@@ -1,6 +1,6 @@
 """Browser fixtures: the real app served on a free port, and Debian's Chromium through Playwright.
 
-Chromium is never downloaded (no `playwright install`): the tests launch /usr/bin/chromium by
+Playwright never downloads a browser here: the tests launch Debian's /usr/bin/chromium by
 `executable_path`. Without it they skip, saying why, unless LUMEN_REQUIRE_BROWSER=1 (CI), where
 they fail.
 """
