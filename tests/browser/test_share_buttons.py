@@ -5,14 +5,14 @@ servers on the loopback interface; the same site reached as `site.localhost` (Ch
 `*.localhost` to the loopback) is an origin the publisher did not list.
 Every request to any other host is intercepted and answered locally, so nothing leaves the machine
 and the share intents (wa.me, ...) can be checked. Debian's Chromium is used (never `playwright
-install`); without it these tests skip, unless LUMEN_REQUIRE_BROWSER=1 (CI) makes them fail.
+install`, see tests/browser/conftest.py); without it these tests skip, unless
+LUMEN_REQUIRE_BROWSER=1 (CI) makes them fail.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -30,10 +30,6 @@ from shortener.hits import day_of
 from shortener.links import now_ms, short_url
 from shortener.publishers import create_publisher
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 # A desktop Chrome: HeadlessChrome is (rightly) classified as a bot, whose arrivals are not people's.
 DESKTOP_CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
 TITLE = "Dark social, measured"
@@ -43,20 +39,6 @@ BUTTONS = ["whatsapp", "sms", "email", "messenger", "telegram", "twitter", "face
 EXTERNAL = re.compile(r"^(?!https?://(127\.0\.0\.1|localhost|[a-z0-9.-]+\.localhost)[:/])")
 TOKEN = re.compile(r"#lm=([A-Za-z0-9]{8})\.(\d+)$")
 DOCS_SCREENSHOT = os.environ.get("LUMEN_SHARE_SCREENSHOT", "")  # set to write the README's screenshot
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    """Debian's Chromium through Playwright, once per module."""
-    executable = shutil.which("chromium")
-    if executable is None:
-        if os.environ.get("LUMEN_REQUIRE_BROWSER") == "1":
-            pytest.fail("LUMEN_REQUIRE_BROWSER=1 but chromium is not installed (apt-get install chromium)")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium); browser tests skipped")
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 class LateApp:
