@@ -66,7 +66,7 @@ def serving(app: LateApp) -> Iterator[int]:
 
 def page_html(lumen: str, key: str, path: str, query: str) -> str | None:
     """The publisher's pages: an article, the home page, a copy-text article and a gallery of looks."""
-    script_attrs = 'data-lumen-fb-app-id="1234567890"'
+    script_attrs = "" if "no-fb-app" in query else 'data-lumen-fb-app-id="1234567890"'
     if "track-home" in query:
         script_attrs += " data-lumen-track-home"
     widgets = '<div data-lumen-share></div>'
@@ -357,8 +357,30 @@ def test_several_widgets_with_their_own_looks_channels_and_pages(stage, tmp_path
     assert "A%20custom%20title" in dict(widgets[0])["twitter"]
     icons_only = page.locator("[data-lumen-share]").nth(2).locator(".b span").first
     assert icons_only.evaluate("s => getComputedStyle(s).width") == "1px"  # visually hidden, still read out
+    page.evaluate("""() => {
+        const late = document.createElement('div');
+        late.id = 'late';
+        late.setAttribute('data-lumen-share', '');
+        late.setAttribute('data-lumen-channels', 'reddit');
+        document.body.append(late);
+        LumenShare.scan();
+    }""")
+    page.locator("#late .b").wait_for()  # a widget added after load, rendered on request
     shot = tmp_path / "share-buttons.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
     if DOCS_SCREENSHOT:
         Path(DOCS_SCREENSHOT).write_bytes(shot.read_bytes())
+
+
+def test_messenger_needs_an_app_id_on_desktop_and_opens_the_app_on_phones(stage):
+    desktop = stage.new_page()
+    desktop.goto(stage.url("/story?no-fb-app"))
+    assert "messenger" not in shown_channels(desktop)  # Facebook's send dialog needs an app id
+    phone = stage.new_page(user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+                                      "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1")
+    phone.goto(stage.url("/story?no-fb-app"))
+    assert "messenger" in shown_channels(phone)
+    messenger = stage.variants(stage.url("/story?no-fb-app"))["messenger"]
+    href = phone.get_by_role("link", name="Share on Messenger").get_attribute("href")
+    assert href == "fb-messenger://share?link=" + quote(messenger, safe="")
