@@ -144,7 +144,8 @@ local status = tonumber(link[2]) or 302
 if ARGV[2] ~= '1' then return {status, link[1], channel, evidence, source, dark, sender_test} end
 
 local window = tonumber(ARGV[20])
-if kind == 'preview' and channel ~= '-' and source ~= '-' then
+-- Only private apps' previews are remembered for correlation (docs/ATTRIBUTION.md).
+if kind == 'preview' and channel ~= '-' and (source == 'messaging' or source == 'email') then
   redis.call('HSET', KEYS[5], channel, ARGV[1] .. '|' .. ARGV[14])
   redis.call('PEXPIRE', KEYS[5], window)
 elseif kind == 'human' and evidence == 'none' then

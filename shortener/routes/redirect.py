@@ -6,7 +6,9 @@ import logging
 from functools import partial
 
 import redis
-from flask import Blueprint, Response, abort, make_response, redirect, render_template, request
+from flask import (
+    Blueprint, Response, abort, current_app, make_response, redirect, render_template, request, send_from_directory,
+)
 
 from shortener.analytics.attribution import classify_hit
 from shortener.hits import record_hit, record_orphan
@@ -38,6 +40,19 @@ def _no_store(response: Response) -> Response:
 
 def _gone(reason: str) -> Response:
     return _no_store(make_response(render_template("gone.html", reason=reason), 410))
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """Browsers ask every short domain for an icon: answer it rather than count an orphan hit."""
+    return send_from_directory(current_app.static_folder or "static", "favicon.svg", mimetype="image/svg+xml", max_age=86_400)
+
+
+@bp.get("/robots.txt")
+def robots() -> Response:
+    """Crawlers may follow short links (they are recorded as bots), not read the API or dashboard."""
+    body = "User-agent: *\nDisallow: /api/\nDisallow: /dashboard\n"
+    return Response(body, mimetype="text/plain", headers={"Cache-Control": "public, max-age=86400"})
 
 
 @bp.get("/")

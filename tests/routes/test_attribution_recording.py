@@ -135,3 +135,13 @@ def test_previews_without_a_category_are_shares_but_credit_no_click(client, crea
     assert hits[0]["kind"] == "preview" and hits[0]["channel"] == "ms-office"
     assert (hits[1]["channel"], hits[1]["evidence"]) == ("-", "none")
     assert today(redis_client, link["id"])["p:ms-office"] == "1"
+
+
+def test_a_public_networks_preview_credits_no_dark_click(client, create_link, redis_client):
+    link = create_link()
+    visit(client, link["code"], ua="facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)", ip="198.51.100.10")
+    visit(client, link["code"], ua=IPHONE_SAFARI, ip="203.0.113.99")
+    hits = hits_of(redis_client, link["id"])
+    assert hits[0]["kind"] == "preview" and hits[0]["channel"] == "facebook"
+    assert (hits[1]["channel"], hits[1]["evidence"]) == ("-", "none")
+    assert today(redis_client, link["id"])["p:facebook"] == "1"

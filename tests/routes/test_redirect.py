@@ -217,3 +217,11 @@ def test_a_failure_to_record_still_redirects_and_is_counted(app, client, create_
     assert len(link_hits(redis_client, link["id"])) == 1
     ready = client.get("/readyz", headers={"Host": DOMAINS[0]}).get_json()
     assert ready["record_failures"] == 1
+
+
+def test_favicon_and_robots_are_answered_not_counted_as_orphans(client, redis_client):
+    icon = client.get("/favicon.ico", headers={"Host": DOMAINS[0]})
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+    robots = client.get("/robots.txt", headers={"Host": DOMAINS[0]})
+    assert robots.status_code == 200 and "Disallow: /api/" in robots.get_data(as_text=True)
+    assert not any(redis_client.hget(key, "orphan") for key in redis_client.keys("lumen:{g:*}:d:*"))
