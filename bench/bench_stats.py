@@ -1,11 +1,13 @@
 """Stats reading cost: it must follow the days and links asked for, never the number of hits.
 
 A throwaway embedded Redis gets the 90-day demo history (`python -m shortener demo`, recorded
-through the real attribution and recording code); then `load_stats` is timed for the whole
-instance over 7, 30 and 90 days, for one link, and for a tag. The database is then emptied and
-the same seven links get three times the traffic (`scale=3`), and the same reads are timed again:
-with three times the hits, the time should stay about the same (`stats_90d_ratio_3x_hits` near 1). Times are medians of repeated runs, in milliseconds, on a
-noisy shared machine: compare the ratios, not the absolute figures across machines.
+through the real attribution and recording code, about 11,000 hits); then the stats API
+(`GET /api/v1/stats`, the instance over 90 days, and `GET /api/v1/links/<id>/stats`) and
+`load_stats` for 7, 30 and 90 days, one link and a tag are timed. The database is then emptied and
+the same links get about 1,000,000 hits (`--million-scale`, a few minutes of recording), and the
+same reads are timed again: the time must stay about the same (`stats_ratio_1m_to_10k`, target
+<= 1.5). Times are medians of repeated runs, in milliseconds, on a noisy shared machine: compare
+the ratios, not the absolute figures across machines.
 
 Run: .venv/bin/python bench/bench_stats.py [--repeat 15]
 """
@@ -25,11 +27,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from config import Settings  # noqa: E402
+from shortener import create_app  # noqa: E402
+from shortener.apikeys import create_api_key  # noqa: E402
 from shortener.demo import fill_demo  # noqa: E402
 from shortener.embedded_redis import EmbeddedRedis  # noqa: E402
 from shortener.links import now_ms  # noqa: E402
-from shortener.services import Services, build_services  # noqa: E402
+from shortener.services import Services  # noqa: E402
 from shortener.stats import last_days, load_stats, select_links, stats_for, today_of  # noqa: E402
 from shortener.store import connect  # noqa: E402
 
@@ -59,35 +62,67 @@ def reads(services: Services, repeat: int) -> dict[str, float]:
     }
 
 
+def api_reads(services: Services, client_app, api_key: str, repeat: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Median times of GET /api/v1/stats (instance, 90 days) and /api/v1/links/<id>/stats."""
+    link = select_links(services.links, tag="campaign")[0]
+    headers = {"Authorization": f"Bearer {api_key}", "Host": services.settings.primary_domain}
+    days = last_days(90, today_of(now_ms()))
+    span = f"from={days.first.isoformat()}&to={days.last.isoformat()}"
+
+    def get(path: str) -> Callable[[], object]:
+        def read() -> object:
+            response = client_app.get(path, headers=headers)
+            assert response.status_code == 200, response.get_data(as_text=True)
+            return response
+
+        return read
+
+    return {
+        "api_instance_90d": median_ms(get(f"/api/v1/stats?{span}"), repeat),
+        "api_link_90d": median_ms(get(f"/api/v1/links/{link.id}/stats?{span}"), repeat),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--million-scale", type=float, default=87.0,
+                        help="demo scale of the large history (87 gives about 1,000,000 hits)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="lumen-bench-stats-"))
     server = EmbeddedRedis(str(workdir))
     server.ensure_running()
     client = connect(server.url)
     try:
-        settings = Settings(secret_key="bench", redis_url=server.url, data_dir=str(workdir))
-        services = build_services(settings, client)
-        started = time.perf_counter()
-        demo = fill_demo(services)
-        demo_seconds = time.perf_counter() - started
-        print(f"demo: {demo.hits:,} hits recorded in {demo_seconds:.1f} s ({demo.hits / demo_seconds:,.0f} hits/s)")
-        before = reads(services, args.repeat)
-        hits_before = load_stats(client, services.keys, last_days(90, today_of(now_ms()))).totals.hits
-        client.flushall()
-        fill_demo(services, scale=3)
-        hits_after = load_stats(client, services.keys, last_days(90, today_of(now_ms()))).totals.hits
-        after = reads(services, args.repeat)
-        for name in before:
-            print(f"{name:>12}: {before[name]:6.2f} ms with {hits_before:,} hits, {after[name]:6.2f} ms with "
-                  f"{hits_after:,} ({after[name] / before[name]:.2f}x)")
+        app = create_app({"redis_url": server.url, "data_dir": str(workdir), "secret_key": "bench"})
+        services = app.extensions["lumen"]
+        test_client = app.test_client()
+        today = last_days(90, today_of(now_ms()))
+
+        def history(scale: float) -> tuple[int, dict[str, float]]:
+            client.flushall()
+            api_key = create_api_key(client, services.keys, "bench", now_ms())
+            started = time.perf_counter()
+            demo = fill_demo(services, scale=scale)
+            seconds = time.perf_counter() - started
+            print(f"history: {demo.hits:,} hits recorded in {seconds:.1f} s ({demo.hits / seconds:,.0f} hits/s)")
+            return load_stats(client, services.keys, today).totals.hits, {
+                **reads(services, args.repeat), **api_reads(services, test_client, api_key, args.repeat)}
+
+        hits_small, small = history(1.0)
+        hits_large, large = history(args.million_scale)
+        for name in small:
+            print(f"{name:>16}: {small[name]:6.2f} ms with {hits_small:,} hits, {large[name]:6.2f} ms with "
+                  f"{hits_large:,} hits (ratio {large[name] / small[name]:.2f}, target <= 1.5)")
         figures = {
-            "demo_hits": demo.hits,
-            "demo_seconds": round(demo_seconds, 2),
-            **{f"stats_{name}_ms": round(value, 2) for name, value in before.items()},
-            "stats_90d_ratio_3x_hits": round(after["instance_90d"] / before["instance_90d"], 2),
+            "stats_hits_small": hits_small,
+            "stats_hits_large": hits_large,
+            "stats_ms_10k": round(small["api_instance_90d"], 2),
+            "stats_ms_1m": round(large["api_instance_90d"], 2),
+            "stats_link_ms_10k": round(small["api_link_90d"], 2),
+            "stats_link_ms_1m": round(large["api_link_90d"], 2),
+            **{f"stats_{name}_ms": round(value, 2) for name, value in small.items() if not name.startswith("api_")},
+            "stats_ratio_1m_to_10k": round(large["api_instance_90d"] / small["api_instance_90d"], 2),
         }
         print(json.dumps(figures))
     finally:
