@@ -49,8 +49,8 @@ class Settings:
     preview_window_seconds: int = 6 * 3600
     # Prefix of every Redis key.
     key_prefix: str = "lumen"
-    # Seconds a worker keeps a code -> link mapping in memory.
-    link_cache_seconds: float = 5.0
+    # Seconds a worker keeps a code -> link mapping in memory (targets are always read fresh).
+    link_cache_seconds: float = 30.0
     # Gunicorn worker processes and threads per worker for `serve`.
     workers: int = 2
     threads: int = 8
@@ -95,7 +95,7 @@ _RATE_LIMIT = re.compile(rf"^\s*{_RATE}(\s*[;,]\s*{_RATE})*\s*$", re.IGNORECASE)
 
 
 def _rate_limit(raw: str) -> str:
-    """A rate such as "120 per minute" or "10/second; 1000/hour" (flask-limiter notation)."""
+    """A rate such as "120 per minute" or "10/second; 1000/hour" (`limits` notation)."""
     if not _RATE_LIMIT.match(raw):
         raise SettingsError(f"LUMEN_EMBED_RATE_LIMIT must read like '120 per minute', got {raw!r}")
     return raw.strip()
@@ -126,6 +126,7 @@ def from_env(environ: Mapping[str, str]) -> Settings:
         hit_retention_count=_int(environ, "LUMEN_HIT_RETENTION_COUNT", 10_000, minimum=100),
         preview_window_seconds=_int(environ, "LUMEN_PREVIEW_WINDOW", 6 * 3600),
         key_prefix=environ.get("LUMEN_KEY_PREFIX", "").strip() or "lumen",
+        link_cache_seconds=_int(environ, "LUMEN_LINK_CACHE_SECONDS", 30),
         workers=_int(environ, "LUMEN_WORKERS", 2, minimum=1),
         threads=_int(environ, "LUMEN_THREADS", 8, minimum=1),
         embed_rate_limit=_rate_limit(environ.get("LUMEN_EMBED_RATE_LIMIT", "").strip() or "120 per minute"),

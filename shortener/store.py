@@ -9,7 +9,7 @@ link lives in one slot and per-link work never crosses slots):
     lumen:publishers                 hash: publisher name -> its public key (share buttons)
     lumen:pubkeys                    hash: publisher public key -> {"name", "origins", "created_at"}
     lumen:pub:<name>:pages           hash: canonical page URL -> the id of that page's link
-    lumen:rl:...                     flask-limiter's rate-limit windows (share-links, beacons)
+    lumen:rl:...                     rate-limit windows of `limits` (share-links, beacons)
     lumen:{l:42}                     hash: link 42's record and its running totals
     lumen:{l:42}:variants            hash: share-variant channel -> its code
     lumen:{l:42}:hits                stream: link 42's raw hits (capped by count and age)
@@ -66,7 +66,7 @@ class Keys:
         return f"{self.prefix}:pub:{name}:pages"
 
     def rate_limits(self) -> str:
-        """The prefix under which flask-limiter keeps its windows."""
+        """The prefix under which the rate limiter keeps its windows."""
         return f"{self.prefix}:rl"
 
     def link(self, link_id: int) -> str:
@@ -101,7 +101,7 @@ class Keys:
 
 
 def limiter_storage_uri(url: str) -> str:
-    """The flask-limiter (`limits`) storage URI of a Redis URL: it spells unix sockets its own way.
+    """The `limits` storage URI of a Redis URL: it spells unix sockets its own way.
 
     >>> limiter_storage_uri("unix:///var/lumen/redis.sock")
     'redis+unix:///var/lumen/redis.sock'

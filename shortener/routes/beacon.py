@@ -7,10 +7,13 @@ content type (`navigator.sendBeacon` sends text/plain), and requests are rate-li
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
-from flask import Blueprint, Flask, Response, abort, g, jsonify, make_response, request
-from flask_limiter import Limiter, RateLimitExceeded
+from flask import Blueprint, Flask, Response, abort, current_app, g, jsonify, make_response, request
+from limits import parse_many
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 
 from shortener.errors import Forbidden, InvalidInput
 from shortener.hits import daily_key, day_of, network_hash
@@ -43,22 +46,33 @@ def client_key() -> str:
     return network_hash(daily_key(lumen().secret_key, day_of(now_ms())), request.remote_addr or "")
 
 
-def limit_requests(app: Flask, storage_uri: str, rate: str, key_prefix: str) -> Limiter:
-    """Rate-limit this blueprint's endpoints per client address, counting in Redis."""
-    limiter = Limiter(
-        client_key, app=app, storage_uri=storage_uri, storage_options={"key_prefix": key_prefix},
-        strategy="moving-window", headers_enabled=True,
-    )
-    limiter.limit(rate)(bp)
-    # The limiter hooks every request of the app; the redirect and the dashboard leave at once
-    # (resolving their limits cost ~0.3 ms a request, measured).
-    limiter.request_filter(lambda: request.blueprint != bp.name)
-    return limiter
+def limit_requests(app: Flask, storage_uri: str, rate: str, key_prefix: str) -> None:
+    """Rate-limit this blueprint's endpoints per client address (moving window, counted in Redis).
+
+    `limits` (the library under flask-limiter) is used directly: flask-limiter hooks every request
+    of the app, and resolving its limits cost the redirect ~0.1 ms a request, measured.
+    """
+    storage = storage_from_string(storage_uri, key_prefix=key_prefix)
+    app.extensions["lumen_rate_limit"] = (MovingWindowRateLimiter(storage), parse_many(rate))
+
+
+def _over_the_limit() -> Response | None:
+    limiter, limits = current_app.extensions["lumen_rate_limit"]
+    scope, key = request.endpoint or bp.name, client_key()  # each endpoint has its own window
+    limit = next((limit for limit in limits if not limiter.hit(limit, scope, key)), None)
+    if limit is None:
+        return None
+    reset_at, _ = limiter.get_window_stats(limit, scope, key)
+    response = problem(429, "Too many requests", f"at most {limit} from one address; try again later")
+    response.headers["Retry-After"] = str(max(1, int(reset_at - time.time())))
+    return response
 
 
 @bp.before_request
 def guard_request() -> Response | None:
-    """Refuse a body over the cap (even one of unknown length); answer CORS preflights."""
+    """Apply the rate limit; refuse a body over the cap (even one of unknown length); answer CORS preflights."""
+    if (refusal := _over_the_limit()) is not None:
+        return refusal
     if request.method != "OPTIONS":
         cap = MAX_BODY_BYTES.get(request.endpoint or "", 2048)
         request.max_content_length = cap + 1
@@ -86,12 +100,6 @@ def allow_origin(response: Response) -> Response:
     response.vary.add("Origin")
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-@bp.errorhandler(RateLimitExceeded)
-def too_many_requests(error: RateLimitExceeded) -> Response:
-    """429 as problem+json, saying what the limit is."""
-    return problem(429, "Too many requests", f"at most {error.description} from one address; try again later")
 
 
 def _shown(origin: str | None) -> str:

@@ -11,7 +11,8 @@ from flask import (
 )
 
 from shortener.analytics.attribution import classify_hit
-from shortener.hits import record_hit, record_orphan
+from shortener.hits import Hit, Outcome, record_hit, record_orphan
+from shortener.links import LinkRef
 from shortener.routes import hit_from_request, lumen, request_domain
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,6 @@ def home() -> Response:
 def follow(code: str) -> Response:
     """Send the visitor on and record the hit (HEAD is answered but not counted)."""
     services = lumen()
-    settings = services.settings
     hit = hit_from_request(code)
     counted = request.method == "GET"
     ref = services.resolve(hit.domain, code)
@@ -77,6 +77,25 @@ def follow(code: str) -> Response:
                 services.record_failures += 1
                 log.exception("recording an orphan hit on %s/%s failed", hit.domain, code)
         abort(404, description="This short link does not exist. Check the address for typos.")
+    outcome = _attribute_and_record(hit, ref, counted)
+    if outcome is None:
+        # The link went away after this worker cached its code (or the code now names another link).
+        services.link_cache.forget(hit.domain, code)
+        ref = services.resolve(hit.domain, code)
+        outcome = _attribute_and_record(hit, ref, counted) if ref is not None else None
+    if outcome is None:
+        abort(404, description="This short link does not exist. Check the address for typos.")
+    if outcome.status == 410:
+        return _gone(outcome.gone_reason)
+    # A bare response: the HTML body redirect() would build is never read by a browser.
+    return Response(status=outcome.status, headers={"Location": outcome.url, "Cache-Control": NO_STORE})
+
+
+def _attribute_and_record(hit: Hit, ref: LinkRef, counted: bool) -> Outcome | None:
+    """Classify the hit for the link `ref` names and record it; a failure to record is logged,
+    counted, and answered from a resolve-only run so the visitor still gets the redirect."""
+    services = lumen()
+    settings = services.settings
     attribution = classify_hit(
         hit.user_agent, hit.referrer, own_hosts=settings.all_domains,
         target_site=ref.site or None, tag_channel=ref.channel or None,
@@ -89,18 +108,10 @@ def follow(code: str) -> Response:
         preview_window_ms=settings.preview_window_seconds * 1000,
     )
     try:
-        outcome = record(count=counted)
+        return record(count=counted)
     except redis.RedisError:
         if not counted:
             raise
         services.record_failures += 1
-        log.exception("recording a hit of %s/%s failed; answering without it", hit.domain, code)
-        outcome = record(count=False)
-    if outcome is None:
-        services.link_cache.forget(hit.domain, code)
-        abort(404, description="This short link does not exist. Check the address for typos.")
-    if outcome.status == 410:
-        return _gone(outcome.gone_reason)
-    # A bare response: the HTML body redirect() would build is never read by a browser.
-    return Response(status=outcome.status, headers={"Location": outcome.url, "Cache-Control": NO_STORE})
-
+        log.exception("recording a hit of %s/%s failed; answering without it", hit.domain, hit.code)
+        return record(count=False)

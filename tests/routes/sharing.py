@@ -33,7 +33,7 @@ def send(client, path: str, payload: object, *, origin: str | None = ORIGIN, ip:
 
 
 def snapshot(redis_server) -> dict[bytes, bytes]:
-    """Every key's serialised value, except flask-limiter's own counters."""
+    """Every key's serialised value, except the rate limiter's own counters."""
     raw = redis.Redis.from_url(redis_server.url)
     try:
         return {key: raw.dump(key) for key in raw.keys("*") if not key.startswith(b"lumen:rl:")}

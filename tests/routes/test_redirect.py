@@ -225,3 +225,15 @@ def test_favicon_and_robots_are_answered_not_counted_as_orphans(client, redis_cl
     robots = client.get("/robots.txt", headers={"Host": DOMAINS[0]})
     assert robots.status_code == 200 and "Disallow: /api/" in robots.get_data(as_text=True)
     assert not any(redis_client.hget(key, "orphan") for key in redis_client.keys("lumen:{g:*}:d:*"))
+
+
+def test_a_slug_deleted_and_made_again_by_another_worker_follows_the_new_link(app, settings_overrides, client, auth, create_link):
+    from shortener import create_app
+
+    create_link(slug="reuse", url="https://first.example/")
+    assert visit(client, "reuse").headers["Location"] == "https://first.example/"  # cached by this worker
+    other_worker = create_app(settings_overrides).test_client()
+    old = other_worker.get("/api/v1/links?q=first.example", headers=auth).get_json()["links"][0]
+    assert other_worker.delete(f"/api/v1/links/{old['id']}", headers=auth).status_code == 204
+    assert other_worker.post("/api/v1/links", json={"url": "https://second.example/", "slug": "reuse"}, headers=auth).status_code == 201
+    assert visit(client, "reuse").headers["Location"] == "https://second.example/"
