@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import time
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -19,6 +20,8 @@ MAX_REFERRER = 1024
 MAX_LANGUAGE = 16
 # Day aggregates are kept this long; raw hits are trimmed much sooner (LUMEN_HIT_RETENTION_DAYS).
 AGGREGATE_DAYS = 800
+# A hit recorded within this many ms of its own time is live: its stream id is the server's.
+LIVE_MS = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +113,7 @@ def record_hit(
         attribution.device, attribution.os, attribution.browser, _text(attribution.app),
         hit.language, hit.visitor, hit.ip_hash, hit.referrer, hit.user_agent,
         _text(variant_channel), retention_count, min_id, preview_window_ms, link_id,
-        AGGREGATE_DAYS * 86_400,
+        AGGREGATE_DAYS * 86_400, 1 if abs(time.time_ns() // 1_000_000 - hit.time_ms) < LIVE_MS else 0,
     ])
     status = int(reply[0])
     if status == 0:

@@ -409,7 +409,11 @@ def load_stats(
 
 
 def _ints(fields: Mapping[str, str]) -> Counter[str]:
-    return Counter({name: int(value) for name, value in fields.items()})
+    """A day hash as counts, with the sums the recording script leaves out: `hits` and `dark`."""
+    counts = Counter({name: int(value) for name, value in fields.items()})
+    counts["hits"] = sum(n for name, n in counts.items() if name.startswith("k:"))
+    counts["dark"] = sum(n for name, n in counts.items() if name.startswith("de:"))
+    return counts
 
 
 def _day_figures(day: date, counts: Counter[str], visitors: int) -> DayFigures:

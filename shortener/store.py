@@ -21,9 +21,9 @@ link lives in one slot and per-link work never crosses slots):
     lumen:{g:3}:u:20261126           HyperLogLog: instance-wide visitors that day, shard 3
     lumen:{g:3}:top:20261126         sorted set: link id -> human clicks that day, shard 3
 
-Day aggregates use these fields: `hits`, `k:<kind>`, `orphan`; for human hits `s:<source>`,
-`c:<channel>`, `e:<evidence>`, `dark`, `de:<evidence>` (dark hits by evidence, the mix behind the
-dark share), `t:<tagged channel>`, `dev:`, `os:`, `br:`, `lang:`; for previews `p:<channel>`
+Day aggregates use these fields: `k:<kind>`, `orphan`; for human hits `s:<source>`,
+`c:<channel>`, `e:<evidence>`, `de:<evidence>` (dark hits by evidence, the mix behind the
+dark share; their sum is the dark hits, as the sum of `k:*` is all hits), `t:<tagged channel>`, `dev:`, `os:`, `br:`, `lang:`; for previews `p:<channel>`
 (shares observed); for share-button clicks `sh:<channel>` (shares made; `sh:more` is the Web
 Share sheet); for copy-paste arrivals, which are also human hits with evidence `copy`,
 `gen:<n>` (arrivals of generation n: 1 = pasted by someone who came another way, 2 = a paste of
@@ -126,7 +126,8 @@ def connect(url: str) -> redis.Redis:
 # ARGV: 1 now ms, 2 record (1) or only resolve (0), 3 kind, 4 source, 5 channel, 6 evidence,
 #       7 dark (1/0), 8 device, 9 os, 10 browser, 11 app, 12 language, 13 visitor hash,
 #       14 ip hash, 15 referrer, 16 user agent, 17 variant channel, 18 stream cap per link,
-#       19 min stream id (ms) kept, 20 preview window ms, 21 link id, 22 day ttl seconds
+#       19 min stream id (ms) kept, 20 preview window ms, 21 link id, 22 day ttl seconds,
+#       23 live (1: recorded as it happens; 0: recorded later, e.g. the demo's history)
 # Returns {status, url, channel, evidence, source, dark, sender_test}; status 0 = no such link,
 # 410 = expired or out of clicks, else the redirect status.
 RECORD_HIT = """
@@ -167,10 +168,11 @@ elseif kind == 'human' and evidence == 'none' then
   end
 end
 
--- Each day key gets its time-to-live once, when the day's first hit creates it.
+-- Each day key gets its time-to-live when the day's first hit of a kind creates it. `hits` and
+-- `dark` are not counted here: they are the sums of `k:*` and `de:*` (shortener.stats adds them).
 local function count(key, ttl)
-  local first = redis.call('HINCRBY', key, 'hits', 1) == 1
-  local first_human = redis.call('HINCRBY', key, 'k:' .. kind, 1) == 1 and kind == 'human'
+  local first = redis.call('HINCRBY', key, 'k:' .. kind, 1) == 1
+  local first_human = first and kind == 'human'
   if kind == 'human' then
     redis.call('HINCRBY', key, 's:' .. source, 1)
     redis.call('HINCRBY', key, 'c:' .. channel, 1)
@@ -179,10 +181,7 @@ local function count(key, ttl)
     redis.call('HINCRBY', key, 'os:' .. ARGV[9], 1)
     redis.call('HINCRBY', key, 'br:' .. ARGV[10], 1)
     redis.call('HINCRBY', key, 'lang:' .. ARGV[12], 1)
-    if dark == '1' then
-      redis.call('HINCRBY', key, 'dark', 1)
-      redis.call('HINCRBY', key, 'de:' .. evidence, 1)
-    end
+    if dark == '1' then redis.call('HINCRBY', key, 'de:' .. evidence, 1) end
     if evidence == 'tag' then redis.call('HINCRBY', key, 't:' .. channel, 1) end
   elseif kind == 'preview' then
     redis.call('HINCRBY', key, 'p:' .. channel, 1)
@@ -208,8 +207,7 @@ end
 
 -- A stream id carries the hit's own time. A live hit takes the server's id ('*'); a hit recorded
 -- later (the demo's history) gets its own time, or the next sequence after the newest entry.
-local server = redis.call('TIME')
-local live = math.abs(tonumber(server[1]) * 1000 + math.floor(tonumber(server[2]) / 1000) - now) < 2000
+local live = ARGV[23] == '1'
 local function stream_id(key)
   if live then return '*' end
   local top = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)[1]

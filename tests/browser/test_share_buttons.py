@@ -257,7 +257,7 @@ def test_the_address_bar_token_and_copy_paste_arrivals_by_generation(stage):
     second.wait_for_url(lambda url: TOKEN.search(url) and TOKEN.search(url).group(1) != token_1.group(1))
     assert TOKEN.search(second.url).group(2) == "2"
     day = eventually(lambda: (d := stage.day(story)).get("gen:1") and d)
-    assert (day["gen:1"], day["e:copy"], day["s:dark"], day["dark"]) == ("1", "1", "1", "1")
+    assert (day["gen:1"], day["e:copy"], day["s:dark"], day["de:copy"]) == ("1", "1", "1", "1")
     # A reload is the same view: its token stays and nothing is reported.
     own = second.url
     second.reload()

@@ -58,7 +58,7 @@ def test_a_copy_paste_arrival_is_a_dark_human_hit_with_evidence_copy(client, pub
     assert hit["ua"] == CHROME and hit["lang"] == "de-ch" and hit["browser"] == "Chrome"
     link_day, global_day = day_hashes(redis_client, link_id)
     for day in (link_day, global_day):
-        assert day["k:human"] == "1" and day["s:dark"] == "1" and day["e:copy"] == "1" and day["dark"] == "1"
+        assert day["k:human"] == "1" and day["s:dark"] == "1" and day["e:copy"] == "1" and day["de:copy"] == "1"
         assert day["gen:1"] == "1"
     assert redis_client.hget(f"lumen:{{l:{link_id}}}", "human") == "1"
     assert redis_client.pfcount(f"lumen:{{l:{link_id}}}:u:{day_of(now_ms())}") == 1

@@ -69,7 +69,7 @@ def test_hit_is_stored_field_by_field(client, create_link, redis_client):
     assert [fields["link"] for fields in stored_hits(redis_client)] == [str(link["id"])]
     # Per-link per-day counters.
     day = redis_client.hgetall(f"lumen:{{l:{link['id']}}}:d:{day_of(before)}")
-    assert day["hits"] == "1" and day["k:human"] == "1" and day["s:referral"] == "1"
+    assert day["k:human"] == "1" and day["s:referral"] == "1" and "k:bot" not in day
 
 
 def test_no_raw_ip_is_stored_anywhere(client, create_link, redis_client):
