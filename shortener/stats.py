@@ -360,7 +360,7 @@ def load_stats(
     for group in hashes:
         day_total: Counter[str] = Counter()
         for index in range(len(group)):
-            fields = _ints(next(replies))
+            fields = day_counts(next(replies))
             day_total.update(fields)
             if links is not None:
                 per_link[links[index].id] += fields.get("k:human", 0)
@@ -408,11 +408,26 @@ def load_stats(
     )
 
 
-def _ints(fields: Mapping[str, str]) -> Counter[str]:
-    """A day hash as counts, with the sums the recording script leaves out: `hits` and `dark`."""
-    counts = Counter({name: int(value) for name, value in fields.items()})
-    counts["hits"] = sum(n for name, n in counts.items() if name.startswith("k:"))
-    counts["dark"] = sum(n for name, n in counts.items() if name.startswith("de:"))
+def day_counts(fields: Mapping[str, str]) -> Counter[str]:
+    """A day hash as counts, with what the recording script leaves to the reader: `s:`, `c:`,
+    `e:`, `de:` (dark only) and `t:` (tagged only) from each `a:<source>|<channel>|<evidence>`,
+    and the sums `hits` (of `k:*`) and `dark` (of `de:*`)."""
+    counts: Counter[str] = Counter()
+    for name, value in fields.items():
+        n = int(value)
+        counts[name] += n
+        if name.startswith("a:"):
+            source, channel, evidence = name[2:].split("|", 2)
+            counts[f"s:{source}"] += n
+            counts[f"c:{channel}"] += n
+            counts[f"e:{evidence}"] += n
+            if source in DARK_SOURCES:
+                counts[f"de:{evidence}"] += n
+                counts["dark"] += n
+            if evidence == Evidence.TAG:
+                counts[f"t:{channel}"] += n
+        elif name.startswith("k:"):
+            counts["hits"] += n
     return counts
 
 

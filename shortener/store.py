@@ -21,13 +21,15 @@ link lives in one slot and per-link work never crosses slots):
     lumen:{g:3}:u:20261126           HyperLogLog: instance-wide visitors that day, shard 3
     lumen:{g:3}:top:20261126         sorted set: link id -> human clicks that day, shard 3
 
-Day aggregates use these fields: `k:<kind>`, `orphan`; for human hits `s:<source>`,
-`c:<channel>`, `e:<evidence>`, `de:<evidence>` (dark hits by evidence, the mix behind the
-dark share; their sum is the dark hits, as the sum of `k:*` is all hits), `t:<tagged channel>`, `dev:`, `os:`, `br:`, `lang:`; for previews `p:<channel>`
+Day aggregates store these fields: `k:<kind>`, `orphan`; for human hits
+`a:<source>|<channel>|<evidence>` (shortener.stats.day_counts derives from it `s:<source>`,
+`c:<channel>`, `e:<evidence>`, `de:<evidence>` for dark hits, `t:<channel>` for tagged ones, and
+the sums `hits` and `dark`), `dev:`, `os:`, `br:`, `lang:`; for previews `p:<channel>`
 (shares observed); for share-button clicks `sh:<channel>` (shares made; `sh:more` is the Web
 Share sheet); for copy-paste arrivals, which are also human hits with evidence `copy`,
 `gen:<n>` (arrivals of generation n: 1 = pasted by someone who came another way, 2 = a paste of
-a pasted address, ...). A missing channel is written as `-`. Stream entry ids are the hit's own time in ms (kept increasing), not the server's.
+a pasted address, ...). A missing channel is written as `-`. Stream entry ids are the server's for live hits and the
+hit's own time (kept increasing) for hits recorded later.
 """
 
 from __future__ import annotations
@@ -168,21 +170,19 @@ elseif kind == 'human' and evidence == 'none' then
   end
 end
 
--- Each day key gets its time-to-live when the day's first hit of a kind creates it. `hits` and
--- `dark` are not counted here: they are the sums of `k:*` and `de:*` (shortener.stats adds them).
+-- Each day key gets its time-to-live when the day's first hit of a kind creates it. A human hit's
+-- source, channel and evidence are one field, `a:<source>|<channel>|<evidence>`: one call instead
+-- of five; shortener.stats.day_counts derives `s:`, `c:`, `e:`, `de:`, `t:`, `hits` and `dark`.
+local attribution = 'a:' .. source .. '|' .. channel .. '|' .. evidence
 local function count(key, ttl)
   local first = redis.call('HINCRBY', key, 'k:' .. kind, 1) == 1
   local first_human = first and kind == 'human'
   if kind == 'human' then
-    redis.call('HINCRBY', key, 's:' .. source, 1)
-    redis.call('HINCRBY', key, 'c:' .. channel, 1)
-    redis.call('HINCRBY', key, 'e:' .. evidence, 1)
+    redis.call('HINCRBY', key, attribution, 1)
     redis.call('HINCRBY', key, 'dev:' .. ARGV[8], 1)
     redis.call('HINCRBY', key, 'os:' .. ARGV[9], 1)
     redis.call('HINCRBY', key, 'br:' .. ARGV[10], 1)
     redis.call('HINCRBY', key, 'lang:' .. ARGV[12], 1)
-    if dark == '1' then redis.call('HINCRBY', key, 'de:' .. evidence, 1) end
-    if evidence == 'tag' then redis.call('HINCRBY', key, 't:' .. channel, 1) end
   elseif kind == 'preview' then
     redis.call('HINCRBY', key, 'p:' .. channel, 1)
   end

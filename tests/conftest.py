@@ -108,6 +108,13 @@ def stored_hits(redis_client: redis.Redis, link_id: int | None = None) -> list[d
     return [hit.fields for hit in iter_hits(redis_client, Keys(), 0, 2**62, link_id)]
 
 
+def day_fields(redis_client: redis.Redis, key: str) -> dict[str, str]:
+    """A day-aggregate hash as Lumen reads it (derived fields included), values as strings."""
+    from shortener.stats import day_counts
+
+    return {name: str(n) for name, n in day_counts(redis_client.hgetall(key)).items() if n}
+
+
 def free_port() -> int:
     """A TCP port nothing listens on right now."""
     with socket.socket() as probe:

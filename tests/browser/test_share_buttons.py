@@ -29,6 +29,7 @@ from shortener import create_app
 from shortener.hits import day_of
 from shortener.links import now_ms, short_url
 from shortener.publishers import create_publisher
+from tests.conftest import day_fields
 
 # A desktop Chrome: HeadlessChrome is (rightly) classified as a bot, whose arrivals are not people's.
 DESKTOP_CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
@@ -134,7 +135,7 @@ class Stage:
         return {channel: short_url(domain, code) for channel, code in codes.items()}
 
     def day(self, page_url: str) -> dict[str, str]:
-        return self.redis.hgetall(f"lumen:{{l:{self.link_id(page_url)}}}:d:{day_of(now_ms())}")
+        return day_fields(self.redis, f"lumen:{{l:{self.link_id(page_url)}}}:d:{day_of(now_ms())}")
 
 
 def eventually(check: Callable[[], object], timeout: float = 15.0) -> object:

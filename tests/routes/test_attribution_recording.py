@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from shortener.hits import day_of
-from tests.conftest import stored_hits
+from tests.conftest import day_fields, stored_hits
 from tests.routes.test_redirect import CHROME, GOOGLEBOT, WHATSAPP_PREVIEW, visit
 
 IPHONE_SAFARI = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
@@ -21,7 +21,7 @@ def hits_of(redis_client, link_id):
 
 
 def today(redis_client, link_id):
-    return redis_client.hgetall(f"lumen:{{l:{link_id}}}:d:{day_of(int(time.time() * 1000))}")
+    return day_fields(redis_client, f"lumen:{{l:{link_id}}}:d:{day_of(int(time.time() * 1000))}")
 
 
 def test_each_kind_is_recorded_and_only_humans_are_clicks(client, auth, create_link, redis_client):

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from shortener.hits import day_of
-from tests.conftest import DOMAINS, stored_hits
+from tests.conftest import DOMAINS, day_fields, stored_hits
 
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
 WHATSAPP_PREVIEW = "WhatsApp/2.23.20.0 A"
@@ -68,7 +68,7 @@ def test_hit_is_stored_field_by_field(client, create_link, redis_client):
     # The instance-wide stream holds the compact copy.
     assert [fields["link"] for fields in stored_hits(redis_client)] == [str(link["id"])]
     # Per-link per-day counters.
-    day = redis_client.hgetall(f"lumen:{{l:{link['id']}}}:d:{day_of(before)}")
+    day = day_fields(redis_client, f"lumen:{{l:{link['id']}}}:d:{day_of(before)}")
     assert day["k:human"] == "1" and day["s:referral"] == "1" and "k:bot" not in day
 
 

@@ -12,7 +12,7 @@ from shortener.hits import day_of
 from shortener.links import now_ms
 from shortener.publishers import create_publisher, revoke_publisher
 from shortener.shares import SHARE_BUTTONS, share_page
-from tests.conftest import DOMAINS, stored_hits
+from tests.conftest import DOMAINS, day_fields, stored_hits
 from tests.routes.sharing import CHROME, ORIGIN, PAGE, publisher, send, snapshot  # noqa: F401  (fixture)
 from tests.routes.test_redirect import visit
 
@@ -101,7 +101,7 @@ def test_variant_clicks_are_attributed_with_evidence_tag(client, publisher, redi
     link_id = body["link"]["id"]
     [hit] = stored_hits(redis_client, link_id)
     assert (hit["evidence"], hit["channel"], hit["source"], hit["variant"]) == ("tag", "whatsapp", "messaging", "whatsapp")
-    day = redis_client.hgetall(f"lumen:{{l:{link_id}}}:d:{day_of(now_ms())}")
+    day = day_fields(redis_client, f"lumen:{{l:{link_id}}}:d:{day_of(now_ms())}")
     assert day["t:whatsapp"] == "1" and day["e:tag"] == "1"
 
 
