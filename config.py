@@ -51,9 +51,10 @@ class Settings:
     key_prefix: str = "lumen"
     # Seconds a worker keeps a code -> link mapping in memory (targets are always read fresh).
     link_cache_seconds: float = 30.0
-    # Gunicorn worker processes and threads per worker for `serve`.
+    # Gunicorn worker processes for `serve` (gevent workers; one per core is the measured best).
     workers: int = 2
-    threads: int = 8
+    # Concurrent connections each gevent worker serves.
+    worker_connections: int = 1000
     # Requests per client IP to each public share-button endpoint (share-links, beacons).
     embed_rate_limit: str = "120 per minute"
 
@@ -128,7 +129,7 @@ def from_env(environ: Mapping[str, str]) -> Settings:
         key_prefix=environ.get("LUMEN_KEY_PREFIX", "").strip() or "lumen",
         link_cache_seconds=_int(environ, "LUMEN_LINK_CACHE_SECONDS", 30),
         workers=_int(environ, "LUMEN_WORKERS", 2, minimum=1),
-        threads=_int(environ, "LUMEN_THREADS", 8, minimum=1),
+        worker_connections=_int(environ, "LUMEN_WORKER_CONNECTIONS", 1000, minimum=1),
         embed_rate_limit=_rate_limit(environ.get("LUMEN_EMBED_RATE_LIMIT", "").strip() or "120 per minute"),
     )
     if settings.default_domain and settings.default_domain not in settings.all_domains:

@@ -38,8 +38,8 @@ from shortener.store import connect  # noqa: E402
 
 CONNECTIONS = 32
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
-THREADS = int(os.environ.get("BENCH_THREADS", "8"))
-WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS", "gthread")
+THREADS = int(os.environ.get("BENCH_THREADS", "1"))
+WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS", "gevent")  # as gunicorn.conf.py
 
 WRK_SCRIPT = """
 local requests = %s
