@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import config
 from shortener.analytics import warm_up
 from shortener.embedded_redis import EmbeddedRedis
+from shortener.routes import api, beacon, dashboard, embed, health, problems, redirect, stats
 from shortener.services import build_services
 from shortener.store import connect, limiter_storage_uri
 
@@ -43,24 +44,15 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
     app.extensions["lumen"] = services
     app.extensions["lumen_embedded_redis"] = embedded
 
-    if settings.trusted_proxies > 0:
-        n = settings.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
-
-    from shortener.routes import api, dashboard, health, problems, redirect, stats
-
     app.session_interface = dashboard.DashboardSessions()
     problems.register(app)
-    app.register_blueprint(health.bp)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(stats.bp)
-    app.register_blueprint(dashboard.bp)
-    app.register_blueprint(redirect.bp)
-
-    from shortener.routes import beacon, embed
-
-    app.register_blueprint(embed.bp)
-    app.register_blueprint(beacon.bp)
+    for blueprint in (health.bp, api.bp, stats.bp, dashboard.bp, redirect.bp, embed.bp, beacon.bp):
+        app.register_blueprint(blueprint)
     beacon.limit_requests(app, limiter_storage_uri(redis_url), settings.embed_rate_limit, services.keys.rate_limits())
+
+    app.wsgi_app = redirect.RedirectFastPath(app, services)  # type: ignore[method-assign]
+    if settings.trusted_proxies > 0:  # outermost, so every layer below sees the client's address
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
     warm_up()
     return app

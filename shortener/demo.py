@@ -220,8 +220,12 @@ class _Traffic:
         if self.spec.shares_buttons:
             mix.append((4, lambda: self.copy_arrival(at())))
         weights = [w for w, _ in mix]
-        while sum(1 for e in events if not e.share_button and not self.is_automated(e.ua)) < clicks:
-            events.extend(rng.choices([draw for _, draw in mix], weights)[0]())
+        draws = [draw for _, draw in mix]
+        made = sum(1 for e in events if not e.share_button and not self.is_automated(e.ua))
+        while made < clicks:
+            drawn = rng.choices(draws, weights)[0]()
+            made += sum(1 for e in drawn if not e.share_button and not self.is_automated(e.ua))
+            events.extend(drawn)
         for _ in range(rng.randrange(0, 4)):  # crawlers, monitors, scripts, mail image proxies
             events.append(self.event(at(), rng.choice(BOTS)))
         if rng.random() < 0.5:  # a public share shows as a social network's preview fetch

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import current_app, request
+from werkzeug.wsgi import get_host
 
 from shortener.hits import (
     MAX_REFERRER,
@@ -33,19 +36,23 @@ def request_domain(host: str) -> str:
 
 
 def hit_from_request(code: str) -> Hit:
-    """The request as a Hit: untrusted strings cut to their limits, the IP reduced to hashes."""
-    services = lumen()
+    """The current request as a Hit (see hit_from_environ)."""
+    return hit_from_environ(request.environ, code, lumen().secret_key)
+
+
+def hit_from_environ(environ: Mapping[str, object], code: str, secret_key: str) -> Hit:
+    """A WSGI request as a Hit: untrusted strings cut to their limits, the IP reduced to hashes."""
     time_ms = now_ms()
-    user_agent = request.headers.get("User-Agent", "")[:MAX_USER_AGENT]
-    key = daily_key(services.secret_key, day_of(time_ms))
-    ip = request.remote_addr or ""
+    user_agent = str(environ.get("HTTP_USER_AGENT", ""))[:MAX_USER_AGENT]
+    key = daily_key(secret_key, day_of(time_ms))
+    ip = str(environ.get("REMOTE_ADDR") or "")
     return Hit(
         time_ms=time_ms,
-        domain=request_domain(request.host),
+        domain=request_domain(get_host(environ)),  # type: ignore[arg-type]
         code=code,
-        referrer=request.headers.get("Referer", "")[:MAX_REFERRER],
+        referrer=str(environ.get("HTTP_REFERER", ""))[:MAX_REFERRER],
         user_agent=user_agent,
-        language=primary_language(request.headers.get("Accept-Language", "")),
+        language=primary_language(str(environ.get("HTTP_ACCEPT_LANGUAGE", ""))),
         visitor=visitor_hash(key, ip, user_agent),
         ip_hash=network_hash(key, ip),
     )

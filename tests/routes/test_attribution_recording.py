@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from shortener.hits import day_of
 from tests.conftest import day_fields, stored_hits
 from tests.routes.test_redirect import CHROME, GOOGLEBOT, WHATSAPP_PREVIEW, visit
@@ -127,21 +129,17 @@ def test_chrome_without_referrer_is_dark_and_unattributed(client, create_link, r
     assert (hit["source"], hit["channel"], hit["evidence"], hit["dark"]) == ("dark", "-", "none", "1")
 
 
-def test_previews_without_a_category_are_shares_but_credit_no_click(client, create_link, redis_client):
+@pytest.mark.parametrize(
+    ("preview_ua", "channel"),
+    [("Microsoft Office Existence Discovery", "ms-office"),
+     ("facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)", "facebook")],
+    ids=["no-category", "public-network"],
+)
+def test_only_private_apps_previews_credit_a_dark_click(client, create_link, redis_client, preview_ua, channel):
     link = create_link()
-    visit(client, link["code"], ua="Microsoft Office Existence Discovery", ip="198.51.100.10")
+    visit(client, link["code"], ua=preview_ua, ip="198.51.100.10")
     visit(client, link["code"], ua=IPHONE_SAFARI, ip="203.0.113.99")
     hits = hits_of(redis_client, link["id"])
-    assert hits[0]["kind"] == "preview" and hits[0]["channel"] == "ms-office"
+    assert hits[0]["kind"] == "preview" and hits[0]["channel"] == channel
     assert (hits[1]["channel"], hits[1]["evidence"]) == ("-", "none")
-    assert today(redis_client, link["id"])["p:ms-office"] == "1"
-
-
-def test_a_public_networks_preview_credits_no_dark_click(client, create_link, redis_client):
-    link = create_link()
-    visit(client, link["code"], ua="facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)", ip="198.51.100.10")
-    visit(client, link["code"], ua=IPHONE_SAFARI, ip="203.0.113.99")
-    hits = hits_of(redis_client, link["id"])
-    assert hits[0]["kind"] == "preview" and hits[0]["channel"] == "facebook"
-    assert (hits[1]["channel"], hits[1]["evidence"]) == ("-", "none")
-    assert today(redis_client, link["id"])["p:facebook"] == "1"
+    assert today(redis_client, link["id"])[f"p:{channel}"] == "1"  # still a share observed

@@ -237,3 +237,28 @@ def test_a_slug_deleted_and_made_again_by_another_worker_follows_the_new_link(ap
     assert other_worker.delete(f"/api/v1/links/{old['id']}", headers=auth).status_code == 204
     assert other_worker.post("/api/v1/links", json={"url": "https://second.example/", "slug": "reuse"}, headers=auth).status_code == 201
     assert visit(client, "reuse").headers["Location"] == "https://second.example/"
+
+
+def test_non_ascii_targets_are_sent_as_ascii_uris(client, create_link):
+    link = create_link(url="https://例え.jp/ページ?q=é")
+    response = visit(client, link["code"])
+    assert response.status_code == 302
+    assert response.headers["Location"] == "https://xn--r8jz45g.jp/%E3%83%9A%E3%83%BC%E3%82%B8?q=%C3%A9"
+
+
+def test_forwarded_host_and_address_count_only_behind_trusted_proxies(settings_overrides, create_link, redis_client):
+    from shortener import create_app
+
+    create_link(slug="proxied", url="https://example.com/p")
+    forwarded = {"Host": "internal:8080", "X-Forwarded-Host": DOMAINS[0], "X-Forwarded-For": "198.51.100.77",
+                 "User-Agent": CHROME}
+    untrusting = create_app(settings_overrides).test_client()
+    assert untrusting.get("/proxied", headers=forwarded).status_code == 404  # Host internal:8080 is not a domain
+    trusting = create_app({**settings_overrides, "trusted_proxies": 1}).test_client()
+    assert trusting.get("/proxied", headers=forwarded, environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code == 302
+    direct = trusting.get("/proxied", headers={"Host": DOMAINS[0], "User-Agent": CHROME, "X-Forwarded-For": "198.51.100.78"},
+                          environ_base={"REMOTE_ADDR": "10.0.0.1"})
+    assert direct.status_code == 302
+    visitors = [hit["visitor"] for hit in stored_hits(redis_client, 1)]
+    # Same proxy address, two forwarded clients: two visitors.
+    assert len(visitors) == 2 and visitors[0] != visitors[1]
