@@ -68,12 +68,12 @@ def daily_key(secret_key: str, day: str) -> bytes:
 
 def visitor_hash(key: bytes, ip: str, user_agent: str) -> str:
     """Anonymous visitor id for one day: HMAC-SHA256 of IP and user-agent, shortened."""
-    return hmac.new(key, f"{ip}\n{user_agent}".encode(), hashlib.sha256).hexdigest()[:16]
+    return hmac.new(key, f"{ip}\n{user_agent}".encode(), hashlib.sha256).hexdigest()[:12]
 
 
 def network_hash(key: bytes, ip: str) -> str:
     """Anonymous id of the IP alone for one day, to tell a sender testing a link after its preview."""
-    return hmac.new(key, f"ip\n{ip}".encode(), hashlib.sha256).hexdigest()[:16]
+    return hmac.new(key, f"ip\n{ip}".encode(), hashlib.sha256).hexdigest()[:12]
 
 
 def primary_language(accept_language: str) -> str:
