@@ -360,11 +360,11 @@ def load_stats(
     for group in hashes:
         day_total: Counter[str] = Counter()
         for index in range(len(group)):
-            fields = day_counts(next(replies))
+            fields = Counter({name: int(value) for name, value in next(replies).items()})
             day_total.update(fields)
             if links is not None:
                 per_link[links[index].id] += fields.get("k:human", 0)
-        per_day.append(day_total)
+        per_day.append(_derived(day_total))  # once per day, not per hash: reading stays cheap
     day_visitors = [int(next(replies)) for _ in logs] if every_log else [0] * len(logs)
     unique_visitors = int(next(replies)) if every_log else 0
     if links is None:
@@ -409,13 +409,14 @@ def load_stats(
 
 
 def day_counts(fields: Mapping[str, str]) -> Counter[str]:
-    """A day hash as counts, with what the recording script leaves to the reader: `s:`, `c:`,
-    `e:`, `de:` (dark only) and `t:` (tagged only) from each `a:<source>|<channel>|<evidence>`,
-    and the sums `hits` (of `k:*`) and `dark` (of `de:*`)."""
-    counts: Counter[str] = Counter()
-    for name, value in fields.items():
-        n = int(value)
-        counts[name] += n
+    """A day hash as counts, with what the recording script leaves to the reader (see _derived)."""
+    return _derived(Counter({name: int(value) for name, value in fields.items()}))
+
+
+def _derived(counts: Counter[str]) -> Counter[str]:
+    """Add `s:`, `c:`, `e:`, `de:` (dark only) and `t:` (tagged only) from each
+    `a:<source>|<channel>|<evidence>`, and the sums `hits` (of `k:*`) and `dark` (of `de:*`)."""
+    for name, n in list(counts.items()):
         if name.startswith("a:"):
             source, channel, evidence = name[2:].split("|", 2)
             counts[f"s:{source}"] += n
