@@ -104,7 +104,7 @@ def record_hit(
     link_keys = [
         keys.link(link_id), keys.link_hits(link_id), keys.link_day(link_id, day),
         keys.link_visitors(link_id, day), keys.link_previews(link_id), keys.all_hits(),
-        keys.global_day(shard, day), keys.global_visitors(shard, day),
+        keys.global_day(shard, day), keys.global_visitors(day),
         keys.global_top_links(shard, day),
     ]
     reply = run_script(r, "record_hit", link_keys, [

@@ -336,7 +336,7 @@ def load_stats(
     day_names = [d.strftime("%Y%m%d") for d in days.dates()]
     if links is None:
         hashes = [[keys.global_day(s, day) for s in range(GLOBAL_SHARDS)] for day in day_names]
-        logs = [[keys.global_visitors(s, day) for s in range(GLOBAL_SHARDS)] for day in day_names]
+        logs = [[keys.global_visitors(day)] for day in day_names]
         tops = [keys.global_top_links(s, day) for day in day_names for s in range(GLOBAL_SHARDS)]
     else:
         hashes = [[keys.link_day(link.id, day) for link in links] for day in day_names]
@@ -350,7 +350,6 @@ def load_stats(
     if every_log:
         for group in logs:
             pipe.pfcount(*group)
-        pipe.pfcount(*every_log)
     for key in tops:
         pipe.zrange(key, 0, -1, withscores=True)
     replies = iter(pipe.execute())
@@ -366,7 +365,9 @@ def load_stats(
                 per_link[links[index].id] += fields.get("k:human", 0)
         per_day.append(_derived(day_total))  # once per day, not per hash: reading stays cheap
     day_visitors = [int(next(replies)) for _ in logs] if every_log else [0] * len(logs)
-    unique_visitors = int(next(replies)) if every_log else 0
+    # Visitor hashes change every UTC day (privacy), so no visitor can be in two days' sets: the
+    # range's count is the sum of the days', and no union of every HyperLogLog is needed.
+    unique_visitors = sum(day_visitors)
     if links is None:
         for pairs in (next(replies) for _ in tops):
             for link_id, score in pairs:

@@ -18,7 +18,8 @@ link lives in one slot and per-link work never crosses slots):
     lumen:{l:42}:pv                  hash: app channel -> "<ms>|<ip hash>" of its latest preview
     lumen:hits                       stream: every hit, compact (no UA or referrer), capped
     lumen:{g:3}:d:20261126           hash: instance-wide aggregates for one day, shard 3 of 8
-    lumen:{g:3}:u:20261126           HyperLogLog: instance-wide visitors that day, shard 3
+    lumen:{g}:u:20261126             HyperLogLog: instance-wide visitors that day (one key, not sharded:
+                                     a single-key PFCOUNT is cached by Redis, a multi-key one merges)
     lumen:{g:3}:top:20261126         sorted set: link id -> human clicks that day, shard 3
 
 Day aggregates store these fields: `k:<kind>`, `orphan`; for human hits
@@ -95,8 +96,8 @@ class Keys:
     def global_day(self, shard: int, day: str) -> str:
         return f"{self.prefix}:{{g:{shard}}}:d:{day}"
 
-    def global_visitors(self, shard: int, day: str) -> str:
-        return f"{self.prefix}:{{g:{shard}}}:u:{day}"
+    def global_visitors(self, day: str) -> str:
+        return f"{self.prefix}:{{g}}:u:{day}"
 
     def global_top_links(self, shard: int, day: str) -> str:
         return f"{self.prefix}:{{g:{shard}}}:top:{day}"
