@@ -56,7 +56,8 @@ def main() -> None:
 
         def run(requests: list[tuple[str, str, str]]) -> None:
             for request in requests:
-                app.wsgi_app(environ(*request), lambda status, headers: None).close()
+                body = app.wsgi_app(environ(*request), lambda status, headers: None)
+                getattr(body, "close", lambda: None)()  # a WSGI body may need closing
 
         run(traffic[:2000])  # warm: link cache, parsers, script loaded
         started = time.process_time()
