@@ -13,7 +13,6 @@ from flask import (
 )
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.urls import iri_to_uri
-from werkzeug.wsgi import get_host
 
 from shortener.analytics.attribution import classify_hit
 from shortener.codes import RESERVED_WORDS, SLUG_PATTERN
@@ -150,9 +149,9 @@ class RedirectFastPath:
 
     def _redirect(self, environ: dict[str, Any], code: str, counted: bool) -> tuple[str, list[tuple[str, str]]] | None:
         services = self.services
-        if request_domain(get_host(environ)) not in services.settings.all_domains:
-            return None
         hit = hit_from_environ(environ, code, services.secret_key)
+        if hit.domain not in services.settings.all_domains:
+            return None
         ref = services.resolve(hit.domain, code)
         if ref is None:
             return None
