@@ -1,8 +1,8 @@
 """Redirect throughput and latency: Lumen against two baselines, in one run, same gunicorn settings.
 
 Baselines (bench/baseline_apps.py): (a) a bare Flask 302; (b) Flask doing one Redis GET and one
-pipelined HINCRBY + XADD. Lumen runs under gunicorn.conf.py with the same worker class, workers and
-threads. Traffic: 2,000 links, mostly distinct user-agents made from the labelled corpus, a mix
+pipelined HINCRBY + XADD. All three run under Lumen's gunicorn.conf.py (worker class, keep-alive,
+the fairness hook) with the same workers and threads. Traffic: 2,000 links, mostly distinct user-agents made from the labelled corpus, a mix
 of referrers. Load: wrk (Debian package) when installed, else bench/loadgen.py; 32 connections on
 loopback. Each server is measured in two rounds in alternating order; the better round is kept.
 
@@ -76,14 +76,12 @@ def make_traffic(codes: list[str], count: int) -> list[list[str]]:
     return [[f"/{rng.choice(codes)}", ua, referrer] for ua, referrer in hits]
 
 
-def start_server(app: str, port: int, env: dict[str, str], config: bool) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS),
-               "--worker-class", WORKER_CLASS, "--threads", str(THREADS), "--no-control-socket",
-               "--log-level", "warning"]
-    if config:
-        command += ["--config", str(ROOT / "gunicorn.conf.py")]
-    process = subprocess.Popen(command + [app], cwd=ROOT / ("." if config else "bench"), env=env,
-                               stdout=subprocess.DEVNULL, start_new_session=True)
+def start_server(app: str, port: int, env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
+    """`app` under gunicorn with Lumen's gunicorn.conf.py (worker class, hooks) and the bench's worker count."""
+    command = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py"),
+               "--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS), "--worker-class", WORKER_CLASS,
+               "--threads", str(THREADS), "--no-control-socket", "--log-level", "warning", app]
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -150,12 +148,13 @@ def main() -> None:
         env = {**os.environ, "REDIS_URL": redis_server.url, "BENCH_REDIS_URL": redis_server.url,
                "LUMEN_DOMAINS": domain, "SECRET_KEY": "bench", "LUMEN_DATA_DIR": str(workdir),
                "PYTHONPATH": str(ROOT)}
-        servers = {"bare": ("baseline_apps:bare", False), "naive": ("baseline_apps:naive", False), "lumen": ("wsgi:app", True)}
+        servers = {"bare": ("baseline_apps:bare", ROOT / "bench"), "naive": ("baseline_apps:naive", ROOT / "bench"),
+                   "lumen": ("wsgi:app", ROOT)}
         results: dict[str, list[dict[str, float]]] = {name: [] for name in servers}
         for order in (["bare", "naive", "lumen"], ["lumen", "naive", "bare"]):
             for name in order:
-                app, config = servers[name]
-                process = start_server(app, port, env, config)
+                app, cwd = servers[name]
+                process = start_server(app, port, env, cwd)
                 try:
                     load(port, traffic, 2, workdir)  # warm-up: caches, connections, JIT of regexes
                     results[name].append(load(port, traffic, args.seconds, workdir))

@@ -1,0 +1,112 @@
+"""gunicorn.conf.py: the production server's hooks, checked on a real gunicorn with gevent workers."""
+
+from __future__ import annotations
+
+import gc
+import os
+import runpy
+import selectors
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+PIPELINED = 1000
+ANSWER = b'"status":"ok"'  # the end of one answer to GET /healthz
+
+
+@pytest.fixture
+def one_worker(tmp_path):
+    """Lumen under gunicorn.conf.py with a single gevent worker; yields its port."""
+    port = free_port()
+    data_dir = Path(tempfile.mkdtemp(prefix="lumen-conf-"))
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "LUMEN_DOMAINS", "LUMEN_DEFAULT_DOMAIN")}
+    env.update({"LUMEN_DATA_DIR": str(data_dir), "PORT": str(port), "LUMEN_WORKERS": "1"})
+    log = open(tmp_path / "gunicorn.log", "w")
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"], cwd=ROOT,
+                               env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
+                probe.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                if probe.recv(100).startswith(b"HTTP/1.1 200"):
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError((tmp_path / "gunicorn.log").read_text())
+        time.sleep(0.1)
+    yield port
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=20)
+    log.close()
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def health_request() -> bytes:
+    return b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"
+
+
+def read_answers(connection: socket.socket, count: int) -> bytes:
+    """Read until `count` complete answers to health_request() have arrived."""
+    received = b""
+    while received.count(ANSWER) < count:
+        chunk = connection.recv(65536)
+        if not chunk:
+            raise AssertionError(f"connection closed after {received.count(ANSWER)} answers")
+        received += chunk
+    return received
+
+
+def test_a_busy_keep_alive_connection_does_not_starve_the_others(one_worker):
+    busy = socket.create_connection(("127.0.0.1", one_worker), timeout=10)
+    other = socket.create_connection(("127.0.0.1", one_worker), timeout=10)
+    for connection in (busy, other):  # both accepted, each with its greenlet waiting for a request
+        connection.sendall(health_request())
+        read_answers(connection, 1)
+
+    busy.sendall(health_request() * PIPELINED)  # all queued at once: its greenlet never has to wait
+    received = {busy: read_answers(busy, 1), other: b""}  # its greenlet is running through them
+    other.sendall(health_request())
+    with selectors.DefaultSelector() as selector:
+        selector.register(busy, selectors.EVENT_READ)
+        selector.register(other, selectors.EVENT_READ)
+        while ANSWER not in received[other]:
+            ready = selector.select(timeout=10)
+            assert ready, "no answer for 10 s"
+            for key, _ in ready:
+                received[key.fileobj] += key.fileobj.recv(65536)
+    # Loopback delivers as the server sends: whatever it sent to `busy` before answering `other`
+    # is in `busy`'s buffer now.
+    busy.setblocking(False)
+    try:
+        while chunk := busy.recv(65536):
+            received[busy] += chunk
+    except BlockingIOError:
+        pass
+    answered_before_other = received[busy].count(ANSWER)
+    busy.close()
+    other.close()
+
+    # Without the yield after each request, the busy connection is served to the end first.
+    assert answered_before_other < PIPELINED / 2
+
+
+def test_worker_init_freezes_the_objects_loading_made():
+    hooks = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    before = gc.get_freeze_count()
+    try:
+        hooks["post_worker_init"](None)
+        assert gc.get_freeze_count() > before
+    finally:
+        gc.unfreeze()
