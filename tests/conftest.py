@@ -6,10 +6,16 @@ temporary directory; every test starts from an empty database.
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import os
 import shutil
+import signal
 import socket
+import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +28,8 @@ from shortener.embedded_redis import EmbeddedRedis
 from shortener.store import Keys
 
 DOMAINS = ("go.test", "alt.test")
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
 
 
 @pytest.fixture(scope="session")
@@ -120,3 +127,38 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def served_lumen(command: list[str], workers: int, log_path: Path) -> Iterator[tuple[int, Path]]:
+    """Run `command` (a Lumen server process) on a free port with its own embedded Redis, until
+    /healthz answers; yields (port, data dir) and stops the whole process group afterwards."""
+    port = free_port()
+    data_dir = Path(tempfile.mkdtemp(prefix="lumen-served-"))
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "LUMEN_DOMAINS", "LUMEN_DEFAULT_DOMAIN")}
+    env.update({"LUMEN_DATA_DIR": str(data_dir), "PORT": str(port), "LUMEN_WORKERS": str(workers)})
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([sys.executable, *command], cwd=ROOT, env=env, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 30
+            while not _answers_health_check(port):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(log_path.read_text())
+                time.sleep(0.1)
+            yield port, data_dir
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=20)
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _answers_health_check(port: int) -> bool:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+    try:
+        connection.request("GET", "/healthz")
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        connection.close()

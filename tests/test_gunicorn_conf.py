@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import gc
-import os
 import runpy
 import selectors
-import shutil
-import signal
 import socket
-import subprocess
-import sys
-import tempfile
-import time
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT, served_lumen
 PIPELINED = 1000
 ANSWER = b'"status":"ok"'  # the end of one answer to GET /healthz
 
@@ -27,30 +17,8 @@ ANSWER = b'"status":"ok"'  # the end of one answer to GET /healthz
 @pytest.fixture
 def one_worker(tmp_path):
     """Lumen under gunicorn.conf.py with a single gevent worker; yields its port."""
-    port = free_port()
-    data_dir = Path(tempfile.mkdtemp(prefix="lumen-conf-"))
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "LUMEN_DOMAINS", "LUMEN_DEFAULT_DOMAIN")}
-    env.update({"LUMEN_DATA_DIR": str(data_dir), "PORT": str(port), "LUMEN_WORKERS": "1"})
-    log = open(tmp_path / "gunicorn.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"], cwd=ROOT,
-                               env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
-                probe.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-                if probe.recv(100).startswith(b"HTTP/1.1 200"):
-                    break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError((tmp_path / "gunicorn.log").read_text())
-        time.sleep(0.1)
-    yield port
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=20)
-    log.close()
-    shutil.rmtree(data_dir, ignore_errors=True)
+    with served_lumen(["-m", "gunicorn", "--config", "gunicorn.conf.py"], 1, tmp_path / "gunicorn.log") as (port, _):
+        yield port
 
 
 def health_request() -> bytes:

@@ -4,20 +4,10 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import shutil
-import signal
-import subprocess
-import sys
-import tempfile
-import time
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import served_lumen
 
 
 def request(port: int, method: str, path: str, body: dict | None = None, headers: dict | None = None):
@@ -31,29 +21,10 @@ def request(port: int, method: str, path: str, body: dict | None = None, headers
 
 @pytest.fixture
 def served(tmp_path):
-    """Lumen served by gunicorn on a free port with its own embedded Redis."""
-    port = free_port()
-    data_dir = Path(tempfile.mkdtemp(prefix="lumen-e2e-"))
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "LUMEN_DOMAINS", "LUMEN_DEFAULT_DOMAIN")}
-    env.update({"LUMEN_DATA_DIR": str(data_dir), "PORT": str(port), "LUMEN_WORKERS": "2"})
-    log = open(tmp_path / "serve.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "shortener", "serve"], cwd=ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if request(port, "GET", "/healthz")[0].status == 200:
-                break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError((tmp_path / "serve.log").read_text())
-        time.sleep(0.1)
-    yield port, data_dir, tmp_path / "serve.log"
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=20)
-    log.close()
-    shutil.rmtree(data_dir, ignore_errors=True)
+    """Lumen served by `python -m shortener serve` (gunicorn) with its own embedded Redis."""
+    log_path = tmp_path / "serve.log"
+    with served_lumen(["-m", "shortener", "serve"], 2, log_path) as (port, data_dir):
+        yield port, data_dir, log_path
 
 
 def test_serve_creates_a_link_and_follows_it_over_http(served):
