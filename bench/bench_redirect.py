@@ -26,13 +26,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import redis
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_classify import distinct_hits, load_hits  # noqa: E402
+from redis_files import compact_append_only_file  # noqa: E402
 
 from config import Settings  # noqa: E402
 from shortener.embedded_redis import EmbeddedRedis  # noqa: E402
@@ -104,14 +103,6 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
     process.wait(timeout=30)
 
 
-def rewrite_append_only_file(client: redis.Redis) -> None:
-    """Compact Redis's append-only file now, so that Redis's own background rewrite (due each time
-    the file doubles past 64 MB) does not fall, by chance, into one server's round."""
-    client.bgrewriteaof()
-    while client.info("persistence")["aof_rewrite_in_progress"]:
-        time.sleep(0.1)
-
-
 def load(port: int, traffic: list[list[str]], seconds: float, workdir: Path) -> dict[str, float]:
     """Drive the server at `port` and return rps, p50_ms, p99_ms."""
     if shutil.which("wrk"):
@@ -165,7 +156,7 @@ def main() -> None:
         for order in (["bare", "naive", "lumen"], ["lumen", "naive", "bare"], ["naive", "bare", "lumen"]):
             for name in order:
                 app, cwd = servers[name]
-                rewrite_append_only_file(client)
+                compact_append_only_file(client)
                 process = start_server(app, port, env, cwd)
                 try:
                     load(port, traffic, 2, workdir)  # warm-up: caches, connections, JIT of regexes

@@ -6,14 +6,13 @@ import functools
 import hashlib
 import hmac
 import time
-import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import redis
 
 from shortener.analytics.attribution import Attribution
-from shortener.store import GLOBAL_SHARDS, NO_VALUE, Keys, run_script
+from shortener.store import NO_VALUE, Keys, run_script
 
 MAX_USER_AGENT = 512
 MAX_REFERRER = 1024
@@ -99,13 +98,11 @@ def record_hit(
 ) -> Outcome | None:
     """Resolve and (when `count`) record a hit of one link in one round trip; None if it is gone."""
     day = day_of(hit.time_ms)
-    shard = link_id % GLOBAL_SHARDS
     min_id = max(0, hit.time_ms - retention_days * 86_400_000)
     link_keys = [
         keys.link(link_id), keys.link_hits(link_id), keys.link_day(link_id, day),
         keys.link_visitors(link_id, day), keys.link_previews(link_id), keys.all_hits(),
-        keys.global_day(shard, day), keys.global_visitors(day),
-        keys.global_top_links(shard, day),
+        keys.global_day(day), keys.global_visitors(day), keys.global_top_links(day),
     ]
     reply = run_script(r, "record_hit", link_keys, [
         hit.time_ms, 1 if count else 0, attribution.kind, _text(attribution.source),
@@ -126,5 +123,4 @@ def record_hit(
 
 def record_orphan(r: redis.Redis, keys: Keys, hit: Hit) -> None:
     """Count a hit on an unknown code in the instance's day aggregates."""
-    shard = zlib.crc32(hit.code.encode()) % GLOBAL_SHARDS
-    run_script(r, "record_orphan", [keys.global_day(shard, day_of(hit.time_ms))], [AGGREGATE_DAYS * 86_400])
+    run_script(r, "record_orphan", [keys.global_day(day_of(hit.time_ms))], [AGGREGATE_DAYS * 86_400])

@@ -1,9 +1,9 @@
 """Stats: the figures of a range of UTC days, read only from the day aggregates.
 
 A range costs one pipelined round trip whose size depends on the days and hashes asked for, never
-on the number of hits: one HGETALL per day and hash (the 8 instance shards, or each selected
-link), one PFCOUNT per day and one over the whole range for unique visitors, and, for the whole
-instance, each day's top-links sorted sets. Field names are documented in `shortener.store`.
+on the number of hits: one HGETALL per day and hash (the instance's, or each selected link's),
+one PFCOUNT per day for unique visitors, and, for the whole instance, each day's top-links
+sorted set. Field names are documented in `shortener.store`.
 
 Headline figures (DESIGN.md "Attribution"):
 
@@ -25,7 +25,7 @@ from shortener.analytics.vocabulary import CHANNELS, DARK_SOURCES, Evidence, Sou
 from shortener.errors import InvalidInput
 from shortener.hits import AGGREGATE_DAYS
 from shortener.links import Link, LinkStore, Variant, short_url
-from shortener.store import GLOBAL_SHARDS, NO_VALUE, Keys
+from shortener.store import NO_VALUE, Keys
 from shortener.validation import validate_domain
 
 DEFAULT_RANGE_DAYS = 30
@@ -335,9 +335,9 @@ def load_stats(
     """
     day_names = [d.strftime("%Y%m%d") for d in days.dates()]
     if links is None:
-        hashes = [[keys.global_day(s, day) for s in range(GLOBAL_SHARDS)] for day in day_names]
+        hashes = [[keys.global_day(day)] for day in day_names]
         logs = [[keys.global_visitors(day)] for day in day_names]
-        tops = [keys.global_top_links(s, day) for day in day_names for s in range(GLOBAL_SHARDS)]
+        tops = [keys.global_top_links(day) for day in day_names]
     else:
         hashes = [[keys.link_day(link.id, day) for link in links] for day in day_names]
         logs = [[keys.link_visitors(link.id, day) for link in links] for day in day_names]

@@ -17,10 +17,10 @@ link lives in one slot and per-link work never crosses slots):
     lumen:{l:42}:u:20261126          HyperLogLog: link 42's visitors that day
     lumen:{l:42}:pv                  hash: app channel -> "<ms>|<ip hash>" of its latest preview
     lumen:hits                       stream: every hit, compact (no UA or referrer), capped
-    lumen:{g:3}:d:20261126           hash: instance-wide aggregates for one day, shard 3 of 8
-    lumen:{g}:u:20261126             HyperLogLog: instance-wide visitors that day (one key, not sharded:
-                                     a single-key PFCOUNT is cached by Redis, a multi-key one merges)
-    lumen:{g:3}:top:20261126         sorted set: link id -> human clicks that day, shard 3
+    lumen:{g}:d:20261126             hash: instance-wide aggregates for one day
+    lumen:{g}:u:20261126             HyperLogLog: instance-wide visitors that day (one key: a
+                                     single-key PFCOUNT is cached by Redis, a multi-key one merges)
+    lumen:{g}:top:20261126           sorted set: link id -> human clicks that day
 
 Day aggregates store these fields: `k:<kind>`, `orphan`; for human hits
 `a:<source>|<channel>|<evidence>` (shortener.stats.day_counts derives from it `s:<source>`,
@@ -40,7 +40,6 @@ from dataclasses import dataclass
 
 import redis
 
-GLOBAL_SHARDS = 8
 NO_VALUE = "-"
 
 
@@ -93,14 +92,14 @@ class Keys:
     def all_hits(self) -> str:
         return f"{self.prefix}:hits"
 
-    def global_day(self, shard: int, day: str) -> str:
-        return f"{self.prefix}:{{g:{shard}}}:d:{day}"
+    def global_day(self, day: str) -> str:
+        return f"{self.prefix}:{{g}}:d:{day}"
 
     def global_visitors(self, day: str) -> str:
         return f"{self.prefix}:{{g}}:u:{day}"
 
-    def global_top_links(self, shard: int, day: str) -> str:
-        return f"{self.prefix}:{{g:{shard}}}:top:{day}"
+    def global_top_links(self, day: str) -> str:
+        return f"{self.prefix}:{{g}}:top:{day}"
 
 
 def limiter_storage_uri(url: str) -> str:
@@ -125,7 +124,7 @@ def connect(url: str) -> redis.Redis:
 # dark click to a recent preview, bumps the link's and the instance's day aggregates and appends
 # the raw hit to both streams, all atomically, in one round trip.
 # KEYS: 1 link, 2 link hits stream, 3 link day, 4 link visitors, 5 link previews,
-#       6 all-hits stream, 7 global day shard, 8 global visitors shard, 9 global top links shard
+#       6 all-hits stream, 7 global day, 8 global visitors, 9 global top links
 # ARGV: 1 now ms, 2 record (1) or only resolve (0), 3 kind, 4 source, 5 channel, 6 evidence,
 #       7 dark (1/0), 8 device, 9 os, 10 browser, 11 app, 12 language, 13 visitor hash,
 #       14 ip hash, 15 referrer, 16 user agent, 17 variant channel, 18 stream cap per link,
@@ -233,7 +232,7 @@ return {status, link[1], channel, evidence, source, dark, sender_test}
 """
 
 # Counts a hit on a code no link owns, in the instance's day aggregates.
-# KEYS: 1 global day shard. ARGV: 1 day ttl seconds
+# KEYS: 1 global day. ARGV: 1 day ttl seconds
 RECORD_ORPHAN = """
 redis.call('HINCRBY', KEYS[1], 'orphan', 1)
 if tonumber(ARGV[1]) > 0 then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1])) end

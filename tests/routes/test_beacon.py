@@ -9,7 +9,6 @@ import pytest
 from shortener import create_app
 from shortener.hits import day_of
 from shortener.links import now_ms
-from shortener.store import GLOBAL_SHARDS
 from tests.conftest import DOMAINS, day_fields, stored_hits
 from tests.routes.sharing import CHROME, ORIGIN, PAGE, publisher, send, snapshot  # noqa: F401  (fixture)
 
@@ -31,7 +30,7 @@ def beacon(client, publisher, **fields):
 def day_hashes(redis_client, link_id: int) -> tuple[dict[str, str], dict[str, str]]:
     day = day_of(now_ms())
     return (day_fields(redis_client, f"lumen:{{l:{link_id}}}:d:{day}"),
-            day_fields(redis_client, f"lumen:{{g:{link_id % GLOBAL_SHARDS}}}:d:{day}"))
+            day_fields(redis_client, f"lumen:{{g}}:d:{day}"))
 
 
 def test_a_share_click_counts_a_share_made_per_channel(client, publisher, page, redis_client):
