@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
+_UNAVAILABLE = {"$ref": "#/components/responses/Unavailable"}
+_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 _ID = {"name": "link_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
 
 
@@ -252,6 +254,15 @@ SHARE_PATHS: dict[str, Any] = {
 }
 
 
+def _with_unavailable(paths: dict[str, Any]) -> dict[str, Any]:
+    """Every operation may answer 503 (with Retry-After) while Redis does not answer."""
+    return {
+        path: {key: {**item, "responses": {**item["responses"], "503": _UNAVAILABLE}} if key in _METHODS else item
+               for key, item in path_item.items()}
+        for path, path_item in paths.items()
+    }
+
+
 def openapi_document() -> dict[str, Any]:
     """The whole OpenAPI document."""
     return {
@@ -263,7 +274,7 @@ def openapi_document() -> dict[str, Any]:
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
-        "paths": {**PATHS, **STATS_PATHS, **SHARE_PATHS},
+        "paths": _with_unavailable({**PATHS, **STATS_PATHS, **SHARE_PATHS}),
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "Create a key with `python -m shortener keys create NAME`."}},
             "responses": {
@@ -272,7 +283,12 @@ def openapi_document() -> dict[str, Any]:
                     "content": {"application/problem+json": {"schema": {"type": "object", "properties": {
                         "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
                         "detail": {"type": "string"}, "field": {"type": "string"}}}}},
-                }
+                },
+                "Unavailable": {
+                    "description": "Redis does not answer; try again after Retry-After seconds (a problem document)",
+                    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                    "content": {"application/problem+json": {"schema": {"type": "object"}}},
+                },
             },
         },
     }

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
+import redis
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from shortener.errors import LumenError
 
 PROBLEM_TYPE = "application/problem+json"
+# Seconds a client is asked to wait when Redis does not answer (a restart usually takes a few).
+RETRY_AFTER_SECONDS = 5
+
+log = logging.getLogger(__name__)
 
 
 def problem(status: int, title: str, detail: str, **extra: object) -> Response:
@@ -35,7 +42,19 @@ def _http_error(error: HTTPException) -> Response | tuple[str, int]:
     return render_template("error.html", status=status, title=error.name, detail=error.description), status
 
 
+def _redis_unavailable(error: redis.RedisError) -> Response:
+    log.exception("Redis failed while serving %s %s", request.method, request.path, exc_info=error)
+    title, detail = "Service Unavailable", "Lumen's database does not answer right now; try again in a few seconds."
+    if _wants_problem():
+        response = problem(503, title, detail)
+    else:
+        response = Response(render_template("error.html", status=503, title=title, detail=detail), status=503)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def register(app: Flask) -> None:
     """Install the error handlers on `app`."""
     app.register_error_handler(LumenError, _lumen_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(redis.RedisError, _redis_unavailable)

@@ -141,7 +141,10 @@ class RedirectFastPath:
         method = environ.get("REQUEST_METHOD")
         code = environ.get("PATH_INFO", "")[1:]
         if method in ("GET", "HEAD") and SLUG_PATTERN.match(code) and code.lower() not in self.own_paths:
-            answer = self._redirect(environ, code, counted=method == "GET")
+            try:
+                answer = self._redirect(environ, code, counted=method == "GET")
+            except redis.RedisError:
+                answer = None  # Flask's view meets the same error and answers 503 (routes/problems.py)
             if answer is not None:
                 start_response(*answer)
                 return [b""]

@@ -270,3 +270,11 @@ def test_wrong_method_is_a_problem_405(client, auth):
     response = client.put("/api/v1/links", json={}, headers=auth)
     assert response.status_code == 405
     assert response.mimetype == PROBLEM
+
+
+def test_openapi_document_names_the_503_of_every_operation(client):
+    document = client.get("/api/v1/openapi.json", headers={"Host": DOMAINS[0]}).get_json()
+    operations = [item for path_item in document["paths"].values()
+                  for method, item in path_item.items() if method in ("get", "post", "patch", "delete")]
+    assert operations and all(op["responses"]["503"] == {"$ref": "#/components/responses/Unavailable"} for op in operations)
+    assert "Retry-After" in document["components"]["responses"]["Unavailable"]["headers"]

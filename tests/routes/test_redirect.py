@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from shortener import create_app
 from shortener.hits import day_of
 from tests.conftest import DOMAINS, day_fields, stored_hits
 
@@ -262,3 +263,19 @@ def test_forwarded_host_and_address_count_only_behind_trusted_proxies(settings_o
     visitors = [hit["visitor"] for hit in stored_hits(redis_client, 1)]
     # Same proxy address, two forwarded clients: two visitors.
     assert len(visitors) == 2 and visitors[0] != visitors[1]
+
+
+def test_a_redirect_while_redis_is_down_answers_503_with_retry_after(settings_overrides, tmp_path):
+    app = create_app({**settings_overrides, "redis_url": f"unix://{tmp_path}/stopped-redis.sock"})
+    response = app.test_client().get("/abc123", headers={"Host": DOMAINS[0]})
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert "try again in a few seconds" in response.get_data(as_text=True)
+
+
+def test_the_api_while_redis_is_down_answers_503_as_a_problem(settings_overrides, tmp_path):
+    app = create_app({**settings_overrides, "redis_url": f"unix://{tmp_path}/stopped-redis.sock"})
+    response = app.test_client().get("/api/v1/links", headers={"Host": DOMAINS[0], "Authorization": "Bearer lum_x"})
+    assert response.status_code == 503
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["title"] == "Service Unavailable"
