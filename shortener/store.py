@@ -36,7 +36,10 @@ hit's own time (kept increasing) for hits recorded later.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
 
 import redis
 
@@ -244,9 +247,103 @@ _SHAS = {name: hashlib.sha1(source.encode()).hexdigest() for name, source in SCR
 
 
 def run_script(r: redis.Redis, name: str, keys: list[str], args: list[object]) -> object:
-    """Run one of SCRIPTS by its SHA, loading it first when the server does not know it."""
+    """Run one of SCRIPTS on `r`; calls made at the same moment on one client share a round trip."""
+    batcher = _batchers.get(r)
+    if batcher is None:
+        with _batchers_lock:
+            batcher = _batchers.setdefault(r, ScriptBatcher())
+    return batcher.run(r, name, keys, args)
+
+
+@dataclass(eq=False, slots=True)
+class _Batch:
+    calls: list[tuple[str, list[str], list[object]]] = field(default_factory=list)
+    replies: list[object] = field(default_factory=list)
+    sent: threading.Event = field(default_factory=threading.Event)
+
+
+class ScriptBatcher:
+    """Sends the script calls that concurrent requests make at the same moment in one pipeline.
+
+    The first caller opens a batch and yields once (`time.sleep(0)`: in a gevent worker the other
+    greenlets that are ready run up to their own call and join the batch; with threads, the GIL is
+    released); then it sends the batch and hands every caller its own reply or error. Each call is
+    still one script, run whole and in order. Under load a gevent worker sends 5-7 calls per trip,
+    and each redirect pays a share of one send, one receive and one wake-up instead of all three:
+    throughput +15-30 %, p99 halved (docs/PERFORMANCE.md). A lone caller pays one yield.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: _Batch | None = None
+
+    def run(self, r: redis.Redis, name: str, keys: list[str], args: list[object]) -> object:
+        """Run one script call, in the batch being gathered or in a new one."""
+        with self._lock:
+            batch = self._open
+            leading = batch is None
+            if batch is None:
+                batch = self._open = _Batch()
+            index = len(batch.calls)
+            batch.calls.append((name, keys, args))
+        if leading:
+            try:
+                time.sleep(0)
+                with self._lock:
+                    self._open = None
+                batch.replies = _send(r, batch.calls)
+            finally:
+                self._close(batch)
+        else:
+            batch.sent.wait()
+        reply = batch.replies[index]
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+    def _close(self, batch: _Batch) -> None:
+        # Also reached when the sending caller is interrupted (a gevent Timeout, a worker shutting
+        # down): the batch closes and its other callers get an error instead of waiting forever.
+        with self._lock:
+            if self._open is batch:
+                self._open = None
+        if not batch.replies:
+            batch.replies = [redis.ConnectionError("the request sending this batch was interrupted")] * len(batch.calls)
+        batch.sent.set()
+
+
+_batchers: weakref.WeakKeyDictionary[redis.Redis, ScriptBatcher] = weakref.WeakKeyDictionary()
+_batchers_lock = threading.Lock()
+
+
+def _send(r: redis.Redis, calls: list[tuple[str, list[str], list[object]]]) -> list[object]:
+    """Each call's reply, or the error it met, from one pipeline."""
     try:
-        return r.evalsha(_SHAS[name], len(keys), *keys, *args)
-    except redis.exceptions.NoScriptError:
-        r.script_load(SCRIPTS[name])
-        return r.evalsha(_SHAS[name], len(keys), *keys, *args)
+        return _pipeline(r, calls)
+    except (redis.ConnectionError, redis.TimeoutError) as error:
+        return [error] * len(calls)
+    except (redis.DataError, ValueError):
+        # An argument Redis cannot take (a lone surrogate, a None): send each call alone, so that
+        # only its own caller fails.
+        return [_send_alone(r, call) for call in calls]
+
+
+def _send_alone(r: redis.Redis, call: tuple[str, list[str], list[object]]) -> object:
+    try:
+        return _pipeline(r, [call])[0]
+    except (redis.RedisError, ValueError) as error:
+        return error
+
+
+def _pipeline(r: redis.Redis, calls: list[tuple[str, list[str], list[object]]], reload: bool = True) -> list[object]:
+    pipe = r.pipeline(transaction=False)
+    for name, keys, args in calls:
+        pipe.evalsha(_SHAS[name], len(keys), *keys, *args)
+    replies = pipe.execute(raise_on_error=False)
+    unknown = [i for i, reply in enumerate(replies) if isinstance(reply, redis.exceptions.NoScriptError)]
+    if unknown and reload:  # the server restarted or flushed its scripts since they were loaded
+        for name in {calls[i][0] for i in unknown}:
+            r.script_load(SCRIPTS[name])
+        for i, reply in zip(unknown, _pipeline(r, [calls[i] for i in unknown], reload=False)):
+            replies[i] = reply
+    return replies
