@@ -1,13 +1,14 @@
 """Stats reading cost: it must follow the days and links asked for, never the number of hits.
 
-A throwaway embedded Redis gets the 90-day demo history (`python -m shortener demo`, recorded
-through the real attribution and recording code, about 11,000 hits); then the stats API
+Two throwaway embedded Redis servers get the 90-day demo history (`python -m shortener demo`,
+recorded through the real attribution and recording code): about 11,000 hits in one, about
+1,000,000 in the other (`--million-scale`, a few minutes of recording). Then the stats API
 (`GET /api/v1/stats`, the instance over 90 days, and `GET /api/v1/links/<id>/stats`) and
-`load_stats` for 7, 30 and 90 days, one link and a tag are timed. The database is then emptied and
-the same links get about 1,000,000 hits (`--million-scale`, a few minutes of recording), and the
-same reads are timed again: the time must stay about the same (`stats_ratio_1m_to_10k`, target
-<= 1.5). Times are medians of repeated runs, in milliseconds, on a noisy shared machine: compare
-the ratios, not the absolute figures across machines.
+`load_stats` for 7, 30 and 90 days, one link and a tag are timed on both, one read of the small
+history then the same read of the large one, over and over, so that both are timed in the same
+moments of a noisy machine. The time must stay about the same (`stats_ratio_1m_to_10k`, target
+<= 1.5). Times are medians, in milliseconds: compare the ratios, not the absolute figures across
+machines.
 
 Run: .venv/bin/python bench/bench_stats.py [--repeat 15]
 """
@@ -25,7 +26,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import redis
 from redis_files import compact_append_only_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,50 +38,39 @@ from shortener.embedded_redis import EmbeddedRedis  # noqa: E402
 from shortener.links import now_ms  # noqa: E402
 from shortener.services import Services  # noqa: E402
 from shortener.stats import last_days, load_stats, select_links, stats_for, today_of  # noqa: E402
-from shortener.store import connect  # noqa: E402
 
 
-def median_ms(read: Callable[[], object], repeat: int) -> float:
-    """The median wall time of `read`, in ms, after one warm-up call."""
-    read()
-    times = []
+def paired_medians(small: Callable[[], object], large: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """Median wall times of two reads, in ms, each timed right after the other `repeat` times
+    (after one warm-up call of each)."""
+    small()
+    large()
+    times: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeat):
-        started = time.perf_counter()
-        read()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+        for read, kept in ((small, times[0]), (large, times[1])):
+            started = time.perf_counter()
+            read()
+            kept.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
-def settle(client: redis.Redis) -> None:
-    """Leave both histories in the same state before their reads are timed: Redis's append-only
-    file compacted (the million-hit recording writes gigabytes of it, and a background rewrite
-    running during the reads would be timed with them), and this process's objects from the
-    recording frozen out of the garbage collector, as a worker's are after start-up
-    (gunicorn.conf.py), so the reads do not pay for walking what the recording left behind."""
-    compact_append_only_file(client)
+def settle() -> None:
+    """Freeze this process's objects from the recording out of the garbage collector, as a
+    worker's are after start-up (gunicorn.conf.py), so that the reads do not pay for walking what
+    the recording left behind. (Each Redis's append-only file is compacted beforehand: the
+    million-hit recording writes gigabytes of it, and a background rewrite running during the reads
+    would be timed with them.)"""
     gc.collect()
     gc.freeze()
 
 
-def reads(services: Services, repeat: int) -> dict[str, float]:
-    """Median times of the dashboard's usual reads."""
+def reads(services: Services, client_app, api_key: str) -> dict[str, Callable[[], object]]:  # type: ignore[no-untyped-def]
+    """The dashboard's usual reads of one history, by name."""
     today = today_of(now_ms())
     r, keys = services.redis, services.keys
     first = select_links(services.links, tag="campaign")[0]
-    return {
-        "instance_7d": median_ms(lambda: load_stats(r, keys, last_days(7, today)), repeat),
-        "instance_30d": median_ms(lambda: load_stats(r, keys, last_days(30, today)), repeat),
-        "instance_90d": median_ms(lambda: load_stats(r, keys, last_days(90, today)), repeat),
-        "link_90d": median_ms(lambda: stats_for(services.links, last_days(90, today), link=first), repeat),
-        "tag_90d": median_ms(lambda: stats_for(services.links, last_days(90, today), tag="campaign"), repeat),
-    }
-
-
-def api_reads(services: Services, client_app, api_key: str, repeat: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    """Median times of GET /api/v1/stats (instance, 90 days) and /api/v1/links/<id>/stats."""
-    link = select_links(services.links, tag="campaign")[0]
     headers = {"Authorization": f"Bearer {api_key}", "Host": services.settings.primary_domain}
-    days = last_days(90, today_of(now_ms()))
+    days = last_days(90, today)
     span = f"from={days.first.isoformat()}&to={days.last.isoformat()}"
 
     def get(path: str) -> Callable[[], object]:
@@ -93,8 +82,13 @@ def api_reads(services: Services, client_app, api_key: str, repeat: int) -> dict
         return read
 
     return {
-        "api_instance_90d": median_ms(get(f"/api/v1/stats?{span}"), repeat),
-        "api_link_90d": median_ms(get(f"/api/v1/links/{link.id}/stats?{span}"), repeat),
+        "instance_7d": lambda: load_stats(r, keys, last_days(7, today)),
+        "instance_30d": lambda: load_stats(r, keys, last_days(30, today)),
+        "instance_90d": lambda: load_stats(r, keys, days),
+        "link_90d": lambda: stats_for(services.links, days, link=first),
+        "tag_90d": lambda: stats_for(services.links, days, tag="campaign"),
+        "api_instance_90d": get(f"/api/v1/stats?{span}"),
+        "api_link_90d": get(f"/api/v1/links/{first.id}/stats?{span}"),
     }
 
 
@@ -105,29 +99,28 @@ def main() -> int:
                         help="demo scale of the large history (87 gives about 1,000,000 hits)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="lumen-bench-stats-"))
-    server = EmbeddedRedis(str(workdir))
-    server.ensure_running()
-    client = connect(server.url)
+    servers: list[EmbeddedRedis] = []
     try:
-        app = create_app({"redis_url": server.url, "data_dir": str(workdir), "secret_key": "bench"})
-        services = app.extensions["lumen"]
-        test_client = app.test_client()
-        today = last_days(90, today_of(now_ms()))
-
-        def history(scale: float) -> tuple[int, dict[str, float]]:
-            client.flushall()
-            api_key = create_api_key(client, services.keys, "bench", now_ms())
+        histories = []
+        for name, scale in (("small", 1.0), ("large", args.million_scale)):
+            server = EmbeddedRedis(str(workdir / name))
+            server.ensure_running()
+            servers.append(server)
+            app = create_app({"redis_url": server.url, "data_dir": str(workdir / name), "secret_key": "bench"})
+            services = app.extensions["lumen"]
+            api_key = create_api_key(services.redis, services.keys, "bench", now_ms())
             started = time.perf_counter()
             demo = fill_demo(services, scale=scale)
             seconds = time.perf_counter() - started
             print(f"history: {demo.hits:,} hits recorded in {seconds:.1f} s ({demo.hits / seconds:,.0f} hits/s)")
-            settle(client)
-            return load_stats(client, services.keys, today).totals.hits, {
-                **reads(services, args.repeat), **api_reads(services, test_client, api_key, args.repeat)}
-
-        hits_small, small = history(1.0)
-        hits_large, large = history(args.million_scale)
-        for name in small:
+            hits = load_stats(services.redis, services.keys, last_days(90, today_of(now_ms()))).totals.hits
+            histories.append((hits, reads(services, app.test_client(), api_key)))
+            compact_append_only_file(services.redis)
+        settle()
+        (hits_small, small_reads), (hits_large, large_reads) = histories
+        small, large = {}, {}
+        for name in small_reads:
+            small[name], large[name] = paired_medians(small_reads[name], large_reads[name], args.repeat)
             print(f"{name:>16}: {small[name]:6.2f} ms with {hits_small:,} hits, {large[name]:6.2f} ms with "
                   f"{hits_large:,} hits (ratio {large[name] / small[name]:.2f}, target <= 1.5)")
         figures = {
@@ -142,8 +135,8 @@ def main() -> int:
         }
         print(json.dumps(figures))
     finally:
-        client.close()
-        server.stop()
+        for server in servers:
+            server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
 

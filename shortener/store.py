@@ -37,11 +37,13 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import gevent
 import redis
+from gevent import monkey
 
 NO_VALUE = "-"
 
@@ -247,17 +249,20 @@ _SHAS = {name: hashlib.sha1(source.encode()).hexdigest() for name, source in SCR
 
 
 def run_script(r: redis.Redis, name: str, keys: list[str], args: list[object]) -> object:
-    """Run one of SCRIPTS on `r`; calls made at the same moment on one client share a round trip."""
+    """Run one of SCRIPTS on `r`; in a gevent worker, calls made at the same moment share a round trip."""
     batcher = _batchers.get(r)
     if batcher is None:
         with _batchers_lock:
-            batcher = _batchers.setdefault(r, ScriptBatcher())
+            batcher = _batchers.setdefault(r, ScriptBatcher(gevent.sleep if monkey.is_module_patched("time") else None))
     return batcher.run(r, name, keys, args)
+
+
+Call = tuple[str, list[str], list[object]]
 
 
 @dataclass(eq=False, slots=True)
 class _Batch:
-    calls: list[tuple[str, list[str], list[object]]] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
     replies: list[object] = field(default_factory=list)
     sent: threading.Event = field(default_factory=threading.Event)
 
@@ -265,20 +270,25 @@ class _Batch:
 class ScriptBatcher:
     """Sends the script calls that concurrent requests make at the same moment in one pipeline.
 
-    The first caller opens a batch and yields once (`time.sleep(0)`: in a gevent worker the other
-    greenlets that are ready run up to their own call and join the batch; with threads, the GIL is
-    released); then it sends the batch and hands every caller its own reply or error. Each call is
-    still one script, run whole and in order. Under load a gevent worker sends 5-7 calls per trip,
-    and each redirect pays a share of one send, one receive and one wake-up instead of all three:
-    throughput +15-30 %, p99 halved (docs/PERFORMANCE.md). A lone caller pays one yield.
+    The first caller opens a batch and yields once to the worker's other greenlets (`gather`,
+    gevent's `sleep`), which run up to their own call and join it; then it sends the batch and
+    hands every caller its own reply or error. Each call is still one script, run whole and in
+    order. Under load a gevent worker sends 5-7 calls per trip, and each redirect pays a share of
+    one send, one receive and one wake-up instead of all three: throughput +15-30 %, p99 halved
+    (docs/PERFORMANCE.md). Without `gather` (no gevent: the CLI, the demo, threaded servers),
+    each call goes out alone: an OS thread's yield costs more than it gathers (a lone caller
+    measured 100-300 µs slower).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, gather: Callable[[], object] | None) -> None:
+        self._gather = gather
         self._lock = threading.Lock()
         self._open: _Batch | None = None
 
     def run(self, r: redis.Redis, name: str, keys: list[str], args: list[object]) -> object:
         """Run one script call, in the batch being gathered or in a new one."""
+        if self._gather is None:
+            return _evalsha(r, (name, keys, args))
         with self._lock:
             batch = self._open
             leading = batch is None
@@ -288,7 +298,7 @@ class ScriptBatcher:
             batch.calls.append((name, keys, args))
         if leading:
             try:
-                time.sleep(0)
+                self._gather()
                 with self._lock:
                     self._open = None
                 batch.replies = _send(r, batch.calls)
@@ -316,8 +326,10 @@ _batchers: weakref.WeakKeyDictionary[redis.Redis, ScriptBatcher] = weakref.WeakK
 _batchers_lock = threading.Lock()
 
 
-def _send(r: redis.Redis, calls: list[tuple[str, list[str], list[object]]]) -> list[object]:
-    """Each call's reply, or the error it met, from one pipeline."""
+def _send(r: redis.Redis, calls: list[Call]) -> list[object]:
+    """Each call's reply, or the error it met, from one round trip."""
+    if len(calls) == 1:
+        return [_reply_or_error(r, calls[0])]
     try:
         return _pipeline(r, calls)
     except (redis.ConnectionError, redis.TimeoutError) as error:
@@ -325,25 +337,38 @@ def _send(r: redis.Redis, calls: list[tuple[str, list[str], list[object]]]) -> l
     except (redis.DataError, ValueError):
         # An argument Redis cannot take (a lone surrogate, a None): send each call alone, so that
         # only its own caller fails.
-        return [_send_alone(r, call) for call in calls]
+        return [_reply_or_error(r, call) for call in calls]
 
 
-def _send_alone(r: redis.Redis, call: tuple[str, list[str], list[object]]) -> object:
+def _reply_or_error(r: redis.Redis, call: Call) -> object:
     try:
-        return _pipeline(r, [call])[0]
+        return _evalsha(r, call)
     except (redis.RedisError, ValueError) as error:
         return error
 
 
-def _pipeline(r: redis.Redis, calls: list[tuple[str, list[str], list[object]]], reload: bool = True) -> list[object]:
+def _evalsha(r: redis.Redis, call: Call) -> object:
+    name, keys, args = call
+    try:
+        return r.evalsha(_SHAS[name], len(keys), *keys, *args)
+    except redis.exceptions.NoScriptError:  # the server restarted or flushed its scripts
+        r.script_load(SCRIPTS[name])
+        return r.evalsha(_SHAS[name], len(keys), *keys, *args)
+
+
+def _pipeline(r: redis.Redis, calls: list[Call]) -> list[object]:
+    replies = _execute(r, calls)
+    unknown = [i for i, reply in enumerate(replies) if isinstance(reply, redis.exceptions.NoScriptError)]
+    if unknown:  # the server restarted or flushed its scripts
+        for name in {calls[i][0] for i in unknown}:
+            r.script_load(SCRIPTS[name])
+        for i, reply in zip(unknown, _execute(r, [calls[i] for i in unknown])):
+            replies[i] = reply
+    return replies
+
+
+def _execute(r: redis.Redis, calls: list[Call]) -> list[object]:
     pipe = r.pipeline(transaction=False)
     for name, keys, args in calls:
         pipe.evalsha(_SHAS[name], len(keys), *keys, *args)
-    replies = pipe.execute(raise_on_error=False)
-    unknown = [i for i, reply in enumerate(replies) if isinstance(reply, redis.exceptions.NoScriptError)]
-    if unknown and reload:  # the server restarted or flushed its scripts since they were loaded
-        for name in {calls[i][0] for i in unknown}:
-            r.script_load(SCRIPTS[name])
-        for i, reply in zip(unknown, _pipeline(r, [calls[i] for i in unknown], reload=False)):
-            replies[i] = reply
-    return replies
+    return pipe.execute(raise_on_error=False)
