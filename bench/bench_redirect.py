@@ -4,8 +4,10 @@ Baselines (bench/baseline_apps.py): (a) a bare Flask 302; (b) Flask doing one Re
 pipelined HINCRBY + XADD. All three run under Lumen's gunicorn.conf.py (worker class, keep-alive,
 hooks) with the same workers and threads. Traffic: 2,000 links, mostly distinct user-agents made
 from the labelled corpus, a mix of referrers. Load: wrk (Debian package) when installed, else
-bench/loadgen.py; 32 connections on loopback. Each server is measured in three rounds in changing
-order; the best round is kept. Each round starts on a freshly rewritten append-only file.
+bench/loadgen.py; 32 connections on loopback. Five rounds; in each, the three servers are measured
+one after the other (in changing order), each on a freshly rewritten append-only file, and
+Lumen's ratios to the baselines are taken within the round, so that the machine's drift over
+minutes cancels out. The figures reported are medians over the rounds.
 
 Run: .venv/bin/python bench/bench_redirect.py [--seconds 10] [--links 2000]
 """
@@ -20,6 +22,7 @@ import random
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,6 +45,9 @@ CONNECTIONS = 32
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 THREADS = int(os.environ.get("BENCH_THREADS", "1"))
 WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS", "gevent")  # as gunicorn.conf.py
+# Each round measures the three servers back to back; the order changes so that none is always first.
+ORDERS = (["bare", "naive", "lumen"], ["lumen", "naive", "bare"], ["naive", "bare", "lumen"],
+          ["lumen", "bare", "naive"], ["naive", "lumen", "bare"])
 
 WRK_SCRIPT = """
 local requests = %s
@@ -153,7 +159,7 @@ def main() -> None:
         servers = {"bare": ("baseline_apps:bare", ROOT / "bench"), "naive": ("baseline_apps:naive", ROOT / "bench"),
                    "lumen": ("wsgi:app", ROOT)}
         results: dict[str, list[dict[str, float]]] = {name: [] for name in servers}
-        for order in (["bare", "naive", "lumen"], ["lumen", "naive", "bare"], ["naive", "bare", "lumen"]):
+        for order in ORDERS:
             for name in order:
                 app, cwd = servers[name]
                 compact_append_only_file(client)
@@ -163,31 +169,42 @@ def main() -> None:
                     results[name].append(load(port, traffic, args.seconds, workdir))
                 finally:
                     stop_server(process)
-        best = {name: max(runs, key=lambda r: r["rps"]) for name, runs in results.items()}
         recorded = sum(int(client.hget(services.keys.link(i), "hits") or 0) for i in range(1, args.links * 2))
         client.close()
     finally:
         redis_server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
-    bare, naive, lumen = best["bare"], best["naive"], best["lumen"]
+    rounds = list(zip(results["bare"], results["naive"], results["lumen"]))
     generator = "wrk" if shutil.which("wrk") else "bench/loadgen.py"
     print(f"redirect load: {generator}, {CONNECTIONS} connections, gunicorn {WORKER_CLASS} "
-          f"{WORKERS} workers x {THREADS} threads, {args.seconds:.0f} s per round, best of 3 rounds")
+          f"{WORKERS} workers x {THREADS} threads, {args.seconds:.0f} s per server, {len(rounds)} rounds")
+    for number, (bare, naive, lumen) in enumerate(rounds, 1):
+        print(f"  round {number}: (a) {bare['rps']:6.0f}  (b) {naive['rps']:6.0f}  Lumen {lumen['rps']:6.0f} req/s"
+              f"  ratios {lumen['rps'] / naive['rps']:.2f} / {lumen['rps'] / bare['rps']:.2f}"
+              f"  p99 ratio {lumen['p99_ms'] / naive['p99_ms']:.2f}")
+    figures = {name: {key: statistics.median(run[key] for run in runs) for key in ("rps", "p50_ms", "p99_ms")}
+               for name, runs in results.items()}
+    ratio_naive = statistics.median(lumen["rps"] / naive["rps"] for _, naive, lumen in rounds)
+    ratio_bare = statistics.median(lumen["rps"] / bare["rps"] for bare, _, lumen in rounds)
+    ratio_p99 = statistics.median(lumen["p99_ms"] / naive["p99_ms"] for _, naive, lumen in rounds)
+    bare, naive, lumen = figures["bare"], figures["naive"], figures["lumen"]
+    print("medians over the rounds:")
     print(f"baseline (a) bare Flask 302:       {bare['rps']:8.0f} req/s  p50 {bare['p50_ms']:.2f} ms  p99 {bare['p99_ms']:.2f} ms")
     print(f"baseline (b) GET + HINCRBY/XADD:   {naive['rps']:8.0f} req/s  p50 {naive['p50_ms']:.2f} ms  p99 {naive['p99_ms']:.2f} ms")
     print(f"Lumen redirect (attributed):       {lumen['rps']:8.0f} req/s  p50 {lumen['p50_ms']:.2f} ms  p99 {lumen['p99_ms']:.2f} ms")
-    print(f"  ratio to (b) throughput: {lumen['rps'] / naive['rps']:.2f} (target >= 1.0)")
-    print(f"  ratio to (a) throughput: {lumen['rps'] / bare['rps']:.2f} (target >= 0.6)")
-    print(f"  p99 ratio to (b):        {lumen['p99_ms'] / naive['p99_ms']:.2f} (target <= 2.0)")
-    print(f"  hits recorded by Lumen:  {recorded} (errors seen by the load generator: {lumen['errors']})")
+    print(f"  ratio to (b) throughput: {ratio_naive:.2f} (target >= 1.0)")
+    print(f"  ratio to (a) throughput: {ratio_bare:.2f} (target >= 0.6)")
+    print(f"  p99 ratio to (b):        {ratio_p99:.2f} (target <= 2.0)")
+    print(f"  hits recorded by Lumen:  {recorded} (errors seen by the load generator: "
+          f"{sum(run['errors'] for run in results['lumen'])})")
     print(json.dumps({
         "redirect_rps": round(lumen["rps"], 1), "redirect_p50_ms": round(lumen["p50_ms"], 3),
         "redirect_p99_ms": round(lumen["p99_ms"], 3), "baseline_bare_rps": round(bare["rps"], 1),
         "baseline_bare_p99_ms": round(bare["p99_ms"], 3), "baseline_redis_rps": round(naive["rps"], 1),
-        "baseline_redis_p99_ms": round(naive["p99_ms"], 3),
+        "baseline_redis_p99_ms": round(naive["p99_ms"], 3), "redirect_ratio_to_redis": round(ratio_naive, 3),
+        "redirect_ratio_to_bare": round(ratio_bare, 3), "redirect_p99_ratio_to_redis": round(ratio_p99, 3),
     }))
-
 
 if __name__ == "__main__":
     main()
