@@ -164,6 +164,20 @@ def test_hostile_title_referrer_and_user_agent_show_as_text_and_run_nothing(page
     assert page.evaluate("window.pwned") is None and page.locator('img[src="x"]').count() == 0
 
 
+def test_every_page_loads_all_it_needs_from_lumen_itself(page, live_server):
+    """No CDN: scripts, styles, fonts, icons and images all come from Lumen's own origin."""
+    requested: list[str] = []
+    page.context.on("request", lambda request: requested.append(request.url))
+    create_link_through_the_form(page, live_server, url="https://example.com/own-assets")
+    for path in ("/dashboard/", "/dashboard/links", "/no-such-code", "/"):
+        page.goto(live_server.url(path))
+    page.goto(live_server.url("/dashboard/"))
+    page.click("form.signout button")
+    page.wait_for_url("**/dashboard/login")
+    assert any(url.endswith(".css") for url in requested) and any(url.endswith(".js") for url in requested)
+    assert [url for url in requested if not url.startswith(live_server.url("/"))] == []
+
+
 def test_sign_out(page, live_server):
     page.click("form.signout button")
     page.wait_for_url("**/dashboard/login")
