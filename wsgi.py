@@ -1,3 +1,3 @@
-from shortener import create_app
+from shortener.app import create_app
 
 app = create_app()

@@ -30,8 +30,8 @@ from bench_classify import distinct_hits, load_hits  # noqa: E402
 from config import Settings  # noqa: E402
 from shortener.analytics.attribution import classify_hit  # noqa: E402
 from shortener.embedded_redis import EmbeddedRedis  # noqa: E402
-from shortener.hits import Hit, daily_key, day_of, network_hash, record_hit, visitor_hash  # noqa: E402
-from shortener.services import build_services  # noqa: E402
+from shortener.hits.recording import Hit, daily_key, day_of, network_hash, record_hit, visitor_hash  # noqa: E402
+from shortener.context import build_context  # noqa: E402
 from shortener.store import connect  # noqa: E402
 
 TARGET_LINK_BYTES = 400
@@ -42,7 +42,7 @@ def used_memory(client) -> int:  # type: ignore[no-untyped-def]
     return int(client.info("memory")["used_memory"])
 
 
-def measure_hits(client, services, settings, traffic, count: int, *, links: range, days: int) -> float:  # type: ignore[no-untyped-def]
+def measure_hits(client, ctx, settings, traffic, count: int, *, links: range, days: int) -> float:  # type: ignore[no-untyped-def]
     """Bytes per hit for `count` hits spread evenly over the `links` ids and the last `days` days."""
     rng = random.Random(5)
     now = int(time.time() * 1000)
@@ -55,7 +55,7 @@ def measure_hits(client, services, settings, traffic, count: int, *, links: rang
         hit = Hit(time_ms=time_ms, domain="go.example.com", code="x", referrer=referrer, user_agent=ua[:512],
                   language=rng.choice(["en-us", "fr-fr", "de-de", "-"]), visitor=visitor_hash(key, ip, ua),
                   ip_hash=network_hash(key, ip))
-        record_hit(client, services.keys, rng.choice(links), hit,
+        record_hit(client, ctx.keys, rng.choice(links), hit,
                    classify_hit(ua, referrer, own_hosts=settings.all_domains, target_site="example.com"),
                    variant_channel="", count=True, retention_count=settings.hit_retention_count,
                    retention_days=settings.hit_retention_days,
@@ -75,16 +75,16 @@ def main() -> None:
     server.ensure_running()
     try:
         client = connect(server.url)
-        services = build_services(settings.replace(redis_url=server.url, data_dir=str(workdir)), client)
+        ctx = build_context(settings.replace(redis_url=server.url, data_dir=str(workdir)), client)
         base = used_memory(client)
         for i in range(args.links):
-            services.links.create({"url": f"https://www.example.com/blog/2026/11/post-{i}?utm_source=newsletter",
+            ctx.links.create({"url": f"https://www.example.com/blog/2026/11/post-{i}?utm_source=newsletter",
                                    "title": f"Post number {i}", "tags": ["blog", "autumn"]})
         per_link = (used_memory(client) - base) / args.links
 
         traffic = distinct_hits(load_hits(), 20_000, random.Random(3))
-        per_hit = measure_hits(client, services, settings, traffic, args.hits, links=range(1, 101), days=7)
-        per_hit_sparse = measure_hits(client, services, settings, traffic, args.hits, links=range(101, 1101), days=30)
+        per_hit = measure_hits(client, ctx, settings, traffic, args.hits, links=range(1, 101), days=7)
+        per_hit_sparse = measure_hits(client, ctx, settings, traffic, args.hits, links=range(101, 1101), days=30)
         client.close()
     finally:
         server.stop()

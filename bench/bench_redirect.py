@@ -38,7 +38,7 @@ from redis_files import compact_append_only_file  # noqa: E402
 
 from config import Settings  # noqa: E402
 from shortener.embedded_redis import EmbeddedRedis  # noqa: E402
-from shortener.services import build_services  # noqa: E402
+from shortener.context import build_context  # noqa: E402
 from shortener.store import connect  # noqa: E402
 
 CONNECTIONS = 32
@@ -141,14 +141,14 @@ def main() -> None:
         domain = f"127.0.0.1:{port}"
         settings = Settings(redis_url=redis_server.url, data_dir=str(workdir), secret_key="bench", domains=(domain,))
         client = connect(redis_server.url)
-        services = build_services(settings, client)
+        ctx = build_context(settings, client)
         codes = []
         for i in range(args.links):
-            link = services.links.create({"url": f"https://example.com/article/{i}", "tags": ["bench"]})
+            link = ctx.links.create({"url": f"https://example.com/article/{i}", "tags": ["bench"]})
             codes.append(link.code)
             client.set(f"naive:code:{link.code}", link.url)
             if i % 4 == 0:
-                variant, _ = services.links.add_variant(link.id, random.choice(["whatsapp", "sms", "email"]))
+                variant, _ = ctx.links.add_variant(link.id, random.choice(["whatsapp", "sms", "email"]))
                 codes.append(variant.code)
                 client.set(f"naive:code:{variant.code}", link.url)
         traffic = make_traffic(codes, 20_000)
@@ -169,7 +169,7 @@ def main() -> None:
                     results[name].append(load(port, traffic, args.seconds, workdir))
                 finally:
                     stop_server(process)
-        recorded = sum(int(client.hget(services.keys.link(i), "hits") or 0) for i in range(1, args.links * 2))
+        recorded = sum(int(client.hget(ctx.keys.link(i), "hits") or 0) for i in range(1, args.links * 2))
         client.close()
     finally:
         redis_server.stop()

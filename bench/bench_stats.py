@@ -31,13 +31,13 @@ from redis_files import compact_append_only_file
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from shortener import create_app  # noqa: E402
+from shortener.app import create_app  # noqa: E402
 from shortener.apikeys import create_api_key  # noqa: E402
 from shortener.demo import fill_demo  # noqa: E402
 from shortener.embedded_redis import EmbeddedRedis  # noqa: E402
 from shortener.links import now_ms  # noqa: E402
-from shortener.services import Services  # noqa: E402
-from shortener.stats import last_days, load_stats, select_links, stats_for, today_of  # noqa: E402
+from shortener.context import AppContext  # noqa: E402
+from shortener.figures import last_days, load_stats, select_links, stats_for, today_of  # noqa: E402
 
 
 # The issue's target (<= 1.5) is on the stats API and the reads behind it. A tag's read sums its
@@ -71,12 +71,12 @@ def settle() -> None:
     gc.freeze()
 
 
-def reads(services: Services, client_app, api_key: str) -> dict[str, Callable[[], object]]:  # type: ignore[no-untyped-def]
+def reads(ctx: AppContext, client_app, api_key: str) -> dict[str, Callable[[], object]]:  # type: ignore[no-untyped-def]
     """The dashboard's usual reads of one history, by name."""
     today = today_of(now_ms())
-    r, keys = services.redis, services.keys
-    first = select_links(services.links, tag="campaign")[0]
-    headers = {"Authorization": f"Bearer {api_key}", "Host": services.settings.primary_domain}
+    r, keys = ctx.redis, ctx.keys
+    first = select_links(ctx.links, tag="campaign")[0]
+    headers = {"Authorization": f"Bearer {api_key}", "Host": ctx.settings.primary_domain}
     days = last_days(90, today)
     span = f"from={days.first.isoformat()}&to={days.last.isoformat()}"
 
@@ -92,8 +92,8 @@ def reads(services: Services, client_app, api_key: str) -> dict[str, Callable[[]
         "instance_7d": lambda: load_stats(r, keys, last_days(7, today)),
         "instance_30d": lambda: load_stats(r, keys, last_days(30, today)),
         "instance_90d": lambda: load_stats(r, keys, days),
-        "link_90d": lambda: stats_for(services.links, days, link=first),
-        "tag_90d": lambda: stats_for(services.links, days, tag="campaign"),
+        "link_90d": lambda: stats_for(ctx.links, days, link=first),
+        "tag_90d": lambda: stats_for(ctx.links, days, tag="campaign"),
         "api_instance_90d": get(f"/api/v1/stats?{span}"),
         "api_link_90d": get(f"/api/v1/links/{first.id}/stats?{span}"),
     }
@@ -114,15 +114,15 @@ def main() -> int:
             server.ensure_running()
             servers.append(server)
             app = create_app({"redis_url": server.url, "data_dir": str(workdir / name), "secret_key": "bench"})
-            services = app.extensions["lumen"]
-            api_key = create_api_key(services.redis, services.keys, "bench", now_ms())
+            ctx = app.extensions["lumen"]
+            api_key = create_api_key(ctx.redis, ctx.keys, "bench", now_ms())
             started = time.perf_counter()
-            demo = fill_demo(services, scale=scale)
+            demo = fill_demo(ctx, scale=scale)
             seconds = time.perf_counter() - started
             print(f"history: {demo.hits:,} hits recorded in {seconds:.1f} s ({demo.hits / seconds:,.0f} hits/s)")
-            hits = load_stats(services.redis, services.keys, last_days(90, today_of(now_ms()))).totals.hits
-            histories.append((hits, reads(services, app.test_client(), api_key)))
-            compact_append_only_file(services.redis)
+            hits = load_stats(ctx.redis, ctx.keys, last_days(90, today_of(now_ms()))).totals.hits
+            histories.append((hits, reads(ctx, app.test_client(), api_key)))
+            compact_append_only_file(ctx.redis)
         settle()
         (hits_small, small_reads), (hits_large, large_reads) = histories
         small, large = {}, {}

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_classify import distinct_hits, load_hits  # noqa: E402
 from pyinstrument import Profiler  # noqa: E402
 
-from shortener import create_app  # noqa: E402
+from shortener.app import create_app  # noqa: E402
 from shortener.embedded_redis import EmbeddedRedis  # noqa: E402
 
 DOMAIN = "go.example.com"

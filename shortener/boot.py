@@ -11,7 +11,7 @@ from config import Settings
 from shortener.apikeys import create_api_key, list_api_keys
 from shortener.embedded_redis import EmbeddedRedis
 from shortener.links import now_ms
-from shortener.services import Services, build_services
+from shortener.context import AppContext, build_context
 from shortener.store import Keys, connect
 
 
@@ -25,12 +25,12 @@ def start_redis(settings: Settings) -> tuple[str, EmbeddedRedis | None]:
 
 
 @contextmanager
-def open_services(settings: Settings) -> Iterator[Services]:
-    """Services for a command-line run; an embedded Redis started here is stopped at the end."""
+def open_context(settings: Settings) -> Iterator[AppContext]:
+    """AppContext for a command-line run; an embedded Redis started here is stopped at the end."""
     url, embedded = start_redis(settings)
     client = connect(url)
     try:
-        yield build_services(settings, client)
+        yield build_context(settings, client)
     finally:
         client.close()
         if embedded is not None:

@@ -12,12 +12,12 @@ from pathlib import Path
 import config
 from shortener.analytics.jsonlines import classify_lines
 from shortener.apikeys import create_api_key, list_api_keys, revoke_api_key
-from shortener.boot import open_services
+from shortener.boot import open_context
 from shortener.demo import fill_demo
 from shortener.errors import Conflict, LumenError
 from shortener.links import now_ms, short_url
 from shortener.publishers import create_publisher, list_publishers, revoke_publisher
-from shortener.stats import select_links
+from shortener.figures import select_links
 from shortener.validation import iso_from_ms
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -43,34 +43,34 @@ def serve(args: argparse.Namespace, settings: config.Settings) -> int:
 
 def keys_command(args: argparse.Namespace, settings: config.Settings) -> int:
     """keys create|list|revoke."""
-    with open_services(settings) as services:
+    with open_context(settings) as ctx:
         if args.action == "create":
-            key = create_api_key(services.redis, services.keys, args.name, now_ms())
+            key = create_api_key(ctx.redis, ctx.keys, args.name, now_ms())
             print(f"Created API key {args.name!r}. It is shown only this once:")
             print(key)
         elif args.action == "list":
-            for entry in list_api_keys(services.redis, services.keys):
+            for entry in list_api_keys(ctx.redis, ctx.keys):
                 print(f"{entry['name']}\tcreated {iso_from_ms(int(entry['created_at']))}")
         else:
-            revoke_api_key(services.redis, services.keys, args.name)
+            revoke_api_key(ctx.redis, ctx.keys, args.name)
             print(f"Revoked API key {args.name!r}.")
     return 0
 
 
 def publishers_command(args: argparse.Namespace, settings: config.Settings) -> int:
     """publishers create NAME --origin URL [--origin URL ...] | list | revoke NAME."""
-    with open_services(settings) as services:
+    with open_context(settings) as ctx:
         if args.action == "create":
-            publisher = create_publisher(services.redis, services.keys, args.name, args.origin, now_ms())
+            publisher = create_publisher(ctx.redis, ctx.keys, args.name, args.origin, now_ms())
             print(f"Created publisher {publisher.name!r} for {', '.join(publisher.origins)}.")
             print("Its public key goes in the share.js script tag (data-lumen-key):")
             print(publisher.key)
         elif args.action == "list":
-            for publisher in list_publishers(services.redis, services.keys):
+            for publisher in list_publishers(ctx.redis, ctx.keys):
                 created = iso_from_ms(publisher.created_at)
                 print(f"{publisher.name}\t{publisher.key}\t{' '.join(publisher.origins)}\tcreated {created}")
         else:
-            revoke_publisher(services.redis, services.keys, args.name)
+            revoke_publisher(ctx.redis, ctx.keys, args.name)
             print(f"Revoked publisher {args.name!r}; its pages' links and statistics are kept.")
     return 0
 
@@ -83,8 +83,8 @@ def links_command(args: argparse.Namespace, settings: config.Settings) -> int:
             payload[name] = getattr(args, name)
     if args.tag:
         payload["tags"] = args.tag
-    with open_services(settings) as services:
-        link = services.links.create(payload)
+    with open_context(settings) as ctx:
+        link = ctx.links.create(payload)
     print(json.dumps(link.as_json(), indent=2))
     print(link.as_json()["short_url"])
     return 0
@@ -100,11 +100,11 @@ def classify_command(args: argparse.Namespace, settings: config.Settings) -> int
 
 def demo_command(args: argparse.Namespace, settings: config.Settings) -> int:
     """Fill a 90-day demo history (links, tags, share links, every channel) through the real recording code."""
-    with open_services(settings) as services:
-        if not args.again and select_links(services.links, tag="demo"):
+    with open_context(settings) as ctx:
+        if not args.again and select_links(ctx.links, tag="demo"):
             raise Conflict("the demo history is already there (links tagged 'demo'); pass --again to add another")
         started = time.monotonic()
-        summary = fill_demo(services, days=args.days)
+        summary = fill_demo(ctx, days=args.days)
         elapsed = time.monotonic() - started
     print(f"Recorded {summary.hits:,} hits, {summary.shares_made:,} share-button clicks and {summary.orphans:,} "
           f"unknown-code requests over {args.days} days for {len(summary.links)} links in {elapsed:.1f} s.")

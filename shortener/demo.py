@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from config import Settings
 from shortener.analytics.attribution import classify_hit
 from shortener.analytics.referrers import registrable_domain
-from shortener.hits import Hit, daily_key, day_of, network_hash, record_hit, record_orphan, visitor_hash
+from shortener.hits.recording import Hit, daily_key, day_of, network_hash, record_hit, record_orphan, visitor_hash
 from shortener.links import Link, LinkStore, now_ms
-from shortener.services import Services
+from shortener.context import AppContext
 from shortener.shares import record_copy_arrival, record_share
 
 DAY_MS = 86_400_000
@@ -278,14 +278,14 @@ def _clicks_on(rng: random.Random, spec: DemoLink, day_number: int, days_ago: in
     return max(0, int(rng.gauss(spec.clicks_per_day * fade * weekend, spec.clicks_per_day * 0.12 * fade)))
 
 
-def _record(services: Services, event: Event, summary: DemoSummary) -> None:
-    settings: Settings = services.settings
-    r, keys = services.redis, services.keys
+def _record(ctx: AppContext, event: Event, summary: DemoSummary) -> None:
+    settings: Settings = ctx.settings
+    r, keys = ctx.redis, ctx.keys
     if event.share_button:
         record_share(r, keys, event.link.id, event.share_button, event.time_ms)
         summary.shares_made += 1
         return
-    secret = daily_key(services.secret_key, day_of(event.time_ms))
+    secret = daily_key(ctx.secret_key, day_of(event.time_ms))
     hit = Hit(time_ms=event.time_ms, domain=event.link.domain, code=event.code, referrer=event.referrer,
               user_agent=event.ua, language=event.language, visitor=visitor_hash(secret, event.ip, event.ua),
               ip_hash=network_hash(secret, event.ip))
@@ -301,10 +301,10 @@ def _record(services: Services, event: Event, summary: DemoSummary) -> None:
     summary.hits += 1
 
 
-def fill_demo(services: Services, *, days: int = 90, seed: int = 2026, scale: float = 1.0) -> DemoSummary:
+def fill_demo(ctx: AppContext, *, days: int = 90, seed: int = 2026, scale: float = 1.0) -> DemoSummary:
     """Create the demo links and record `days` days of traffic up to now; `scale` multiplies it."""
     rng = random.Random(seed)
-    store: LinkStore = services.links
+    store: LinkStore = ctx.links
     summary = DemoSummary()
     events: list[Event] = []
     now = now_ms()
@@ -319,12 +319,12 @@ def fill_demo(services: Services, *, days: int = 90, seed: int = 2026, scale: fl
             events.extend(traffic.day(today_start - days_ago * DAY_MS, clicks))
     events = sorted((e for e in events if e.time_ms < now), key=lambda e: e.time_ms)
     for event in events:
-        _record(services, event, summary)
+        _record(ctx, event, summary)
     for days_ago in range(days):  # typos and truncated links: requests for codes nobody owns
         for _ in range(rng.randrange(0, 5)):
             when = today_start - days_ago * DAY_MS + rng.randrange(DAY_MS)
             if when < now:
-                record_orphan(services.redis, services.keys,
+                record_orphan(ctx.redis, ctx.keys,
                               Hit(when, store.default_domain, f"x{rng.randrange(10**6)}", "", rng.choice(MOBILE_BROWSERS),
                                   "-", "", ""))
                 summary.orphans += 1

@@ -11,8 +11,8 @@ import io
 from collections.abc import Iterable, Iterator
 from itertools import chain
 
-from shortener.rawhits import COMPACT_FIELDS, LINK_FIELDS, RawHit
-from shortener.stats import Stats
+from shortener.hits.reading import COMPACT_FIELDS, LINK_FIELDS, RawHit
+from shortener.figures import Stats
 from shortener.store import NO_VALUE
 from shortener.validation import iso_from_ms
 

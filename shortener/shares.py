@@ -19,7 +19,7 @@ import redis
 from shortener.analytics.attribution import classify_hit
 from shortener.analytics.vocabulary import Kind
 from shortener.errors import Forbidden, InvalidInput, NotFound
-from shortener.hits import AGGREGATE_DAYS, Hit, day_of, record_hit
+from shortener.hits.recording import AGGREGATE_DAYS, Hit, day_of, record_hit
 from shortener.links import Link, LinkStore, Variant, short_url
 from shortener.publishers import Publisher, origin_of
 from shortener.store import Keys

@@ -23,7 +23,7 @@ link lives in one slot and per-link work never crosses slots):
     lumen:{g}:top:20261126           sorted set: link id -> human clicks that day
 
 Day aggregates store these fields: `k:<kind>`, `orphan`; for human hits
-`a:<source>|<channel>|<evidence>` (shortener.stats.day_counts derives from it `s:<source>`,
+`a:<source>|<channel>|<evidence>` (shortener.figures.day_counts derives from it `s:<source>`,
 `c:<channel>`, `e:<evidence>`, `de:<evidence>` for dark hits, `t:<channel>` for tagged ones, and
 the sums `hits` and `dark`), `dev:`, `os:`, `br:`, `lang:`; for previews `p:<channel>`
 (shares observed); for share-button clicks `sh:<channel>` (shares made; `sh:more` is the Web
@@ -177,7 +177,7 @@ end
 
 -- Each day key gets its time-to-live when the day's first hit of a kind creates it. A human hit's
 -- source, channel and evidence are one field, `a:<source>|<channel>|<evidence>`: one call instead
--- of five; shortener.stats.day_counts derives `s:`, `c:`, `e:`, `de:`, `t:`, `hits` and `dark`.
+-- of five; shortener.figures.day_counts derives `s:`, `c:`, `e:`, `de:`, `t:`, `hits` and `dark`.
 local attribution = 'a:' .. source .. '|' .. channel .. '|' .. evidence
 local function count(key, ttl)
   local first = redis.call('HINCRBY', key, 'k:' .. kind, 1) == 1
@@ -224,7 +224,7 @@ local function stream_id(key)
 end
 local cap = tonumber(ARGV[18])
 -- Only what cannot be derived is stored: the link is in the key, `dark` follows from the source,
--- device, OS, browser and app from the user-agent (shortener.rawhits fills them back in).
+-- device, OS, browser and app from the user-agent (shortener.hits.reading fills them back in).
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', cap, stream_id(KEYS[2]),
   'kind', kind, 'source', source, 'channel', channel, 'evidence', evidence, 'lang', ARGV[12],
   'visitor', ARGV[13], 'sender_test', sender_test, 'referrer', ARGV[15], 'ua', ARGV[16])

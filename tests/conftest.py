@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from shortener import create_app
+from shortener.app import create_app
 from shortener.apikeys import create_api_key
 from shortener.embedded_redis import EmbeddedRedis
 from shortener.store import Keys
@@ -110,14 +110,14 @@ def create_link(client, auth):  # type: ignore[no-untyped-def]
 
 def stored_hits(redis_client: redis.Redis, link_id: int | None = None) -> list[dict[str, str]]:
     """The raw hits of one link (or the instance's compact ones) as Lumen reads them back."""
-    from shortener.rawhits import iter_hits
+    from shortener.hits.reading import iter_hits
 
     return [hit.fields for hit in iter_hits(redis_client, Keys(), 0, 2**62, link_id)]
 
 
 def day_fields(redis_client: redis.Redis, key: str) -> dict[str, str]:
     """A day-aggregate hash as Lumen reads it (derived fields included), values as strings."""
-    from shortener.stats import day_counts
+    from shortener.figures import day_counts
 
     return {name: str(n) for name, n in day_counts(redis_client.hgetall(key)).items() if n}
 

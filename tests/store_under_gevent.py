@@ -16,8 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from config import Settings  # noqa: E402
 from shortener.analytics.attribution import classify_hit  # noqa: E402
-from shortener.hits import Hit, record_hit  # noqa: E402
-from shortener.services import build_services  # noqa: E402
+from shortener.hits.recording import Hit, record_hit  # noqa: E402
+from shortener.context import build_context  # noqa: E402
 from shortener.store import SCRIPTS, connect  # noqa: E402
 
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
@@ -26,16 +26,16 @@ DOMAIN = "go.test"
 url, scenario = sys.argv[1], sys.argv[2]
 client = connect(url)
 client.flushall()
-services = build_services(Settings(redis_url=url, data_dir=tempfile.mkdtemp(), secret_key="test", domains=(DOMAIN,)),
+ctx = build_context(Settings(redis_url=url, data_dir=tempfile.mkdtemp(), secret_key="test", domains=(DOMAIN,)),
                           client)
-links = [services.links.create({"url": f"https://example.com/{i}"}) for i in range(20 if scenario in ("together", "apart") else 10)]
+links = [ctx.links.create({"url": f"https://example.com/{i}"}) for i in range(20 if scenario in ("together", "apart") else 10)]
 
 
 def follow(link, user_agent=CHROME):  # type: ignore[no-untyped-def]
     """Record one hit of `link` as the redirect does; the outcome's status and target."""
     hit = Hit(time_ms=1_780_000_000_000, domain=DOMAIN, code=link.code, referrer="", user_agent=user_agent,
               language="en", visitor=f"v{link.id}", ip_hash="i")
-    outcome = record_hit(client, services.keys, link.id, hit, classify_hit(user_agent, ""), variant_channel="",
+    outcome = record_hit(client, ctx.keys, link.id, hit, classify_hit(user_agent, ""), variant_channel="",
                          count=True, retention_count=100, retention_days=30, preview_window_ms=1000)
     return outcome.status, outcome.url
 
@@ -49,7 +49,7 @@ def reads() -> int:
 
 
 def hits() -> list[int]:
-    return [int(client.hget(services.keys.link(link.id), "hits") or 0) for link in links]
+    return [int(client.hget(ctx.keys.link(link.id), "hits") or 0) for link in links]
 
 
 report: dict[str, object] = {}
@@ -70,7 +70,7 @@ elif scenario == "one-bad":
 elif scenario == "flushed":
     follow(links[0])
     client.script_flush()
-    client.hset(services.keys.link(links[0].id), "hits", 0)
+    client.hset(ctx.keys.link(links[0].id), "hits", 0)
     greenlets = [gevent.spawn(follow, link) for link in links]
     gevent.joinall(greenlets)
     report = {"outcomes": [outcome_of(greenlet) for greenlet in greenlets], "hits": hits()}

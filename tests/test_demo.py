@@ -5,15 +5,15 @@ from __future__ import annotations
 from shortener.cli import main
 from shortener.demo import fill_demo
 from shortener.links import now_ms
-from shortener.rawhits import iter_hits
-from shortener.stats import last_days, load_stats, today_of
+from shortener.hits.reading import iter_hits
+from shortener.figures import last_days, load_stats, today_of
 
 
 def test_demo_fills_every_kind_of_figure(app):
-    services = app.extensions["lumen"]
-    summary = fill_demo(services, days=14, scale=0.4)
+    ctx = app.extensions["lumen"]
+    summary = fill_demo(ctx, days=14, scale=0.4)
     days = last_days(14, today_of(now_ms()))
-    stats = load_stats(services.redis, services.keys, days)
+    stats = load_stats(ctx.redis, ctx.keys, days)
     assert len(summary.links) == 7 and summary.hits == stats.totals.hits
     assert {c.name for c in stats.evidence} == {"tag", "copy", "referrer", "in-app", "preview", "none"}
     assert {c.name for c in stats.sources} == {"dark", "messaging", "email", "social", "search", "referral", "internal"}
@@ -24,21 +24,21 @@ def test_demo_fills_every_kind_of_figure(app):
     assert sum(1 for day in stats.series if day.human) >= 12  # a history, not one day
     assert {t.id for t in stats.top_links} == {link.id for link in summary.links}
     spring = summary.links[0]
-    link_stats = load_stats(services.redis, services.keys, days, [spring],
-                            variants=services.links.list_variants(spring.id))
+    link_stats = load_stats(ctx.redis, ctx.keys, days, [spring],
+                            variants=ctx.links.list_variants(spring.id))
     assert [v.channel for v in link_stats.variants] == ["email", "facebook", "sms", "whatsapp"]
     assert sum(v.clicks for v in link_stats.variants) == {c.name: c.count for c in link_stats.evidence}["tag"] > 0
 
 
 def test_demo_hits_keep_their_own_time_in_the_streams(app):
-    services = app.extensions["lumen"]
-    summary = fill_demo(services, days=5, scale=0.3)
+    ctx = app.extensions["lumen"]
+    summary = fill_demo(ctx, days=5, scale=0.3)
     days = last_days(5, today_of(now_ms()))
-    raw = list(iter_hits(services.redis, services.keys, days.start_ms(), days.end_ms()))
+    raw = list(iter_hits(ctx.redis, ctx.keys, days.start_ms(), days.end_ms()))
     assert len(raw) == summary.hits  # every hit kept, none trimmed
     times = [hit.time_ms for hit in raw]
     assert times == sorted(times) and times[0] < days.start_ms() + 86_400_000  # back-filled, not stamped now
-    older = list(iter_hits(services.redis, services.keys, days.start_ms(), days.start_ms() + 86_400_000 - 1))
+    older = list(iter_hits(ctx.redis, ctx.keys, days.start_ms(), days.start_ms() + 86_400_000 - 1))
     assert older and all(hit.time_ms < days.start_ms() + 86_400_000 for hit in older)
 
 

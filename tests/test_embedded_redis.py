@@ -8,7 +8,7 @@ import pytest
 import redis
 
 from config import Settings
-from shortener.boot import open_services
+from shortener.boot import open_context
 from shortener.embedded_redis import EmbeddedRedis
 
 
@@ -28,8 +28,8 @@ def test_embedded_redis_starts_is_reused_stops_and_keeps_links(data_dir):
     assert second.url == first.url
 
     settings = Settings(data_dir=data_dir, secret_key="s", domains=("go.test",))
-    with open_services(settings) as services:
-        link = services.links.create({"url": "https://example.com/kept", "slug": "kept"})
+    with open_context(settings) as ctx:
+        link = ctx.links.create({"url": "https://example.com/kept", "slug": "kept"})
 
     second.stop()  # not the owner: does nothing
     assert first.is_answering()
@@ -39,9 +39,9 @@ def test_embedded_redis_starts_is_reused_stops_and_keeps_links(data_dir):
     third = EmbeddedRedis(data_dir)
     assert third.ensure_running() is True
     try:
-        with open_services(settings) as services:
-            assert services.links.get(link.id).url == "https://example.com/kept"
-            assert services.links.resolve("go.test", "kept").link_id == link.id
+        with open_context(settings) as ctx:
+            assert ctx.links.get(link.id).url == "https://example.com/kept"
+            assert ctx.links.resolve("go.test", "kept").link_id == link.id
     finally:
         third.stop()
 
@@ -58,9 +58,9 @@ def test_embedded_redis_persists_with_append_only_file(data_dir):
         server.stop()
 
 
-def test_open_services_stops_the_server_it_started(data_dir):
+def test_open_context_stops_the_server_it_started(data_dir):
     settings = Settings(data_dir=data_dir, secret_key="s")
-    with open_services(settings):
+    with open_context(settings):
         assert EmbeddedRedis(data_dir).is_answering()
     assert not EmbeddedRedis(data_dir).is_answering()
 

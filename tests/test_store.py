@@ -16,7 +16,7 @@ import redis
 
 from shortener.analytics.attribution import classify_hit
 from shortener.embedded_redis import EmbeddedRedis
-from shortener.hits import Hit, record_hit
+from shortener.hits.recording import Hit, record_hit
 from shortener.store import Keys
 from tests.conftest import DOMAINS, ROOT
 
@@ -65,8 +65,8 @@ def test_an_interrupted_sender_fails_its_batch_and_the_next_calls_go_through(red
 
 
 def test_concurrent_threads_each_get_the_reply_to_their_own_call(app, redis_client):
-    services = app.extensions["lumen"]
-    links = [services.links.create({"url": f"https://example.com/{i}"}) for i in range(16)]
+    ctx = app.extensions["lumen"]
+    links = [ctx.links.create({"url": f"https://example.com/{i}"}) for i in range(16)]
     start = threading.Barrier(len(links))
     replies: dict[int, str] = {}
 
@@ -74,7 +74,7 @@ def test_concurrent_threads_each_get_the_reply_to_their_own_call(app, redis_clie
         hit = Hit(time_ms=1_780_000_000_000, domain=DOMAINS[0], code=link.code, referrer="", user_agent=CHROME,
                   language="en", visitor=f"v{link.id}", ip_hash="i")
         start.wait()
-        outcome = record_hit(services.redis, services.keys, link.id, hit, classify_hit(CHROME, ""),
+        outcome = record_hit(ctx.redis, ctx.keys, link.id, hit, classify_hit(CHROME, ""),
                              variant_channel="", count=True, retention_count=100, retention_days=30,
                              preview_window_ms=1000)
         replies[link.id] = outcome.url
@@ -85,7 +85,7 @@ def test_concurrent_threads_each_get_the_reply_to_their_own_call(app, redis_clie
     for thread in threads:
         thread.join()
     assert replies == {link.id: link.url for link in links}
-    assert [int(redis_client.hget(services.keys.link(link.id), "hits")) for link in links] == [1] * 16
+    assert [int(redis_client.hget(ctx.keys.link(link.id), "hits")) for link in links] == [1] * 16
 
 
 def test_a_call_on_a_stopped_server_raises_a_connection_error(tmp_path):

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from flask import current_app, request
 from werkzeug.wsgi import get_host
 
-from shortener.hits import (
+from shortener.hits.recording import (
     MAX_REFERRER,
     MAX_USER_AGENT,
     Hit,
@@ -18,11 +18,11 @@ from shortener.hits import (
     visitor_hash,
 )
 from shortener.links import now_ms
-from shortener.services import Services
+from shortener.context import AppContext
 
 
-def lumen() -> Services:
-    """The shared Lumen services of the current app."""
+def lumen() -> AppContext:
+    """The shared Lumen ctx of the current app."""
     return current_app.extensions["lumen"]
 
 

@@ -31,8 +31,8 @@ def require_api_key() -> Response | None:
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
-    services = lumen()
-    if scheme.lower() != "bearer" or not verify_api_key(services.redis, services.keys, key.strip()):
+    ctx = lumen()
+    if scheme.lower() != "bearer" or not verify_api_key(ctx.redis, ctx.keys, key.strip()):
         response = problem(
             401, "Unauthorized",
             "Send a valid API key as 'Authorization: Bearer <key>'. "
@@ -106,18 +106,18 @@ def get_link(link_id: int) -> Response:
 @bp.patch("/links/<int:link_id>")
 def update_link(link_id: int) -> Response:
     """Edit a link's target, title, tags, expiry, click budget or redirect status."""
-    services = lumen()
-    link = services.links.update(link_id, json_body())
-    services.link_cache.clear()
+    ctx = lumen()
+    link = ctx.links.update(link_id, json_body())
+    ctx.link_cache.clear()
     return jsonify(link.as_json())
 
 
 @bp.delete("/links/<int:link_id>")
 def delete_link(link_id: int) -> tuple[str, int]:
     """Delete a link and its share variants."""
-    services = lumen()
-    services.links.delete(link_id)
-    services.link_cache.clear()
+    ctx = lumen()
+    ctx.links.delete(link_id)
+    ctx.link_cache.clear()
     return "", 204
 
 

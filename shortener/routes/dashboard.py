@@ -28,9 +28,9 @@ from shortener.analytics.vocabulary import CHANNELS
 from shortener.apikeys import key_digest, key_name, verify_api_key
 from shortener.errors import InvalidInput, LumenError, NotFound
 from shortener.links import Link, now_ms
-from shortener.rawhits import recent_hits
+from shortener.hits.reading import recent_hits
 from shortener.routes import lumen
-from shortener.stats import (
+from shortener.figures import (
     DEFAULT_RANGE_DAYS, DayRange, Stats, day_range, last_days, select_links, stats_for, today_of,
 )
 
@@ -85,9 +85,9 @@ def check_session() -> Response | None:
             abort(400, description="This form has expired or did not come from Lumen. Reload the page and try again.")
     if request.endpoint == "dashboard.login":
         return None
-    services = lumen()
+    ctx = lumen()
     digest = session.get("key")
-    g.user = key_name(services.redis, services.keys, digest) if isinstance(digest, str) else None
+    g.user = key_name(ctx.redis, ctx.keys, digest) if isinstance(digest, str) else None
     if g.user is None:
         session.pop("key", None)
         if _is_partial():
@@ -150,10 +150,10 @@ def _safe_next(target: str | None) -> str:
 def login() -> Response | tuple[str, int]:
     """Sign in with an API key."""
     target = _safe_next(request.values.get("next"))
-    services = lumen()
+    ctx = lumen()
     if request.method == "POST":
         key = request.form.get("api_key", "").strip()
-        if verify_api_key(services.redis, services.keys, key):
+        if verify_api_key(ctx.redis, ctx.keys, key):
             session.clear()
             session["key"] = key_digest(key)
             session["csrf"] = secrets.token_urlsafe(32)
@@ -161,7 +161,7 @@ def login() -> Response | tuple[str, int]:
         error = "This is not a valid API key. Create one with: python -m shortener keys create NAME"
         return render_template("dashboard/login.html", error=error, next=target), 401
     digest = session.get("key")
-    if isinstance(digest, str) and key_name(services.redis, services.keys, digest):
+    if isinstance(digest, str) and key_name(ctx.redis, ctx.keys, digest):
         return redirect(target)
     return render_template("dashboard/login.html", error=None, next=target), 200
 
@@ -236,14 +236,14 @@ def _create_payload(form: Mapping[str, str]) -> dict[str, object]:
 @bp.route("/links", methods=["GET", "POST"])
 def links() -> Response:
     """Searchable, sortable list of links, and the form that creates one."""
-    services = lumen()
+    ctx = lumen()
     form: dict[str, str] = {}
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
         form = {name: request.form.get(name, "") for name in CREATE_FIELDS}
         try:
-            link = services.links.create(_create_payload(form))
+            link = ctx.links.create(_create_payload(form))
         except LumenError as error:
             errors[error.field if error.field in CREATE_FIELDS else "url"] = error.detail
             status = error.status
@@ -254,12 +254,12 @@ def links() -> Response:
     sort = request.args.get("sort", "newest")
     if sort not in SORTS:
         sort = "newest"
-    found = select_links(services.links, tag=tag or None, query=query or None)
+    found = select_links(ctx.links, tag=tag or None, query=query or None)
     found.sort(key=SORTS[sort][1])
     return make_response(render_template(
         "dashboard/links.html", links=found[:LIST_LIMIT], total=len(found), limit=LIST_LIMIT, query=query,
         tag=tag, sort=sort, sorts={name: label for name, (label, _) in SORTS.items()},
-        domains=services.settings.all_domains, default_domain=services.settings.primary_domain,
+        domains=ctx.settings.all_domains, default_domain=ctx.settings.primary_domain,
         form=form, errors=errors,
     ), status)
 
@@ -272,13 +272,13 @@ def _link_or_404(link_id: int) -> Link:
 
 
 def _link_page(link: Link, *, variant_error: str | None = None, status: int = 200) -> Response:
-    services = lumen()
+    ctx = lumen()
     days, preset, error = _requested_range()
-    stats = stats_for(services.links, days, link=link)
+    stats = stats_for(ctx.links, days, link=link)
     return _render(
         "dashboard/link.html", "dashboard/_link_live.html", 422 if error else status,
         link=link, stats=stats, charts=_figure_charts(stats), preset=preset, ranges=_range_links(preset, {}),
-        range_error=error, keep={}, recent=recent_hits(services.redis, services.keys, link.id, 20),
+        range_error=error, keep={}, recent=recent_hits(ctx.redis, ctx.keys, link.id, 20),
         qr=charts.qr_code(link.as_json()["short_url"]), variant_error=variant_error,
         channels=[c for c in (*COMMON_CHANNELS, *sorted(set(CHANNELS) - set(COMMON_CHANNELS)))
                   if c not in {v.channel for v in stats.variants or ()}],

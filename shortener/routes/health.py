@@ -19,10 +19,10 @@ def healthz() -> tuple[dict[str, str], int]:
 @bp.get("/readyz")
 def readyz() -> tuple[dict[str, object], int]:
     """200 when Redis answers, 503 otherwise; with this worker's count of hits it failed to record."""
-    services = lumen()
+    ctx = lumen()
     try:
-        services.redis.ping()
+        ctx.redis.ping()
     except redis.RedisError as error:
         return {"status": "unavailable", "detail": f"Redis does not answer: {error}",
-                "record_failures": services.record_failures}, 503
-    return {"status": "ok", "record_failures": services.record_failures}, 200
+                "record_failures": ctx.record_failures}, 503
+    return {"status": "ok", "record_failures": ctx.record_failures}, 200

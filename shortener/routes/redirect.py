@@ -16,10 +16,10 @@ from werkzeug.urls import iri_to_uri
 
 from shortener.analytics.attribution import classify_hit
 from shortener.codes import RESERVED_WORDS, SLUG_PATTERN
-from shortener.hits import Hit, Outcome, record_hit, record_orphan
+from shortener.hits.recording import Hit, Outcome, record_hit, record_orphan
 from shortener.links import LinkRef
 from shortener.routes import hit_from_environ, hit_from_request, lumen, request_domain
-from shortener.services import Services
+from shortener.context import AppContext
 
 log = logging.getLogger(__name__)
 
@@ -71,24 +71,24 @@ def home() -> Response:
 @bp.route("/<code>", methods=["GET", "HEAD"])
 def follow(code: str) -> Response:
     """Send the visitor on and record the hit (HEAD is answered but not counted)."""
-    services = lumen()
+    ctx = lumen()
     hit = hit_from_request(code)
     counted = request.method == "GET"
-    ref = services.resolve(hit.domain, code)
+    ref = ctx.resolve(hit.domain, code)
     if ref is None:
         if counted:
             try:
-                record_orphan(services.redis, services.keys, hit)
+                record_orphan(ctx.redis, ctx.keys, hit)
             except redis.RedisError:
-                services.record_failures += 1
+                ctx.record_failures += 1
                 log.exception("recording an orphan hit on %s/%s failed", hit.domain, code)
         abort(404, description="This short link does not exist. Check the address for typos.")
-    outcome = attribute_and_record(services, hit, ref, counted)
+    outcome = attribute_and_record(ctx, hit, ref, counted)
     if outcome is None:
         # The link went away after this worker cached its code (or the code now names another link).
-        services.link_cache.forget(hit.domain, code)
-        ref = services.resolve(hit.domain, code)
-        outcome = attribute_and_record(services, hit, ref, counted) if ref is not None else None
+        ctx.link_cache.forget(hit.domain, code)
+        ref = ctx.resolve(hit.domain, code)
+        outcome = attribute_and_record(ctx, hit, ref, counted) if ref is not None else None
     if outcome is None:
         abort(404, description="This short link does not exist. Check the address for typos.")
     if outcome.status == 410:
@@ -97,16 +97,16 @@ def follow(code: str) -> Response:
     return Response(status=outcome.status, headers={"Location": outcome.url, "Cache-Control": NO_STORE})
 
 
-def attribute_and_record(services: Services, hit: Hit, ref: LinkRef, counted: bool) -> Outcome | None:
+def attribute_and_record(ctx: AppContext, hit: Hit, ref: LinkRef, counted: bool) -> Outcome | None:
     """Classify the hit for the link `ref` names and record it; a failure to record is logged,
     counted, and answered from a resolve-only run so the visitor still gets the redirect."""
-    settings = services.settings
+    settings = ctx.settings
     attribution = classify_hit(
         hit.user_agent, hit.referrer, own_hosts=settings.all_domains,
         target_site=ref.site or None, tag_channel=ref.channel or None,
     )
     record = partial(
-        record_hit, services.redis, services.keys, ref.link_id, hit, attribution,
+        record_hit, ctx.redis, ctx.keys, ref.link_id, hit, attribution,
         variant_channel=ref.channel,
         retention_count=settings.hit_retention_count,
         retention_days=settings.hit_retention_days,
@@ -117,7 +117,7 @@ def attribute_and_record(services: Services, hit: Hit, ref: LinkRef, counted: bo
     except redis.RedisError:
         if not counted:
             raise
-        services.record_failures += 1
+        ctx.record_failures += 1
         log.exception("recording a hit of %s/%s failed; answering without it", hit.domain, hit.code)
         return record(count=False)
 
@@ -129,9 +129,9 @@ class RedirectFastPath:
     other request, and every redirect that does not end in a 30x (unknown code, gone link), goes on
     to Flask untouched: nothing is recorded here unless the answer is given here."""
 
-    def __init__(self, app: Flask, services: Services) -> None:
+    def __init__(self, app: Flask, ctx: AppContext) -> None:
         self.app = app.wsgi_app
-        self.services = services
+        self.ctx = ctx
         # Single-segment paths Flask serves itself (health checks, robots.txt…) are never codes.
         self.own_paths = frozenset(
             rule.rule.strip("/").lower() for rule in app.url_map.iter_rules() if "<" not in rule.rule
@@ -151,14 +151,14 @@ class RedirectFastPath:
         return self.app(environ, start_response)
 
     def _redirect(self, environ: dict[str, Any], code: str, counted: bool) -> tuple[str, list[tuple[str, str]]] | None:
-        services = self.services
-        hit = hit_from_environ(environ, code, services.secret_key)
-        if hit.domain not in services.settings.all_domains:
+        ctx = self.ctx
+        hit = hit_from_environ(environ, code, ctx.secret_key)
+        if hit.domain not in ctx.settings.all_domains:
             return None
-        ref = services.resolve(hit.domain, code)
+        ref = ctx.resolve(hit.domain, code)
         if ref is None:
             return None
-        outcome = attribute_and_record(services, hit, ref, counted)
+        outcome = attribute_and_record(ctx, hit, ref, counted)
         if outcome is None or outcome.status == 410:
             return None  # nothing was recorded: Flask answers it in full
         location = outcome.url if outcome.url.isascii() else iri_to_uri(outcome.url)

@@ -6,10 +6,10 @@ from flask import Blueprint, Response, jsonify, request, stream_with_context
 
 from shortener.exports import STATS_COLUMNS, csv_lines, hit_columns, hit_rows, stats_rows
 from shortener.links import Link, now_ms
-from shortener.rawhits import iter_hits
+from shortener.hits.reading import iter_hits
 from shortener.routes import lumen
 from shortener.routes.api import int_arg, require_api_key
-from shortener.stats import DayRange, Stats, day_range, stats_for, today_of
+from shortener.figures import DayRange, Stats, day_range, stats_for, today_of
 
 bp = Blueprint("stats", __name__, url_prefix="/api/v1")
 bp.before_request(require_api_key)
@@ -64,11 +64,11 @@ def get_link_stats(link_id: int) -> Response:
 @bp.get("/hits.csv")
 def get_hits_csv() -> Response:
     """Raw hits of the range, streamed from the capped streams: a link's in full, or all, compact."""
-    services = lumen()
+    ctx = lumen()
     link = _requested_link()  # an unknown link is a 404 before streaming starts
     days = requested_range()
     full = link is not None
-    hits = iter_hits(services.redis, services.keys, days.start_ms(), days.end_ms(), link.id if link else None)
+    hits = iter_hits(ctx.redis, ctx.keys, days.start_ms(), days.end_ms(), link.id if link else None)
     lines = stream_with_context(csv_lines(hit_columns(full), hit_rows(hits, full)))
     span = days.as_json()
     return _csv(lines, f"lumen-hits-{span['from']}-{span['to']}.csv")

@@ -19,7 +19,7 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
-from shortener import create_app
+from shortener.app import create_app
 from tests.conftest import free_port
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

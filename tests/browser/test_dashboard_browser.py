@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from shortener.apikeys import create_api_key
 from shortener.demo import fill_demo
 from shortener.links import now_ms
-from shortener.stats import today_of
+from shortener.figures import today_of
 from tests.browser.conftest import LiveServer
 
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
@@ -43,8 +43,8 @@ def send_hit(server: LiveServer, code: str, ua: str, referrer: str = "") -> int:
 
 @pytest.fixture
 def api_key(live_server: LiveServer) -> str:
-    services = live_server.app.extensions["lumen"]
-    return create_api_key(services.redis, services.keys, "browser", now_ms())
+    ctx = live_server.app.extensions["lumen"]
+    return create_api_key(ctx.redis, ctx.keys, "browser", now_ms())
 
 
 @pytest.fixture

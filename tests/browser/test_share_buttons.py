@@ -25,8 +25,8 @@ from urllib.parse import quote
 import pytest
 from werkzeug.serving import make_server
 
-from shortener import create_app
-from shortener.hits import day_of
+from shortener.app import create_app
+from shortener.hits.recording import day_of
 from shortener.links import now_ms, short_url
 from shortener.publishers import create_publisher
 from tests.conftest import day_fields

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from shortener.hits import day_of
+from shortener.hits.recording import day_of
 from tests.conftest import day_fields, stored_hits
 from tests.routes.test_redirect import CHROME, GOOGLEBOT, WHATSAPP_PREVIEW, visit
 

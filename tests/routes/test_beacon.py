@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from shortener import create_app
-from shortener.hits import day_of
+from shortener.app import create_app
+from shortener.hits.recording import day_of
 from shortener.links import now_ms
 from tests.conftest import DOMAINS, day_fields, stored_hits
 from tests.routes.sharing import CHROME, ORIGIN, PAGE, publisher, send, snapshot  # noqa: F401  (fixture)

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from shortener import create_app
-from shortener.hits import day_of
+from shortener.app import create_app
+from shortener.hits.recording import day_of
 from tests.conftest import DOMAINS, day_fields, stored_hits
 
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
@@ -229,7 +229,7 @@ def test_favicon_and_robots_are_answered_not_counted_as_orphans(client, redis_cl
 
 
 def test_a_slug_deleted_and_made_again_by_another_worker_follows_the_new_link(app, settings_overrides, client, auth, create_link):
-    from shortener import create_app
+    from shortener.app import create_app
 
     create_link(slug="reuse", url="https://first.example/")
     assert visit(client, "reuse").headers["Location"] == "https://first.example/"  # cached by this worker
@@ -248,7 +248,7 @@ def test_non_ascii_targets_are_sent_as_ascii_uris(client, create_link):
 
 
 def test_forwarded_host_and_address_count_only_behind_trusted_proxies(settings_overrides, create_link, redis_client):
-    from shortener import create_app
+    from shortener.app import create_app
 
     create_link(slug="proxied", url="https://example.com/p")
     forwarded = {"Host": "internal:8080", "X-Forwarded-Host": DOMAINS[0], "X-Forwarded-For": "198.51.100.77",

@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from shortener import create_app
-from shortener.hits import day_of
+from shortener.app import create_app
+from shortener.hits.recording import day_of
 from shortener.links import now_ms
 from shortener.publishers import create_publisher, revoke_publisher
 from shortener.shares import SHARE_BUTTONS, share_page
@@ -63,12 +63,12 @@ def test_is_idempotent_per_publisher_and_canonical_url(client, publisher, redis_
 
 
 def test_concurrent_first_requests_make_one_link(app, publisher, redis_client):
-    services = app.extensions["lumen"]
+    ctx = app.extensions["lumen"]
     results, barrier = [], threading.Barrier(6)
 
     def first_request() -> None:
         barrier.wait()
-        results.append(share_page(services.links, publisher, PAGE, "T", ("whatsapp", "copy")))
+        results.append(share_page(ctx.links, publisher, PAGE, "T", ("whatsapp", "copy")))
 
     threads = [threading.Thread(target=first_request) for _ in range(6)]
     for thread in threads:

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from shortener.links import now_ms
-from shortener.stats import today_of
+from shortener.figures import today_of
 from tests.conftest import DOMAINS
 from tests.routes.test_redirect import CHROME, GOOGLEBOT, WHATSAPP_PREVIEW, visit
 

@@ -57,7 +57,7 @@ class LinkCache:
 
 
 @dataclass
-class Services:
+class AppContext:
     """Everything the routes need, built once by the app factory."""
 
     settings: Settings
@@ -98,11 +98,11 @@ def load_secret_key(settings: Settings) -> str:
     return path.read_text().strip()
 
 
-def build_services(settings: Settings, client: redis.Redis) -> Services:
+def build_context(settings: Settings, client: redis.Redis) -> AppContext:
     """Assemble the shared objects for `settings` over an existing Redis client."""
     keys = Keys(settings.key_prefix)
     codes = CodeFactory(settings.hashids_salt, settings.hashids_min_length)
-    return Services(
+    return AppContext(
         settings=settings,
         redis=client,
         keys=keys,

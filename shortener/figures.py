@@ -24,7 +24,7 @@ import redis
 
 from shortener.analytics.vocabulary import CHANNELS, DARK_SOURCES, Evidence, Source
 from shortener.errors import InvalidInput
-from shortener.hits import AGGREGATE_DAYS
+from shortener.hits.recording import AGGREGATE_DAYS
 from shortener.links import Link, LinkStore, Variant, short_url
 from shortener.store import NO_VALUE, Keys
 from shortener.validation import validate_domain

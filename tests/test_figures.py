@@ -8,9 +8,9 @@ import pytest
 
 from shortener.analytics.attribution import classify_hit
 from shortener.errors import InvalidInput
-from shortener.hits import Hit, record_hit, record_orphan
+from shortener.hits.recording import Hit, record_hit, record_orphan
 from shortener.links import Link
-from shortener.stats import DayRange, day_range, load_stats, select_links
+from shortener.figures import DayRange, day_range, load_stats, select_links
 from tests.conftest import DOMAINS
 
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
@@ -31,12 +31,12 @@ def ms(day: date, hour: int = 12, minute: int = 0, second: int = 0, millis: int 
 
 
 @pytest.fixture
-def services(app):  # type: ignore[no-untyped-def]
+def ctx(app):  # type: ignore[no-untyped-def]
     return app.extensions["lumen"]
 
 
 @pytest.fixture
-def send(services):  # type: ignore[no-untyped-def]
+def send(ctx):  # type: ignore[no-untyped-def]
     """Record one hit of a link through classify_hit + record_hit, at a given time."""
 
     def send(link: Link, ua: str, referrer: str = "", *, at: int, visitor: str, ip: str = "ip-1",
@@ -45,7 +45,7 @@ def send(services):  # type: ignore[no-untyped-def]
                                    tag_channel=variant or None, copy=copy)
         hit = Hit(time_ms=at, domain=link.domain, code=link.code, referrer=referrer, user_agent=ua,
                   language=lang, visitor=visitor, ip_hash=ip)
-        outcome = record_hit(services.redis, services.keys, link.id, hit, attribution, variant_channel=variant,
+        outcome = record_hit(ctx.redis, ctx.keys, link.id, hit, attribution, variant_channel=variant,
                              count=True, retention_count=1000, retention_days=3650, preview_window_ms=6 * 3600_000)
         assert outcome is not None and outcome.status == 302
 
@@ -53,10 +53,10 @@ def send(services):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def mix(services, send):  # type: ignore[no-untyped-def]
+def mix(ctx, send):  # type: ignore[no-untyped-def]
     """Two days of a known mix on one link, with hits on both sides of midnight."""
-    link = services.links.create({"url": "https://www.example.com/spring", "tags": ["spring"]})
-    services.links.add_variant(link.id, "sms")
+    link = ctx.links.create({"url": "https://www.example.com/spring", "tags": ["spring"]})
+    ctx.links.add_variant(link.id, "sms")
     # Day 1: 8 human clicks (5 dark), 1 preview, 1 bot.
     send(link, CHROME, at=ms(DAY1, 9), visitor="a")                                   # dark, none
     send(link, IPHONE, at=ms(DAY1, 10), visitor="b")                                  # dark, none
@@ -78,8 +78,8 @@ def mix(services, send):  # type: ignore[no-untyped-def]
     return link
 
 
-def test_totals_and_headline_ratios_of_a_known_mix(services, mix):
-    stats = load_stats(services.redis, services.keys, DayRange(DAY1, DAY2))
+def test_totals_and_headline_ratios_of_a_known_mix(ctx, mix):
+    stats = load_stats(ctx.redis, ctx.keys, DayRange(DAY1, DAY2))
     totals = stats.totals.as_json()
     assert totals == {"hits": 16, "human": 13, "previews": 2, "bots": 1, "unique_visitors": 12,
                       "dark": 7, "public": 6, "social": 3, "orphans": 0}
@@ -89,8 +89,8 @@ def test_totals_and_headline_ratios_of_a_known_mix(services, mix):
     assert sum(stats.dark_evidence.values()) == stats.totals.dark
 
 
-def test_series_splits_each_day_by_source_across_midnight(services, mix):
-    stats = load_stats(services.redis, services.keys, DayRange(DAY1, DAY3))
+def test_series_splits_each_day_by_source_across_midnight(ctx, mix):
+    stats = load_stats(ctx.redis, ctx.keys, DayRange(DAY1, DAY3))
     day1, day2, day3 = (day.as_json() for day in stats.series)
     assert day1 == {"date": "2026-03-01", "hits": 10, "human": 8, "previews": 1, "bots": 1, "dark": 5,
                     "unique_visitors": 7, "sources": {"dark": 2, "messaging": 2, "email": 1, "social": 2,
@@ -101,17 +101,17 @@ def test_series_splits_each_day_by_source_across_midnight(services, mix):
     assert day3["hits"] == 0 and day3["sources"]["dark"] == 0
 
 
-def test_a_range_of_one_day_counts_only_that_day(services, mix):
-    stats = load_stats(services.redis, services.keys, DayRange(DAY2, DAY2))
+def test_a_range_of_one_day_counts_only_that_day(ctx, mix):
+    stats = load_stats(ctx.redis, ctx.keys, DayRange(DAY2, DAY2))
     assert (stats.totals.human, stats.totals.dark, stats.totals.social) == (5, 2, 1)
     assert stats.dark_share == pytest.approx(2 / 5)
     assert stats.dark_public_ratio == pytest.approx(2.0)
-    empty = load_stats(services.redis, services.keys, DayRange(DAY3, DAY3))
+    empty = load_stats(ctx.redis, ctx.keys, DayRange(DAY3, DAY3))
     assert empty.totals.hits == 0 and empty.dark_share is None and empty.dark_public_ratio is None
 
 
-def test_breakdowns_of_a_known_mix(services, mix):
-    stats = load_stats(services.redis, services.keys, DayRange(DAY1, DAY2))
+def test_breakdowns_of_a_known_mix(ctx, mix):
+    stats = load_stats(ctx.redis, ctx.keys, DayRange(DAY1, DAY2))
     channels = {(c.channel, c.category): (c.clicks, c.dark) for c in stats.channels}
     assert channels == {
         (None, "dark"): (3, True), (None, "internal"): (1, False), ("facebook", "social"): (2, False),
@@ -132,27 +132,27 @@ def test_breakdowns_of_a_known_mix(services, mix):
     assert sum(c.count for c in stats.browsers) == 13
 
 
-def test_link_scope_lists_share_variants_with_their_clicks(services, mix, send):
-    whatsapp, _ = services.links.add_variant(mix.id, "whatsapp")
+def test_link_scope_lists_share_variants_with_their_clicks(ctx, mix, send):
+    whatsapp, _ = ctx.links.add_variant(mix.id, "whatsapp")
     send(mix, IPHONE, at=ms(DAY2, 6), visitor="m", variant="whatsapp")
     send(mix, IPHONE, at=ms(DAY2, 7), visitor="n", variant="whatsapp")
-    stats = load_stats(services.redis, services.keys, DayRange(DAY1, DAY2), [mix],
-                       variants=services.links.list_variants(mix.id))
+    stats = load_stats(ctx.redis, ctx.keys, DayRange(DAY1, DAY2), [mix],
+                       variants=ctx.links.list_variants(mix.id))
     assert [(v.channel, v.clicks, v.shares_observed) for v in stats.variants] == [("sms", 1, 0), ("whatsapp", 2, 1)]
     assert stats.variants[1].short_url == f"https://{DOMAINS[0]}/{whatsapp.code}"
     assert stats.totals.human == 15  # variant clicks count for the parent link
     assert stats.top_links[0].id == mix.id and stats.top_links[0].clicks == 15
-    assert load_stats(services.redis, services.keys, DayRange(DAY1, DAY2)).variants is None
+    assert load_stats(ctx.redis, ctx.keys, DayRange(DAY1, DAY2)).variants is None
 
 
-def test_tag_and_domain_filters_sum_only_the_selected_links(services, mix, send):
-    other = services.links.create({"url": "https://other.example.net/", "tags": ["autumn"], "domain": DOMAINS[1]})
+def test_tag_and_domain_filters_sum_only_the_selected_links(ctx, mix, send):
+    other = ctx.links.create({"url": "https://other.example.net/", "tags": ["autumn"], "domain": DOMAINS[1]})
     for visitor in ("x", "y", "z"):
         send(other, CHROME, "https://l.facebook.com/", at=ms(DAY1, 8), visitor=visitor)
-    r, keys = services.redis, services.keys
-    spring = load_stats(r, keys, DayRange(DAY1, DAY2), select_links(services.links, tag="spring"))
-    autumn = load_stats(r, keys, DayRange(DAY1, DAY2), select_links(services.links, tag="autumn"))
-    alt = load_stats(r, keys, DayRange(DAY1, DAY2), select_links(services.links, domain=DOMAINS[1]))
+    r, keys = ctx.redis, ctx.keys
+    spring = load_stats(r, keys, DayRange(DAY1, DAY2), select_links(ctx.links, tag="spring"))
+    autumn = load_stats(r, keys, DayRange(DAY1, DAY2), select_links(ctx.links, tag="autumn"))
+    alt = load_stats(r, keys, DayRange(DAY1, DAY2), select_links(ctx.links, domain=DOMAINS[1]))
     everything = load_stats(r, keys, DayRange(DAY1, DAY2))
     assert (spring.totals.human, autumn.totals.human, alt.totals.human) == (13, 3, 3)
     assert autumn.dark_share == 0 and autumn.dark_public_ratio == 0
@@ -160,25 +160,25 @@ def test_tag_and_domain_filters_sum_only_the_selected_links(services, mix, send)
     assert everything.dark_public_ratio == pytest.approx(7 / 6)
     assert [(t.id, t.clicks) for t in everything.top_links] == [(mix.id, 13), (other.id, 3)]
     assert [(t.id, t.clicks) for t in autumn.top_links] == [(other.id, 3)]
-    nothing = load_stats(r, keys, DayRange(DAY1, DAY2), select_links(services.links, tag="winter"))
+    nothing = load_stats(r, keys, DayRange(DAY1, DAY2), select_links(ctx.links, tag="winter"))
     assert nothing.totals.hits == 0 and nothing.top_links == ()
 
 
-def test_orphans_count_for_the_instance_only(services, mix):
+def test_orphans_count_for_the_instance_only(ctx, mix):
     for code in ("nope1", "nope2"):
-        record_orphan(services.redis, services.keys, Hit(ms(DAY2), DOMAINS[0], code, "", CHROME, "-", "v", "i"))
-    assert load_stats(services.redis, services.keys, DayRange(DAY1, DAY2)).totals.orphans == 2
-    assert load_stats(services.redis, services.keys, DayRange(DAY1, DAY2), [mix]).totals.orphans == 0
+        record_orphan(ctx.redis, ctx.keys, Hit(ms(DAY2), DOMAINS[0], code, "", CHROME, "-", "v", "i"))
+    assert load_stats(ctx.redis, ctx.keys, DayRange(DAY1, DAY2)).totals.orphans == 2
+    assert load_stats(ctx.redis, ctx.keys, DayRange(DAY1, DAY2), [mix]).totals.orphans == 0
 
 
-def test_shares_block_joins_shares_made_observed_and_tagged_clicks(services, mix, send, keys):
+def test_shares_block_joins_shares_made_observed_and_tagged_clicks(ctx, mix, send, keys):
     # The share buttons write sh:<channel> into the same day hashes (as another module will).
-    services.redis.hincrby(keys.link_day(mix.id, "20260302"), "sh:whatsapp", 4)
-    services.redis.hincrby(keys.global_day("20260302"), "sh:whatsapp", 4)
-    services.links.add_variant(mix.id, "whatsapp")
+    ctx.redis.hincrby(keys.link_day(mix.id, "20260302"), "sh:whatsapp", 4)
+    ctx.redis.hincrby(keys.global_day("20260302"), "sh:whatsapp", 4)
+    ctx.links.add_variant(mix.id, "whatsapp")
     send(mix, IPHONE, at=ms(DAY2, 6), visitor="m", variant="whatsapp")
     send(mix, IPHONE, at=ms(DAY2, 7), visitor="n", variant="whatsapp")
-    stats = load_stats(services.redis, services.keys, DayRange(DAY1, DAY2))
+    stats = load_stats(ctx.redis, ctx.keys, DayRange(DAY1, DAY2))
     shares = {s.channel: s.as_json() for s in stats.shares}
     assert shares["whatsapp"] == {"channel": "whatsapp", "shares_made": 4, "shares_observed": 1, "clicks": 2,
                                   "clicks_per_share": 0.5}
@@ -187,11 +187,11 @@ def test_shares_block_joins_shares_made_observed_and_tagged_clicks(services, mix
                              "clicks_per_share": None}
 
 
-def test_reading_cost_depends_on_days_not_on_hits(services, mix, send):
+def test_reading_cost_depends_on_days_not_on_hits(ctx, mix, send):
     def commands_for(days: DayRange) -> dict[str, int]:
-        services.redis.config_resetstat()
-        load_stats(services.redis, services.keys, days)
-        info = services.redis.info("commandstats")
+        ctx.redis.config_resetstat()
+        load_stats(ctx.redis, ctx.keys, days)
+        info = ctx.redis.info("commandstats")
         return {name: int(info[f"cmdstat_{name}"]["calls"]) for name in ("hgetall", "pfcount", "zrange")}
 
     before = commands_for(DayRange(DAY1, DAY3))

@@ -16,7 +16,7 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from shortener.errors import Forbidden, InvalidInput
-from shortener.hits import daily_key, day_of, network_hash
+from shortener.hits.recording import daily_key, day_of, network_hash
 from shortener.links import now_ms
 from shortener.publishers import Publisher, find_publisher, is_publisher_origin
 from shortener.routes import hit_from_request, lumen
@@ -34,9 +34,9 @@ from shortener.shares import (
 )
 from shortener.validation import reject_unknown_fields
 
-bp = Blueprint("beacon", __name__, url_prefix="/api/v1")
+bp = Blueprint("share_buttons", __name__, url_prefix="/api/v1")
 
-MAX_BODY_BYTES = {"beacon.share_links": 4096, "beacon.beacon": 2048}
+MAX_BODY_BYTES = {"share_buttons.share_links": 4096, "share_buttons.beacon": 2048}
 MAX_ORIGIN_SHOWN = 200
 EVENTS = ("share", "copy-arrival")
 
@@ -79,9 +79,9 @@ def guard_request() -> Response | None:
         if (request.content_length or 0) > cap or len(request.get_data(cache=True)) > cap:
             abort(413, description=f"the body is larger than {cap} bytes")
         return None
-    services = lumen()
+    ctx = lumen()
     origin = request.headers.get("Origin")
-    if not is_publisher_origin(services.redis, services.keys, origin):
+    if not is_publisher_origin(ctx.redis, ctx.keys, origin):
         return problem(403, "Forbidden", f"origin {_shown(origin)} is not a publisher's origin")
     g.cors_origin = origin
     response = make_response("", 204)
@@ -108,8 +108,8 @@ def _shown(origin: str | None) -> str:
 
 def publisher_of(payload: dict[str, object]) -> Publisher:
     """The publisher whose key the body carries, when the request comes from one of its origins."""
-    services = lumen()
-    publisher = find_publisher(services.redis, services.keys, payload.get("key"))
+    ctx = lumen()
+    publisher = find_publisher(ctx.redis, ctx.keys, payload.get("key"))
     if publisher is None:
         raise Forbidden(
             "key is not a publisher key; create one with: "
@@ -125,21 +125,21 @@ def publisher_of(payload: dict[str, object]) -> Publisher:
 @bp.post("/share-links")
 def share_links() -> Response:
     """A page's short link and its buttons' share variants, created the first time."""
-    services = lumen()
+    ctx = lumen()
     payload = json_body()
     publisher = publisher_of(payload)
     reject_unknown_fields(payload, {"key", "url", "title", "channels"})
     buttons = validate_buttons(payload.get("channels"))
-    url = page_url(publisher, payload.get("url"), services.settings.all_domains)
-    page = share_page(services.links, publisher, url, payload.get("title"), buttons)
+    url = page_url(publisher, payload.get("url"), ctx.settings.all_domains)
+    page = share_page(ctx.links, publisher, url, payload.get("title"), buttons)
     return jsonify(page.as_json())
 
 
 @bp.post("/beacon")
 def beacon() -> Response | tuple[str, int]:
     """A share-button click (`share`) or a copy-paste arrival (`copy-arrival`) on a page."""
-    services = lumen()
-    settings = services.settings
+    ctx = lumen()
+    settings = ctx.settings
     payload = json_body()
     publisher = publisher_of(payload)
     reject_unknown_fields(payload, {"key", "event", "url", "channel", "token"})
@@ -151,13 +151,13 @@ def beacon() -> Response | tuple[str, int]:
     else:
         generation = generation_of(payload.get("token"))
     url = page_url(publisher, payload.get("url"), settings.all_domains)
-    link = page_link(services.links, publisher, url)
+    link = page_link(ctx.links, publisher, url)
     if event == "share":
-        record_share(services.redis, services.keys, link.id, button, now_ms())
+        record_share(ctx.redis, ctx.keys, link.id, button, now_ms())
         return "", 204
     hit = replace(hit_from_request(link.code), referrer="")  # the beacon's Referer is the page itself
     counted = record_copy_arrival(
-        services.redis, services.keys, link, hit, generation,
+        ctx.redis, ctx.keys, link, hit, generation,
         retention_count=settings.hit_retention_count, retention_days=settings.hit_retention_days,
     )
     if not counted:

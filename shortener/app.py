@@ -1,0 +1,58 @@
+"""Lumen: a self-hosted link shortener that brings dark social into the light."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+import config
+from shortener.analytics import warm_up
+from shortener.embedded_redis import EmbeddedRedis
+from shortener.routes import api, dashboard, embed, health, problems, redirect, share_buttons, stats
+from shortener.context import build_context
+from shortener.store import connect, limiter_storage_uri
+
+SETTING_NAMES = frozenset(f.name for f in dataclasses.fields(config.Settings))
+
+
+def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
+    """Build a Lumen app: settings from the environment, then `overrides` (settings or Flask keys)."""
+    overrides = dict(overrides or {})
+    settings = config.from_env(os.environ)
+    settings = settings.replace(**{k: v for k, v in overrides.items() if k in SETTING_NAMES})
+
+    app = Flask(__name__)
+    app.config.update({k: v for k, v in overrides.items() if k not in SETTING_NAMES})
+
+    embedded = None
+    redis_url = settings.redis_url
+    if not redis_url:
+        embedded = EmbeddedRedis(settings.data_dir, settings.redis_server_bin)
+        embedded.ensure_running()
+        redis_url = embedded.url
+    ctx = build_context(settings, connect(redis_url))
+    app.config["SECRET_KEY"] = ctx.secret_key
+    # Flask's defaults hold these keys already (SameSite None), so setdefault would not apply them.
+    app.config["SESSION_COOKIE_SAMESITE"] = overrides.get("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["PERMANENT_SESSION_LIFETIME"] = overrides.get("PERMANENT_SESSION_LIFETIME", timedelta(hours=12))
+    app.extensions["lumen"] = ctx
+    app.extensions["lumen_embedded_redis"] = embedded
+
+    app.session_interface = dashboard.DashboardSessions()
+    problems.register(app)
+    for blueprint in (health.bp, api.bp, stats.bp, dashboard.bp, redirect.bp, embed.bp, share_buttons.bp):
+        app.register_blueprint(blueprint)
+    share_buttons.limit_requests(app, limiter_storage_uri(redis_url), settings.embed_rate_limit, ctx.keys.rate_limits())
+
+    app.wsgi_app = redirect.RedirectFastPath(app, ctx)  # type: ignore[method-assign]
+    if settings.trusted_proxies > 0:  # outermost, so every layer below sees the client's address
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
+    warm_up()
+    return app

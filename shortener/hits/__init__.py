@@ -1,0 +1,1 @@
+"""Hits: the write side (`recording`) and the read side (`reading`) of the recorded clicks."""
