@@ -75,7 +75,9 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
-_DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$")
+_DOMAIN = re.compile(
+    r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$"
+)
 
 
 def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -130,7 +132,9 @@ def from_env(environ: Mapping[str, str]) -> Settings:
         link_cache_seconds=_int(environ, "LUMEN_LINK_CACHE_SECONDS", 30),
         workers=_int(environ, "LUMEN_WORKERS", 2, minimum=1),
         worker_connections=_int(environ, "LUMEN_WORKER_CONNECTIONS", 1000, minimum=1),
-        embed_rate_limit=_rate_limit(environ.get("LUMEN_EMBED_RATE_LIMIT", "").strip() or "120 per minute"),
+        embed_rate_limit=_rate_limit(
+            environ.get("LUMEN_EMBED_RATE_LIMIT", "").strip() or "120 per minute"
+        ),
     )
     if settings.default_domain and settings.default_domain not in settings.all_domains:
         raise SettingsError(

@@ -37,8 +37,16 @@ def naive_app(redis_url: str) -> Flask:
             return "not found", 404
         pipe = client.pipeline(transaction=False)
         pipe.hincrby(f"naive:clicks:{time.strftime('%Y%m%d')}", code, 1)
-        pipe.xadd("naive:hits", {"code": code, "ua": request.headers.get("User-Agent", ""),
-                                  "referrer": request.headers.get("Referer", "")}, maxlen=100_000, approximate=True)
+        pipe.xadd(
+            "naive:hits",
+            {
+                "code": code,
+                "ua": request.headers.get("User-Agent", ""),
+                "referrer": request.headers.get("Referer", ""),
+            },
+            maxlen=100_000,
+            approximate=True,
+        )
         pipe.execute()
         return redirect(target, code=302)
 

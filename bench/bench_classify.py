@@ -27,12 +27,21 @@ TARGET_DISTINCT = 5_000
 OWN_HOSTS = ("go.example.com", "example.link")
 TARGET_SITE = "example.com"
 FALLBACK = [
-    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_3_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-     "Version/17.3.1 Mobile/15E148 Safari/604.1", ""),
-    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 "
-     "Safari/537.36", "https://www.google.com/"),
-    ("Mozilla/5.0 (Linux; Android 13; SM-A146M Build/TP1A.220624.014; wv) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Version/4.0 Chrome/117.0.0.0 Mobile Safari/537.36 Instagram 302.1.0.36.111 Android", "https://l.instagram.com/"),
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_3_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/17.3.1 Mobile/15E148 Safari/604.1",
+        "",
+    ),
+    (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 "
+        "Safari/537.36",
+        "https://www.google.com/",
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 13; SM-A146M Build/TP1A.220624.014; wv) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Version/4.0 Chrome/117.0.0.0 Mobile Safari/537.36 Instagram 302.1.0.36.111 Android",
+        "https://l.instagram.com/",
+    ),
     ("WhatsApp/2.19.308 A", ""),
 ]
 _VERSION = re.compile(r"\d+(?:[._]\d+){2,}")  # build versions: 120.0.6099.119, 17_3_1, 2.19.308
@@ -42,11 +51,15 @@ def load_hits() -> list[tuple[str, str]]:
     """(user-agent, referrer) pairs from the corpus, or the built-in few."""
     if not CORPUS.is_file():
         return FALLBACK
-    rows = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [
+        json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     return [(row["ua"], row["referrer"]) for row in rows]
 
 
-def distinct_hits(hits: list[tuple[str, str]], count: int, rng: random.Random) -> list[tuple[str, str]]:
+def distinct_hits(
+    hits: list[tuple[str, str]], count: int, rng: random.Random
+) -> list[tuple[str, str]]:
     """`count` hits whose user-agents all differ, made by varying the builds of version numbers."""
     seen: set[str] = set()
     out: list[tuple[str, str]] = []
@@ -64,7 +77,7 @@ def _vary(version: str, rng: random.Random) -> str:
     parts = re.split(r"([._])", version)  # numbers at even indexes, separators between
     for index in range(4, len(parts), 2):
         digits = len(parts[index])
-        parts[index] = str(rng.randrange(10 ** (digits - 1) if digits > 1 else 0, 10 ** digits))
+        parts[index] = str(rng.randrange(10 ** (digits - 1) if digits > 1 else 0, 10**digits))
     return "".join(parts)
 
 
@@ -78,8 +91,12 @@ def rate(hits: list[tuple[str, str]]) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeated", type=int, default=200_000, help="classifications of a few hits")
-    parser.add_argument("--distinct", type=int, default=30_000, help="distinct user-agents (>= 20,000)")
+    parser.add_argument(
+        "--repeated", type=int, default=200_000, help="classifications of a few hits"
+    )
+    parser.add_argument(
+        "--distinct", type=int, default=30_000, help="distinct user-agents (>= 20,000)"
+    )
     args = parser.parse_args()
     if args.distinct < 20_000:
         parser.error("--distinct must be at least 20,000 (more than the cache holds)")
@@ -92,11 +109,18 @@ def main() -> int:
     warm_up()  # as the app does at start; every distinct user-agent below is still a cache miss
     distinct_rate = rate(distinct)
     repeated_rate = rate(repeated)
-    print(f"repeated user-agents: {repeated_rate:>9,.0f} classifications/s "
-          f"({repeated_rate / TARGET_REPEATED:.2f}x the {TARGET_REPEATED:,}/s target)")
-    print(f"distinct user-agents: {distinct_rate:>9,.0f} classifications/s "
-          f"({distinct_rate / TARGET_DISTINCT:.2f}x the {TARGET_DISTINCT:,}/s target, {len(distinct):,} never seen)")
-    figures = {"classify_per_s_repeated": round(repeated_rate), "classify_per_s_distinct": round(distinct_rate)}
+    print(
+        f"repeated user-agents: {repeated_rate:>9,.0f} classifications/s "
+        f"({repeated_rate / TARGET_REPEATED:.2f}x the {TARGET_REPEATED:,}/s target)"
+    )
+    print(
+        f"distinct user-agents: {distinct_rate:>9,.0f} classifications/s "
+        f"({distinct_rate / TARGET_DISTINCT:.2f}x the {TARGET_DISTINCT:,}/s target, {len(distinct):,} never seen)"
+    )
+    figures = {
+        "classify_per_s_repeated": round(repeated_rate),
+        "classify_per_s_distinct": round(distinct_rate),
+    }
     print(json.dumps(figures))
     return 0 if repeated_rate >= TARGET_REPEATED and distinct_rate >= TARGET_DISTINCT else 1
 

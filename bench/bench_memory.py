@@ -29,9 +29,9 @@ from bench_classify import distinct_hits, load_hits  # noqa: E402
 
 from config import Settings  # noqa: E402
 from shortener.analytics.attribution import classify_hit  # noqa: E402
+from shortener.context import build_context  # noqa: E402
 from shortener.embedded_redis import EmbeddedRedis  # noqa: E402
 from shortener.hits.recording import Hit, daily_key, day_of, network_hash, record_hit, visitor_hash  # noqa: E402
-from shortener.context import build_context  # noqa: E402
 from shortener.store import connect  # noqa: E402
 
 TARGET_LINK_BYTES = 400
@@ -52,14 +52,28 @@ def measure_hits(client, ctx, settings, traffic, count: int, *, links: range, da
         time_ms = now - rng.randrange(days * 86_400_000)
         key = daily_key("bench", day_of(time_ms))
         ip = f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}"
-        hit = Hit(time_ms=time_ms, domain="go.example.com", code="x", referrer=referrer, user_agent=ua[:512],
-                  language=rng.choice(["en-us", "fr-fr", "de-de", "-"]), visitor=visitor_hash(key, ip, ua),
-                  ip_hash=network_hash(key, ip))
-        record_hit(client, ctx.keys, rng.choice(links), hit,
-                   classify_hit(ua, referrer, own_hosts=settings.all_domains, target_site="example.com"),
-                   variant_channel="", count=True, retention_count=settings.hit_retention_count,
-                   retention_days=settings.hit_retention_days,
-                   preview_window_ms=settings.preview_window_seconds * 1000)
+        hit = Hit(
+            time_ms=time_ms,
+            domain="go.example.com",
+            code="x",
+            referrer=referrer,
+            user_agent=ua[:512],
+            language=rng.choice(["en-us", "fr-fr", "de-de", "-"]),
+            visitor=visitor_hash(key, ip, ua),
+            ip_hash=network_hash(key, ip),
+        )
+        record_hit(
+            client,
+            ctx.keys,
+            rng.choice(links),
+            hit,
+            classify_hit(ua, referrer, own_hosts=settings.all_domains, target_site="example.com"),
+            variant_channel="",
+            count=True,
+            retention_count=settings.hit_retention_count,
+            retention_days=settings.hit_retention_days,
+            preview_window_ms=settings.preview_window_seconds * 1000,
+        )
     return (used_memory(client) - before) / count
 
 
@@ -78,26 +92,48 @@ def main() -> None:
         ctx = build_context(settings.replace(redis_url=server.url, data_dir=str(workdir)), client)
         base = used_memory(client)
         for i in range(args.links):
-            ctx.links.create({"url": f"https://www.example.com/blog/2026/11/post-{i}?utm_source=newsletter",
-                                   "title": f"Post number {i}", "tags": ["blog", "autumn"]})
+            ctx.links.create(
+                {
+                    "url": f"https://www.example.com/blog/2026/11/post-{i}?utm_source=newsletter",
+                    "title": f"Post number {i}",
+                    "tags": ["blog", "autumn"],
+                }
+            )
         per_link = (used_memory(client) - base) / args.links
 
         traffic = distinct_hits(load_hits(), 20_000, random.Random(3))
-        per_hit = measure_hits(client, ctx, settings, traffic, args.hits, links=range(1, 101), days=7)
-        per_hit_sparse = measure_hits(client, ctx, settings, traffic, args.hits, links=range(101, 1101), days=30)
+        per_hit = measure_hits(
+            client, ctx, settings, traffic, args.hits, links=range(1, 101), days=7
+        )
+        per_hit_sparse = measure_hits(
+            client, ctx, settings, traffic, args.hits, links=range(101, 1101), days=30
+        )
         client.close()
     finally:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
-    print(f"Redis memory per link: {per_link:6.0f} bytes over {args.links} links "
-          f"(target <= {TARGET_LINK_BYTES}: ratio {per_link / TARGET_LINK_BYTES:.2f})")
-    print(f"Redis memory per hit:  {per_hit:6.0f} bytes over {args.hits} hits on 100 links over 7 days, "
-          f"aggregates included (target <= {TARGET_HIT_BYTES}: ratio {per_hit / TARGET_HIT_BYTES:.2f})")
-    print(f"  long tail: {per_hit_sparse:6.0f} bytes per hit when the same hits fall on 1,000 links over 30 days "
-          f"(~3 hits per link-day: each link-day's aggregates and HyperLogLog weigh ~700 bytes)")
-    print(json.dumps({"redis_bytes_per_link": round(per_link, 1), "redis_bytes_per_hit": round(per_hit, 1),
-                      "redis_bytes_per_hit_long_tail": round(per_hit_sparse, 1)}))
+    print(
+        f"Redis memory per link: {per_link:6.0f} bytes over {args.links} links "
+        f"(target <= {TARGET_LINK_BYTES}: ratio {per_link / TARGET_LINK_BYTES:.2f})"
+    )
+    print(
+        f"Redis memory per hit:  {per_hit:6.0f} bytes over {args.hits} hits on 100 links over 7 days, "
+        f"aggregates included (target <= {TARGET_HIT_BYTES}: ratio {per_hit / TARGET_HIT_BYTES:.2f})"
+    )
+    print(
+        f"  long tail: {per_hit_sparse:6.0f} bytes per hit when the same hits fall on 1,000 links over 30 days "
+        f"(~3 hits per link-day: each link-day's aggregates and HyperLogLog weigh ~700 bytes)"
+    )
+    print(
+        json.dumps(
+            {
+                "redis_bytes_per_link": round(per_link, 1),
+                "redis_bytes_per_hit": round(per_hit, 1),
+                "redis_bytes_per_hit_long_tail": round(per_hit_sparse, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

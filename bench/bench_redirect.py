@@ -37,8 +37,8 @@ from bench_classify import distinct_hits, load_hits  # noqa: E402
 from redis_files import compact_append_only_file  # noqa: E402
 
 from config import Settings  # noqa: E402
-from shortener.embedded_redis import EmbeddedRedis  # noqa: E402
 from shortener.context import build_context  # noqa: E402
+from shortener.embedded_redis import EmbeddedRedis  # noqa: E402
 from shortener.store import connect  # noqa: E402
 
 CONNECTIONS = 32
@@ -46,8 +46,13 @@ WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 THREADS = int(os.environ.get("BENCH_THREADS", "1"))
 WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS", "gevent")  # as gunicorn.conf.py
 # Each round measures the three servers back to back; the order changes so that none is always first.
-ORDERS = (["bare", "naive", "lumen"], ["lumen", "naive", "bare"], ["naive", "bare", "lumen"],
-          ["lumen", "bare", "naive"], ["naive", "lumen", "bare"])
+ORDERS = (
+    ["bare", "naive", "lumen"],
+    ["lumen", "naive", "bare"],
+    ["naive", "bare", "lumen"],
+    ["lumen", "bare", "naive"],
+    ["naive", "lumen", "bare"],
+)
 
 WRK_SCRIPT = """
 local requests = %s
@@ -86,10 +91,28 @@ def make_traffic(codes: list[str], count: int) -> list[list[str]]:
 
 def start_server(app: str, port: int, env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
     """`app` under gunicorn with Lumen's gunicorn.conf.py (worker class, hooks) and the bench's worker count."""
-    command = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py"),
-               "--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS), "--worker-class", WORKER_CLASS,
-               "--threads", str(THREADS), "--no-control-socket", "--log-level", "warning", app]
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, start_new_session=True)
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        str(ROOT / "gunicorn.conf.py"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(WORKERS),
+        "--worker-class",
+        WORKER_CLASS,
+        "--threads",
+        str(THREADS),
+        "--no-control-socket",
+        "--log-level",
+        "warning",
+        app,
+    ]
+    process = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -115,15 +138,38 @@ def load(port: int, traffic: list[list[str]], seconds: float, workdir: Path) -> 
         script = workdir / "traffic.lua"
         rows = ",\n".join("{" + ",".join(lua_string(x) for x in row) + "}" for row in traffic)
         script.write_text(WRK_SCRIPT % ("{" + rows + "}"))
-        out = subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "-s", str(script),
-                              f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            [
+                "wrk",
+                "-t2",
+                f"-c{CONNECTIONS}",
+                f"-d{seconds}s",
+                "-s",
+                str(script),
+                f"http://127.0.0.1:{port}",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         result = json.loads(next(line[5:] for line in out.splitlines() if line.startswith("JSON ")))
         result["rps"] = result["requests"] / result["seconds"]
         return result
     path = workdir / "traffic.json"
     path.write_text(json.dumps(traffic))
-    out = subprocess.run([sys.executable, str(ROOT / "bench" / "loadgen.py"), str(path), str(port),
-                          str(CONNECTIONS), str(seconds)], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "loadgen.py"),
+            str(path),
+            str(port),
+            str(CONNECTIONS),
+            str(seconds),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return json.loads(out)
 
 
@@ -139,7 +185,9 @@ def main() -> None:
     try:
         port = free_port()
         domain = f"127.0.0.1:{port}"
-        settings = Settings(redis_url=redis_server.url, data_dir=str(workdir), secret_key="bench", domains=(domain,))
+        settings = Settings(
+            redis_url=redis_server.url, data_dir=str(workdir), secret_key="bench", domains=(domain,)
+        )
         client = connect(redis_server.url)
         ctx = build_context(settings, client)
         codes = []
@@ -148,16 +196,27 @@ def main() -> None:
             codes.append(link.code)
             client.set(f"naive:code:{link.code}", link.url)
             if i % 4 == 0:
-                variant, _ = ctx.links.add_variant(link.id, random.choice(["whatsapp", "sms", "email"]))
+                variant, _ = ctx.links.add_variant(
+                    link.id, random.choice(["whatsapp", "sms", "email"])
+                )
                 codes.append(variant.code)
                 client.set(f"naive:code:{variant.code}", link.url)
         traffic = make_traffic(codes, 20_000)
 
-        env = {**os.environ, "REDIS_URL": redis_server.url, "BENCH_REDIS_URL": redis_server.url,
-               "LUMEN_DOMAINS": domain, "SECRET_KEY": "bench", "LUMEN_DATA_DIR": str(workdir),
-               "PYTHONPATH": str(ROOT)}
-        servers = {"bare": ("baseline_apps:bare", ROOT / "bench"), "naive": ("baseline_apps:naive", ROOT / "bench"),
-                   "lumen": ("wsgi:app", ROOT)}
+        env = {
+            **os.environ,
+            "REDIS_URL": redis_server.url,
+            "BENCH_REDIS_URL": redis_server.url,
+            "LUMEN_DOMAINS": domain,
+            "SECRET_KEY": "bench",
+            "LUMEN_DATA_DIR": str(workdir),
+            "PYTHONPATH": str(ROOT),
+        }
+        servers = {
+            "bare": ("baseline_apps:bare", ROOT / "bench"),
+            "naive": ("baseline_apps:naive", ROOT / "bench"),
+            "lumen": ("wsgi:app", ROOT),
+        }
         results: dict[str, list[dict[str, float]]] = {name: [] for name in servers}
         for order in ORDERS:
             for name in order:
@@ -169,7 +228,9 @@ def main() -> None:
                     results[name].append(load(port, traffic, args.seconds, workdir))
                 finally:
                     stop_server(process)
-        recorded = sum(int(client.hget(ctx.keys.link(i), "hits") or 0) for i in range(1, args.links * 2))
+        recorded = sum(
+            int(client.hget(ctx.keys.link(i), "hits") or 0) for i in range(1, args.links * 2)
+        )
         client.close()
     finally:
         redis_server.stop()
@@ -177,34 +238,60 @@ def main() -> None:
 
     rounds = list(zip(results["bare"], results["naive"], results["lumen"]))
     generator = "wrk" if shutil.which("wrk") else "bench/loadgen.py"
-    print(f"redirect load: {generator}, {CONNECTIONS} connections, gunicorn {WORKER_CLASS} "
-          f"{WORKERS} workers x {THREADS} threads, {args.seconds:.0f} s per server, {len(rounds)} rounds")
+    print(
+        f"redirect load: {generator}, {CONNECTIONS} connections, gunicorn {WORKER_CLASS} "
+        f"{WORKERS} workers x {THREADS} threads, {args.seconds:.0f} s per server, {len(rounds)} rounds"
+    )
     for number, (bare, naive, lumen) in enumerate(rounds, 1):
-        print(f"  round {number}: (a) {bare['rps']:6.0f}  (b) {naive['rps']:6.0f}  Lumen {lumen['rps']:6.0f} req/s"
-              f"  ratios {lumen['rps'] / naive['rps']:.2f} / {lumen['rps'] / bare['rps']:.2f}"
-              f"  p99 ratio {lumen['p99_ms'] / naive['p99_ms']:.2f}")
-    figures = {name: {key: statistics.median(run[key] for run in runs) for key in ("rps", "p50_ms", "p99_ms")}
-               for name, runs in results.items()}
+        print(
+            f"  round {number}: (a) {bare['rps']:6.0f}  (b) {naive['rps']:6.0f}  Lumen {lumen['rps']:6.0f} req/s"
+            f"  ratios {lumen['rps'] / naive['rps']:.2f} / {lumen['rps'] / bare['rps']:.2f}"
+            f"  p99 ratio {lumen['p99_ms'] / naive['p99_ms']:.2f}"
+        )
+    figures = {
+        name: {
+            key: statistics.median(run[key] for run in runs) for key in ("rps", "p50_ms", "p99_ms")
+        }
+        for name, runs in results.items()
+    }
     ratio_naive = statistics.median(lumen["rps"] / naive["rps"] for _, naive, lumen in rounds)
     ratio_bare = statistics.median(lumen["rps"] / bare["rps"] for bare, _, lumen in rounds)
     ratio_p99 = statistics.median(lumen["p99_ms"] / naive["p99_ms"] for _, naive, lumen in rounds)
     bare, naive, lumen = figures["bare"], figures["naive"], figures["lumen"]
     print("medians over the rounds:")
-    print(f"baseline (a) bare Flask 302:       {bare['rps']:8.0f} req/s  p50 {bare['p50_ms']:.2f} ms  p99 {bare['p99_ms']:.2f} ms")
-    print(f"baseline (b) GET + HINCRBY/XADD:   {naive['rps']:8.0f} req/s  p50 {naive['p50_ms']:.2f} ms  p99 {naive['p99_ms']:.2f} ms")
-    print(f"Lumen redirect (attributed):       {lumen['rps']:8.0f} req/s  p50 {lumen['p50_ms']:.2f} ms  p99 {lumen['p99_ms']:.2f} ms")
+    print(
+        f"baseline (a) bare Flask 302:       {bare['rps']:8.0f} req/s  p50 {bare['p50_ms']:.2f} ms  p99 {bare['p99_ms']:.2f} ms"
+    )
+    print(
+        f"baseline (b) GET + HINCRBY/XADD:   {naive['rps']:8.0f} req/s  p50 {naive['p50_ms']:.2f} ms  p99 {naive['p99_ms']:.2f} ms"
+    )
+    print(
+        f"Lumen redirect (attributed):       {lumen['rps']:8.0f} req/s  p50 {lumen['p50_ms']:.2f} ms  p99 {lumen['p99_ms']:.2f} ms"
+    )
     print(f"  ratio to (b) throughput: {ratio_naive:.2f} (target >= 1.0)")
     print(f"  ratio to (a) throughput: {ratio_bare:.2f} (target >= 0.6)")
     print(f"  p99 ratio to (b):        {ratio_p99:.2f} (target <= 2.0)")
-    print(f"  hits recorded by Lumen:  {recorded} (errors seen by the load generator: "
-          f"{sum(run['errors'] for run in results['lumen'])})")
-    print(json.dumps({
-        "redirect_rps": round(lumen["rps"], 1), "redirect_p50_ms": round(lumen["p50_ms"], 3),
-        "redirect_p99_ms": round(lumen["p99_ms"], 3), "baseline_bare_rps": round(bare["rps"], 1),
-        "baseline_bare_p99_ms": round(bare["p99_ms"], 3), "baseline_redis_rps": round(naive["rps"], 1),
-        "baseline_redis_p99_ms": round(naive["p99_ms"], 3), "redirect_ratio_to_redis": round(ratio_naive, 3),
-        "redirect_ratio_to_bare": round(ratio_bare, 3), "redirect_p99_ratio_to_redis": round(ratio_p99, 3),
-    }))
+    print(
+        f"  hits recorded by Lumen:  {recorded} (errors seen by the load generator: "
+        f"{sum(run['errors'] for run in results['lumen'])})"
+    )
+    print(
+        json.dumps(
+            {
+                "redirect_rps": round(lumen["rps"], 1),
+                "redirect_p50_ms": round(lumen["p50_ms"], 3),
+                "redirect_p99_ms": round(lumen["p99_ms"], 3),
+                "baseline_bare_rps": round(bare["rps"], 1),
+                "baseline_bare_p99_ms": round(bare["p99_ms"], 3),
+                "baseline_redis_rps": round(naive["rps"], 1),
+                "baseline_redis_p99_ms": round(naive["p99_ms"], 3),
+                "redirect_ratio_to_redis": round(ratio_naive, 3),
+                "redirect_ratio_to_bare": round(ratio_bare, 3),
+                "redirect_p99_ratio_to_redis": round(ratio_p99, 3),
+            }
+        )
+    )
+
 
 if __name__ == "__main__":
     main()

@@ -31,14 +31,13 @@ from redis_files import compact_append_only_file
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from shortener.app import create_app  # noqa: E402
 from shortener.apikeys import create_api_key  # noqa: E402
+from shortener.app import create_app  # noqa: E402
+from shortener.context import AppContext  # noqa: E402
 from shortener.demo import fill_demo  # noqa: E402
 from shortener.embedded_redis import EmbeddedRedis  # noqa: E402
-from shortener.links import now_ms  # noqa: E402
-from shortener.context import AppContext  # noqa: E402
 from shortener.figures import last_days, load_stats, select_links, stats_for, today_of  # noqa: E402
-
+from shortener.links import now_ms  # noqa: E402
 
 # The issue's target (<= 1.5) is on the stats API and the reads behind it. A tag's read sums its
 # links and counts their visitors with a multi-key PFCOUNT, a union of HyperLogLogs computed on
@@ -47,7 +46,9 @@ from shortener.figures import last_days, load_stats, select_links, stats_for, to
 TARGETS = {"tag_90d": "no target: a union of dense HyperLogLogs costs more than of sparse ones"}
 
 
-def paired_medians(small: Callable[[], object], large: Callable[[], object], repeat: int) -> tuple[float, float]:
+def paired_medians(
+    small: Callable[[], object], large: Callable[[], object], repeat: int
+) -> tuple[float, float]:
     """Median wall times of two reads, in ms, each timed right after the other `repeat` times
     (after one warm-up call of each)."""
     small()
@@ -102,8 +103,12 @@ def reads(ctx: AppContext, client_app, api_key: str) -> dict[str, Callable[[], o
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=15)
-    parser.add_argument("--million-scale", type=float, default=87.0,
-                        help="demo scale of the large history (87 gives about 1,000,000 hits)")
+    parser.add_argument(
+        "--million-scale",
+        type=float,
+        default=87.0,
+        help="demo scale of the large history (87 gives about 1,000,000 hits)",
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="lumen-bench-stats-"))
     servers: list[EmbeddedRedis] = []
@@ -113,13 +118,17 @@ def main() -> int:
             server = EmbeddedRedis(str(workdir / name))
             server.ensure_running()
             servers.append(server)
-            app = create_app({"redis_url": server.url, "data_dir": str(workdir / name), "secret_key": "bench"})
+            app = create_app(
+                {"redis_url": server.url, "data_dir": str(workdir / name), "secret_key": "bench"}
+            )
             ctx = app.extensions["lumen"]
             api_key = create_api_key(ctx.redis, ctx.keys, "bench", now_ms())
             started = time.perf_counter()
             demo = fill_demo(ctx, scale=scale)
             seconds = time.perf_counter() - started
-            print(f"history: {demo.hits:,} hits recorded in {seconds:.1f} s ({demo.hits / seconds:,.0f} hits/s)")
+            print(
+                f"history: {demo.hits:,} hits recorded in {seconds:.1f} s ({demo.hits / seconds:,.0f} hits/s)"
+            )
             hits = load_stats(ctx.redis, ctx.keys, last_days(90, today_of(now_ms()))).totals.hits
             histories.append((hits, reads(ctx, app.test_client(), api_key)))
             compact_append_only_file(ctx.redis)
@@ -127,9 +136,13 @@ def main() -> int:
         (hits_small, small_reads), (hits_large, large_reads) = histories
         small, large = {}, {}
         for name in small_reads:
-            small[name], large[name] = paired_medians(small_reads[name], large_reads[name], args.repeat)
-            print(f"{name:>16}: {small[name]:6.2f} ms with {hits_small:,} hits, {large[name]:6.2f} ms with "
-                  f"{hits_large:,} hits (ratio {large[name] / small[name]:.2f}, {TARGETS.get(name, 'target <= 1.5')})")
+            small[name], large[name] = paired_medians(
+                small_reads[name], large_reads[name], args.repeat
+            )
+            print(
+                f"{name:>16}: {small[name]:6.2f} ms with {hits_small:,} hits, {large[name]:6.2f} ms with "
+                f"{hits_large:,} hits (ratio {large[name] / small[name]:.2f}, {TARGETS.get(name, 'target <= 1.5')})"
+            )
         figures = {
             "stats_hits_small": hits_small,
             "stats_hits_large": hits_large,
@@ -137,8 +150,14 @@ def main() -> int:
             "stats_ms_1m": round(large["api_instance_90d"], 2),
             "stats_link_ms_10k": round(small["api_link_90d"], 2),
             "stats_link_ms_1m": round(large["api_link_90d"], 2),
-            **{f"stats_{name}_ms": round(value, 2) for name, value in small.items() if not name.startswith("api_")},
-            "stats_ratio_1m_to_10k": round(large["api_instance_90d"] / small["api_instance_90d"], 2),
+            **{
+                f"stats_{name}_ms": round(value, 2)
+                for name, value in small.items()
+                if not name.startswith("api_")
+            },
+            "stats_ratio_1m_to_10k": round(
+                large["api_instance_90d"] / small["api_instance_90d"], 2
+            ),
         }
         print(json.dumps(figures))
     finally:

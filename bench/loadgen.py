@@ -14,7 +14,9 @@ import sys
 import time
 
 
-async def _connection(port: int, requests: list[bytes], deadline: float, latencies: list[float], errors: list[int]) -> None:
+async def _connection(
+    port: int, requests: list[bytes], deadline: float, latencies: list[float], errors: list[int]
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     rng = random.Random()
     while time.perf_counter() < deadline:
@@ -34,18 +36,25 @@ async def _connection(port: int, requests: list[bytes], deadline: float, latenci
     writer.close()
 
 
-async def run(requests: list[list[str]], port: int, connections: int, seconds: float) -> dict[str, float]:
+async def run(
+    requests: list[list[str]], port: int, connections: int, seconds: float
+) -> dict[str, float]:
     """Keep `connections` connections busy for `seconds`; return throughput and latency."""
     raw = [
-        (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: {ua}\r\n"
-         + (f"Referer: {referrer}\r\n" if referrer else "") + "\r\n").encode()
+        (
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: {ua}\r\n"
+            + (f"Referer: {referrer}\r\n" if referrer else "")
+            + "\r\n"
+        ).encode()
         for path, ua, referrer in requests
     ]
     latencies: list[float] = []
     errors: list[int] = []
     started = time.perf_counter()
     deadline = started + seconds
-    await asyncio.gather(*(_connection(port, raw, deadline, latencies, errors) for _ in range(connections)))
+    await asyncio.gather(
+        *(_connection(port, raw, deadline, latencies, errors) for _ in range(connections))
+    )
     elapsed = time.perf_counter() - started
     latencies.sort()
     return {
@@ -59,6 +68,11 @@ async def run(requests: list[list[str]], port: int, connections: int, seconds: f
 
 
 if __name__ == "__main__":
-    path, port, connections, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+    path, port, connections, seconds = (
+        sys.argv[1],
+        int(sys.argv[2]),
+        int(sys.argv[3]),
+        float(sys.argv[4]),
+    )
     with open(path) as handle:
         print(json.dumps(asyncio.run(run(json.load(handle), port, connections, seconds))))

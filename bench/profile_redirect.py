@@ -33,10 +33,19 @@ DOMAIN = "go.example.com"
 def environ(code: str, user_agent: str, referrer: str) -> dict[str, object]:
     """A WSGI environ for GET /<code>, as gunicorn would pass it."""
     env: dict[str, object] = {
-        "REQUEST_METHOD": "GET", "PATH_INFO": f"/{code}", "QUERY_STRING": "", "SCRIPT_NAME": "",
-        "SERVER_NAME": DOMAIN, "SERVER_PORT": "443", "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": DOMAIN,
-        "wsgi.url_scheme": "https", "wsgi.input": io.BytesIO(b""), "wsgi.errors": sys.stderr,
-        "HTTP_USER_AGENT": user_agent, "REMOTE_ADDR": "203.0.113.9",
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": f"/{code}",
+        "QUERY_STRING": "",
+        "SCRIPT_NAME": "",
+        "SERVER_NAME": DOMAIN,
+        "SERVER_PORT": "443",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": DOMAIN,
+        "wsgi.url_scheme": "https",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+        "HTTP_USER_AGENT": user_agent,
+        "REMOTE_ADDR": "203.0.113.9",
     }
     if referrer:
         env["HTTP_REFERER"] = referrer
@@ -48,11 +57,20 @@ def main() -> None:
     server = EmbeddedRedis(workdir)
     server.ensure_running()
     try:
-        app = create_app({"redis_url": server.url, "data_dir": str(workdir), "secret_key": "p", "domains": (DOMAIN,)})
+        app = create_app(
+            {
+                "redis_url": server.url,
+                "data_dir": str(workdir),
+                "secret_key": "p",
+                "domains": (DOMAIN,),
+            }
+        )
         links = app.extensions["lumen"].links
         codes = [links.create({"url": f"https://example.com/post/{i}"}).code for i in range(500)]
         rng = random.Random(11)
-        traffic = [(rng.choice(codes), ua, ref) for ua, ref in distinct_hits(load_hits(), 8000, rng)]
+        traffic = [
+            (rng.choice(codes), ua, ref) for ua, ref in distinct_hits(load_hits(), 8000, rng)
+        ]
 
         def run(requests: list[tuple[str, str, str]]) -> None:
             for request in requests:
@@ -62,7 +80,9 @@ def main() -> None:
         run(traffic[:2000])  # warm: link cache, parsers, script loaded
         started = time.process_time()
         run(traffic[2000:5000])
-        print(f"{(time.process_time() - started) / 3000 * 1e6:.0f} us of CPU per redirect (distinct user-agents)")
+        print(
+            f"{(time.process_time() - started) / 3000 * 1e6:.0f} us of CPU per redirect (distinct user-agents)"
+        )
         profiler = Profiler(interval=0.0001)
         profiler.start()
         run(traffic[5000:8000])

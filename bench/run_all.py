@@ -28,7 +28,11 @@ def main() -> int:
         print(f"== {script.name}", flush=True)
         run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
         lines = run.stdout.strip().splitlines()
-        figures = json.loads(lines[-1]) if run.returncode == 0 and lines and lines[-1].startswith("{") else None
+        figures = (
+            json.loads(lines[-1])
+            if run.returncode == 0 and lines and lines[-1].startswith("{")
+            else None
+        )
         for line in lines[:-1] if figures else lines:
             print(f"   {line}")
         if figures is None:

@@ -24,7 +24,9 @@ def key_digest(key: str) -> str:
 def create_api_key(r: redis.Redis, keys: Keys, name: str, created_at: int) -> str:
     """Create a key named `name` and return it; it is shown once and never stored."""
     if not NAME_PATTERN.match(name):
-        raise InvalidInput("a key name is 1 to 64 letters, digits, '.', '_', '@' or '-'", field="name")
+        raise InvalidInput(
+            "a key name is 1 to 64 letters, digits, '.', '_', '@' or '-'", field="name"
+        )
     if any(entry["name"] == name for entry in list_api_keys(r, keys)):
         raise Conflict(f"a key named {name!r} exists; revoke it first or choose another name")
     key = KEY_PREFIX + secrets.token_urlsafe(32)

@@ -12,9 +12,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
 from shortener.analytics import warm_up
+from shortener.context import build_context
 from shortener.embedded_redis import EmbeddedRedis
 from shortener.routes import api, dashboard, embed, health, problems, redirect, share_buttons, stats
-from shortener.context import build_context
 from shortener.store import connect, limiter_storage_uri
 
 SETTING_NAMES = frozenset(f.name for f in dataclasses.fields(config.Settings))
@@ -40,15 +40,27 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
     # Flask's defaults hold these keys already (SameSite None), so setdefault would not apply them.
     app.config["SESSION_COOKIE_SAMESITE"] = overrides.get("SESSION_COOKIE_SAMESITE", "Lax")
     app.config["SESSION_COOKIE_HTTPONLY"] = True
-    app.config["PERMANENT_SESSION_LIFETIME"] = overrides.get("PERMANENT_SESSION_LIFETIME", timedelta(hours=12))
+    app.config["PERMANENT_SESSION_LIFETIME"] = overrides.get(
+        "PERMANENT_SESSION_LIFETIME", timedelta(hours=12)
+    )
     app.extensions["lumen"] = ctx
     app.extensions["lumen_embedded_redis"] = embedded
 
     app.session_interface = dashboard.DashboardSessions()
     problems.register(app)
-    for blueprint in (health.bp, api.bp, stats.bp, dashboard.bp, redirect.bp, embed.bp, share_buttons.bp):
+    for blueprint in (
+        health.bp,
+        api.bp,
+        stats.bp,
+        dashboard.bp,
+        redirect.bp,
+        embed.bp,
+        share_buttons.bp,
+    ):
         app.register_blueprint(blueprint)
-    share_buttons.limit_requests(app, limiter_storage_uri(redis_url), settings.embed_rate_limit, ctx.keys.rate_limits())
+    share_buttons.limit_requests(
+        app, limiter_storage_uri(redis_url), settings.embed_rate_limit, ctx.keys.rate_limits()
+    )
 
     app.wsgi_app = redirect.RedirectFastPath(app, ctx)  # type: ignore[method-assign]
     if settings.trusted_proxies > 0:  # outermost, so every layer below sees the client's address

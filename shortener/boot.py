@@ -9,9 +9,9 @@ import redis
 
 from config import Settings
 from shortener.apikeys import create_api_key, list_api_keys
+from shortener.context import AppContext, build_context
 from shortener.embedded_redis import EmbeddedRedis
 from shortener.links import now_ms
-from shortener.context import AppContext, build_context
 from shortener.store import Keys, connect
 
 
@@ -54,6 +54,6 @@ def welcome_text(key: str, domain: str) -> str:
         "  Create a short link:\n\n"
         f"    curl -s -X POST {scheme}://{domain}/api/v1/links \\\n"
         f"      -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\\n"
-        "      -d '{\"url\": \"https://example.com/hello\", \"title\": \"Hello\"}'\n\n"
+        '      -d \'{"url": "https://example.com/hello", "title": "Hello"}\'\n\n'
         f"  Dashboard: {scheme}://{domain}/dashboard\n"
     )

@@ -57,14 +57,19 @@ _HEIGHT = 240
 
 
 def _swatch(color: str) -> Markup:
-    return Markup('<svg class="swatch" width="10" height="10" aria-hidden="true">'
-                  '<rect width="10" height="10" rx="2" fill="{}"/></svg>').format(color)
+    return Markup(
+        '<svg class="swatch" width="10" height="10" aria-hidden="true">'
+        '<rect width="10" height="10" rx="2" fill="{}"/></svg>'
+    ).format(color)
 
 
 def _legend(items: Sequence[tuple[str, str, int | None]]) -> Markup:
     rows = Markup("").join(
         Markup("<li>{}{}{}</li>").format(
-            _swatch(color), label, Markup(' <b>{}</b>').format(f"{value:,}") if value is not None else "")
+            _swatch(color),
+            label,
+            Markup(" <b>{}</b>").format(f"{value:,}") if value is not None else "",
+        )
         for label, color, value in items
     )
     return Markup('<ul class="legend">{}</ul>').format(rows)
@@ -84,8 +89,15 @@ def nice_ceiling(value: int) -> int:
         step *= 10
 
 
-def stacked_days(days: Sequence[date], values: Sequence[Mapping[str, int]], order: Sequence[str],
-                 colors: Mapping[str, str], labels: Mapping[str, str], *, caption: str) -> Markup:
+def stacked_days(
+    days: Sequence[date],
+    values: Sequence[Mapping[str, int]],
+    order: Sequence[str],
+    colors: Mapping[str, str],
+    labels: Mapping[str, str],
+    *,
+    caption: str,
+) -> Markup:
     """A per-day stacked bar chart: one column per day, one segment per key of `order`."""
     totals = [sum(v.get(k, 0) for k in order) for v in values]
     top = nice_ceiling(max(totals, default=0))
@@ -94,8 +106,12 @@ def stacked_days(days: Sequence[date], values: Sequence[Mapping[str, int]], orde
     parts: list[Markup] = []
     for tick in (0.25, 0.5, 0.75, 1.0):
         y = _HEIGHT - tick * _HEIGHT
-        parts.append(Markup('<line x1="0" x2="{}" y1="{:.1f}" y2="{:.1f}" class="grid" '
-                            'vector-effect="non-scaling-stroke"/>').format(_WIDTH, y, y))
+        parts.append(
+            Markup(
+                '<line x1="0" x2="{}" y1="{:.1f}" y2="{:.1f}" class="grid" '
+                'vector-effect="non-scaling-stroke"/>'
+            ).format(_WIDTH, y, y)
+        )
     for index, (day, counts, total) in enumerate(zip(days, values, totals)):
         x = index * slot + gap / 2
         y = float(_HEIGHT)
@@ -106,22 +122,32 @@ def stacked_days(days: Sequence[date], values: Sequence[Mapping[str, int]], orde
                 continue
             height = n / top * _HEIGHT
             y -= height
-            segments.append(Markup(
-                '<rect x="{:.2f}" y="{:.2f}" width="{:.2f}" height="{:.2f}" fill="{}">'
-                '<title>{}: {} {}</title></rect>').format(
-                    x, y, slot - gap, height, colors[key], day.isoformat(), f"{n:,}", labels[key]))
-        parts.append(Markup('<g data-day="{}" data-total="{}">{}</g>').format(
-            day.isoformat(), total, Markup("").join(segments)))
+            segments.append(
+                Markup(
+                    '<rect x="{:.2f}" y="{:.2f}" width="{:.2f}" height="{:.2f}" fill="{}">'
+                    "<title>{}: {} {}</title></rect>"
+                ).format(
+                    x, y, slot - gap, height, colors[key], day.isoformat(), f"{n:,}", labels[key]
+                )
+            )
+        parts.append(
+            Markup('<g data-day="{}" data-total="{}">{}</g>').format(
+                day.isoformat(), total, Markup("").join(segments)
+            )
+        )
     svg = Markup(
         '<svg class="bars" viewBox="0 0 {w} {h}" preserveAspectRatio="none" role="img" aria-label="{caption}">'
-        '{body}</svg>').format(w=_WIDTH, h=_HEIGHT, caption=caption, body=Markup("").join(parts))
+        "{body}</svg>"
+    ).format(w=_WIDTH, h=_HEIGHT, caption=caption, body=Markup("").join(parts))
     first, last = (days[0], days[-1]) if days else (None, None)
     axis = Markup('<div class="x-axis"><span>{}</span><span>{}</span></div>').format(
-        first.isoformat() if first else "", last.isoformat() if last else "")
+        first.isoformat() if first else "", last.isoformat() if last else ""
+    )
     y_axis = Markup('<div class="y-axis">{} per day at the top line</div>').format(f"{top:,}")
     legend = _legend([(labels[k], colors[k], None) for k in order])
-    return Markup('<figure class="chart">{}{}{}{}<figcaption class="sr-only">{}</figcaption></figure>').format(
-        y_axis, svg, axis, legend, caption)
+    return Markup(
+        '<figure class="chart">{}{}{}{}<figcaption class="sr-only">{}</figcaption></figure>'
+    ).format(y_axis, svg, axis, legend, caption)
 
 
 def split_bar(parts: Sequence[tuple[str, str, int]], *, caption: str) -> Markup:
@@ -133,26 +159,37 @@ def split_bar(parts: Sequence[tuple[str, str, int]], *, caption: str) -> Markup:
         if not value:
             continue
         width = value / total * _WIDTH
-        rects.append(Markup('<rect x="{:.2f}" y="0" width="{:.2f}" height="20" fill="{}">'
-                            '<title>{}: {}</title></rect>').format(x, width, color, label, f"{value:,}"))
+        rects.append(
+            Markup(
+                '<rect x="{:.2f}" y="0" width="{:.2f}" height="20" fill="{}">'
+                "<title>{}: {}</title></rect>"
+            ).format(x, width, color, label, f"{value:,}")
+        )
         x += width
     if not rects:
-        rects.append(Markup('<rect x="0" y="0" width="{}" height="20" class="empty"/>').format(_WIDTH))
-    svg = Markup('<svg class="split" viewBox="0 0 {} 20" preserveAspectRatio="none" role="img" aria-label="{}">'
-                 '{}</svg>').format(_WIDTH, caption, Markup("").join(rects))
+        rects.append(
+            Markup('<rect x="0" y="0" width="{}" height="20" class="empty"/>').format(_WIDTH)
+        )
+    svg = Markup(
+        '<svg class="split" viewBox="0 0 {} 20" preserveAspectRatio="none" role="img" aria-label="{}">'
+        "{}</svg>"
+    ).format(_WIDTH, caption, Markup("").join(rects))
     return Markup('<figure class="split-chart">{}{}</figure>').format(svg, _legend(parts))
 
 
 def meter(value: int, maximum: int, color: str = BAR_COLOR) -> Markup:
     """A small horizontal bar: `value` against `maximum`, for ranked tables."""
     width = 0.0 if maximum <= 0 else max(value / maximum * 100, 1.0 if value else 0.0)
-    return Markup('<svg class="meter" viewBox="0 0 100 8" preserveAspectRatio="none" aria-hidden="true">'
-                  '<rect width="100" height="8" rx="2" class="track"/>'
-                  '<rect width="{:.2f}" height="8" rx="2" fill="{}"/></svg>').format(width, color)
+    return Markup(
+        '<svg class="meter" viewBox="0 0 100 8" preserveAspectRatio="none" aria-hidden="true">'
+        '<rect width="100" height="8" rx="2" class="track"/>'
+        '<rect width="{:.2f}" height="8" rx="2" fill="{}"/></svg>'
+    ).format(width, color)
 
 
 def qr_code(url: str) -> Markup:
     """The QR code of `url` as inline SVG (segno; its title is escaped by segno)."""
-    picture = segno.make(url, error="m").svg_inline(scale=4, dark="#1d2433", light="#ffffff", omitsize=True,
-                                                    title=f"QR code of {url}")
+    picture = segno.make(url, error="m").svg_inline(
+        scale=4, dark="#1d2433", light="#ffffff", omitsize=True, title=f"QR code of {url}"
+    )
     return Markup(picture)

@@ -15,9 +15,9 @@ from shortener.apikeys import create_api_key, list_api_keys, revoke_api_key
 from shortener.boot import open_context
 from shortener.demo import fill_demo
 from shortener.errors import Conflict, LumenError
+from shortener.figures import select_links
 from shortener.links import now_ms, short_url
 from shortener.publishers import create_publisher, list_publishers, revoke_publisher
-from shortener.figures import select_links
 from shortener.validation import iso_from_ms
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -31,8 +31,14 @@ def serve(args: argparse.Namespace, settings: config.Settings) -> int:
     if args.workers:
         env["LUMEN_WORKERS"] = str(args.workers)
     command = [
-        sys.executable, "-m", "gunicorn", "--config", str(PROJECT_ROOT / "gunicorn.conf.py"),
-        "--bind", f"{args.host}:{port}", "--no-control-socket",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        str(PROJECT_ROOT / "gunicorn.conf.py"),
+        "--bind",
+        f"{args.host}:{port}",
+        "--no-control-socket",
     ]
     if args.workers:
         command += ["--workers", str(args.workers)]
@@ -68,7 +74,9 @@ def publishers_command(args: argparse.Namespace, settings: config.Settings) -> i
         elif args.action == "list":
             for publisher in list_publishers(ctx.redis, ctx.keys):
                 created = iso_from_ms(publisher.created_at)
-                print(f"{publisher.name}\t{publisher.key}\t{' '.join(publisher.origins)}\tcreated {created}")
+                print(
+                    f"{publisher.name}\t{publisher.key}\t{' '.join(publisher.origins)}\tcreated {created}"
+                )
         else:
             revoke_publisher(ctx.redis, ctx.keys, args.name)
             print(f"Revoked publisher {args.name!r}; its pages' links and statistics are kept.")
@@ -102,12 +110,16 @@ def demo_command(args: argparse.Namespace, settings: config.Settings) -> int:
     """Fill a 90-day demo history (links, tags, share links, every channel) through the real recording code."""
     with open_context(settings) as ctx:
         if not args.again and select_links(ctx.links, tag="demo"):
-            raise Conflict("the demo history is already there (links tagged 'demo'); pass --again to add another")
+            raise Conflict(
+                "the demo history is already there (links tagged 'demo'); pass --again to add another"
+            )
         started = time.monotonic()
         summary = fill_demo(ctx, days=args.days)
         elapsed = time.monotonic() - started
-    print(f"Recorded {summary.hits:,} hits, {summary.shares_made:,} share-button clicks and {summary.orphans:,} "
-          f"unknown-code requests over {args.days} days for {len(summary.links)} links in {elapsed:.1f} s.")
+    print(
+        f"Recorded {summary.hits:,} hits, {summary.shares_made:,} share-button clicks and {summary.orphans:,} "
+        f"unknown-code requests over {args.days} days for {len(summary.links)} links in {elapsed:.1f} s."
+    )
     print(f"Open {short_url(settings.primary_domain, 'dashboard')} and sign in with your API key.")
     return 0
 
@@ -119,7 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve_parser = commands.add_parser("serve", help="serve Lumen with gunicorn")
     serve_parser.add_argument("--port", type=int, help="port (default: PORT or 8000)")
-    serve_parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve_parser.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)"
+    )
     serve_parser.add_argument("--workers", type=int, help="gunicorn worker processes")
     serve_parser.set_defaults(handler=serve)
 
@@ -132,10 +146,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     publishers_parser = commands.add_parser("publishers", help="manage share-button publishers")
     publisher_actions = publishers_parser.add_subparsers(dest="action", required=True)
-    create_publisher_parser = publisher_actions.add_parser("create", help="create a publisher and print its key")
+    create_publisher_parser = publisher_actions.add_parser(
+        "create", help="create a publisher and print its key"
+    )
     create_publisher_parser.add_argument("name")
     create_publisher_parser.add_argument(
-        "--origin", action="append", required=True,
+        "--origin",
+        action="append",
+        required=True,
         help="a site origin such as https://site.example (repeatable)",
     )
     publisher_actions.add_parser("list", help="list publishers, their keys and origins")
@@ -156,9 +174,17 @@ def build_parser() -> argparse.ArgumentParser:
     classify_parser.set_defaults(handler=classify_command)
 
     demo_parser = commands.add_parser("demo", help="fill a realistic demo history (90 days)")
-    demo_parser.add_argument("--days", type=int, default=90, choices=range(1, 366), metavar="DAYS",
-                             help="days of history, 1 to 365 (default 90)")
-    demo_parser.add_argument("--again", action="store_true", help="add another demo history next to an existing one")
+    demo_parser.add_argument(
+        "--days",
+        type=int,
+        default=90,
+        choices=range(1, 366),
+        metavar="DAYS",
+        help="days of history, 1 to 365 (default 90)",
+    )
+    demo_parser.add_argument(
+        "--again", action="store_true", help="add another demo history next to an existing one"
+    )
     demo_parser.set_defaults(handler=demo_command)
     return parser
 

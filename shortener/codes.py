@@ -16,10 +16,31 @@ SLUG_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # Paths Lumen serves itself, and names people would expect to be the site's own.
 RESERVED_WORDS = frozenset(
     {
-        "api", "dashboard", "embed", "static", "healthz", "readyz", "metrics", "favicon.ico",
-        "robots.txt", "admin", "login", "logout", "signin", "signout", "assets", "docs",
-        "openapi.json", "well-known", ".well-known", "sitemap.xml", "humans.txt", "security.txt",
-        "apple-touch-icon.png", "manifest.json", "sw.js",
+        "api",
+        "dashboard",
+        "embed",
+        "static",
+        "healthz",
+        "readyz",
+        "metrics",
+        "favicon.ico",
+        "robots.txt",
+        "admin",
+        "login",
+        "logout",
+        "signin",
+        "signout",
+        "assets",
+        "docs",
+        "openapi.json",
+        "well-known",
+        ".well-known",
+        "sitemap.xml",
+        "humans.txt",
+        "security.txt",
+        "apple-touch-icon.png",
+        "manifest.json",
+        "sw.js",
     }
 )
 

@@ -24,9 +24,17 @@ from dataclasses import dataclass, field
 from config import Settings
 from shortener.analytics.attribution import classify_hit
 from shortener.analytics.referrers import registrable_domain
-from shortener.hits.recording import Hit, daily_key, day_of, network_hash, record_hit, record_orphan, visitor_hash
-from shortener.links import Link, LinkStore, now_ms
 from shortener.context import AppContext
+from shortener.hits.recording import (
+    Hit,
+    daily_key,
+    day_of,
+    network_hash,
+    record_hit,
+    record_orphan,
+    visitor_hash,
+)
+from shortener.links import Link, LinkStore, now_ms
 from shortener.shares import record_copy_arrival, record_share
 
 DAY_MS = 86_400_000
@@ -78,19 +86,55 @@ BOTS = (
     "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)",
 )
 REFERRERS = {
-    "social": ("https://l.facebook.com/l.php", "https://t.co/x9Zq", "https://lnkd.in/", "https://www.reddit.com/r/marketing/",
-               "https://l.instagram.com/", "https://bsky.app/", "https://news.ycombinator.com/"),
-    "search": ("https://www.google.com/", "https://www.google.co.uk/", "https://www.bing.com/", "https://duckduckgo.com/",
-               "https://www.ecosia.org/"),
-    "referral": ("https://www.theverge.com/2026/launch", "https://medium.com/@growth/dark-social", "https://www.producthunt.com/",
-                 "https://en.wikipedia.org/wiki/Dark_social", "https://blog.mozilla.org/"),
-    "email": ("https://mail.google.com/", "https://outlook.office.com/", "android-app://com.google.android.gm/",
-              "https://mail.yahoo.com/"),
-    "messaging": ("https://app.slack.com/", "https://l.messenger.com/", "https://discord.com/", "https://web.whatsapp.com/",
-                  "https://web.telegram.org/"),
+    "social": (
+        "https://l.facebook.com/l.php",
+        "https://t.co/x9Zq",
+        "https://lnkd.in/",
+        "https://www.reddit.com/r/marketing/",
+        "https://l.instagram.com/",
+        "https://bsky.app/",
+        "https://news.ycombinator.com/",
+    ),
+    "search": (
+        "https://www.google.com/",
+        "https://www.google.co.uk/",
+        "https://www.bing.com/",
+        "https://duckduckgo.com/",
+        "https://www.ecosia.org/",
+    ),
+    "referral": (
+        "https://www.theverge.com/2026/launch",
+        "https://medium.com/@growth/dark-social",
+        "https://www.producthunt.com/",
+        "https://en.wikipedia.org/wiki/Dark_social",
+        "https://blog.mozilla.org/",
+    ),
+    "email": (
+        "https://mail.google.com/",
+        "https://outlook.office.com/",
+        "android-app://com.google.android.gm/",
+        "https://mail.yahoo.com/",
+    ),
+    "messaging": (
+        "https://app.slack.com/",
+        "https://l.messenger.com/",
+        "https://discord.com/",
+        "https://web.whatsapp.com/",
+        "https://web.telegram.org/",
+    ),
 }
-LANGUAGES = (("en-us", 38), ("en-gb", 12), ("de-de", 10), ("fr-fr", 9), ("es-es", 8), ("pt-br", 6), ("it-it", 4),
-             ("nl-nl", 4), ("ja", 3), ("-", 3))
+LANGUAGES = (
+    ("en-us", 38),
+    ("en-gb", 12),
+    ("de-de", 10),
+    ("fr-fr", 9),
+    ("es-es", 8),
+    ("pt-br", 6),
+    ("it-it", 4),
+    ("nl-nl", 4),
+    ("ja", 3),
+    ("-", 3),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,22 +147,62 @@ class DemoLink:
     variants: tuple[str, ...]
     clicks_per_day: float  # at the peak of its launch
     launched_days_ago: int
-    shares_buttons: bool = False  # its page carries share buttons (shares made, copy-paste arrivals)
+    shares_buttons: bool = (
+        False  # its page carries share buttons (shares made, copy-paste arrivals)
+    )
 
 
 LINKS = (
-    DemoLink("Spring sale: 30 % off everything", "https://shop.example.com/spring-sale?utm_campaign=spring",
-             ("campaign", "spring"), ("whatsapp", "sms", "email", "facebook"), 180, 40),
-    DemoLink("Launch post: meet Lumen 2", "https://blog.example.com/2026/lumen-2", ("blog", "launch"),
-             ("twitter", "linkedin", "telegram", "copy"), 130, 75, shares_buttons=True),
-    DemoLink("Newsletter #42: the dark social issue", "https://example.com/newsletter/42", ("newsletter",),
-             ("email",), 70, 60),
-    DemoLink("Podcast ep. 12 with the WhatsApp team", "https://podcast.example.org/episodes/12", ("podcast",),
-             ("whatsapp", "sms"), 50, 25, shares_buttons=True),
-    DemoLink("Meetup sign-up (posters)", "https://events.example.com/meetup-2026", ("event", "campaign"),
-             ("qr",), 35, 18),
-    DemoLink("We are hiring: product designer", "https://example.com/careers/designer", ("hr",),
-             ("linkedin", "email"), 25, 88),
+    DemoLink(
+        "Spring sale: 30 % off everything",
+        "https://shop.example.com/spring-sale?utm_campaign=spring",
+        ("campaign", "spring"),
+        ("whatsapp", "sms", "email", "facebook"),
+        180,
+        40,
+    ),
+    DemoLink(
+        "Launch post: meet Lumen 2",
+        "https://blog.example.com/2026/lumen-2",
+        ("blog", "launch"),
+        ("twitter", "linkedin", "telegram", "copy"),
+        130,
+        75,
+        shares_buttons=True,
+    ),
+    DemoLink(
+        "Newsletter #42: the dark social issue",
+        "https://example.com/newsletter/42",
+        ("newsletter",),
+        ("email",),
+        70,
+        60,
+    ),
+    DemoLink(
+        "Podcast ep. 12 with the WhatsApp team",
+        "https://podcast.example.org/episodes/12",
+        ("podcast",),
+        ("whatsapp", "sms"),
+        50,
+        25,
+        shares_buttons=True,
+    ),
+    DemoLink(
+        "Meetup sign-up (posters)",
+        "https://events.example.com/meetup-2026",
+        ("event", "campaign"),
+        ("qr",),
+        35,
+        18,
+    ),
+    DemoLink(
+        "We are hiring: product designer",
+        "https://example.com/careers/designer",
+        ("hr",),
+        ("linkedin", "email"),
+        25,
+        88,
+    ),
     DemoLink("Getting started guide", "https://docs.example.com/start", ("docs",), (), 20, 89),
 )
 
@@ -152,7 +236,9 @@ class DemoSummary:
 class _Traffic:
     """Draws the events of one link and day."""
 
-    def __init__(self, rng: random.Random, link: Link, spec: DemoLink, codes: dict[str, str]) -> None:
+    def __init__(
+        self, rng: random.Random, link: Link, spec: DemoLink, codes: dict[str, str]
+    ) -> None:
         self.rng = rng
         self.link = link
         self.spec = spec
@@ -161,7 +247,9 @@ class _Traffic:
         self.seen: list[tuple[str, str]] = []
 
     def ip(self) -> str:
-        return f"10.{self.rng.randrange(256)}.{self.rng.randrange(256)}.{self.rng.randrange(1, 255)}"
+        return (
+            f"10.{self.rng.randrange(256)}.{self.rng.randrange(256)}.{self.rng.randrange(1, 255)}"
+        )
 
     def visitor(self) -> tuple[str, str]:
         """A visitor's (IP, browser): one in six came earlier that day and comes back."""
@@ -203,17 +291,73 @@ class _Traffic:
             return [self.event(at(), ua, ip=ip)]
 
         mix: list[tuple[float, Callable[[], list[Event]]]] = [
-            (20, direct),                                                                        # dark direct
-            (9, lambda: self.private_share(at(), rng.choice(("whatsapp", "whatsapp", "imessage", "telegram", "signal", "slack", "discord")))),
-            (6, lambda: [self.event(at(), IN_APP[rng.choice(("whatsapp", "messenger", "telegram", "teams"))])]),
-            (6, lambda: [self.event(at(), self.browser(), referrer=rng.choice(REFERRERS["email"]))]),
-            (4, lambda: [self.event(at(), self.browser(0.4), referrer=rng.choice(REFERRERS["messaging"]))]),
-            (9, lambda: [self.event(at(), self.browser(), referrer=rng.choice(REFERRERS["social"]))]),
-            (6, lambda: [self.event(at(), IN_APP[rng.choice(("facebook", "instagram", "linkedin"))])]),
-            (8, lambda: [self.event(at(), self.browser(0.5), referrer=rng.choice(REFERRERS["search"]))]),
+            (20, direct),  # dark direct
+            (
+                9,
+                lambda: self.private_share(
+                    at(),
+                    rng.choice(
+                        (
+                            "whatsapp",
+                            "whatsapp",
+                            "imessage",
+                            "telegram",
+                            "signal",
+                            "slack",
+                            "discord",
+                        )
+                    ),
+                ),
+            ),
+            (
+                6,
+                lambda: [
+                    self.event(
+                        at(), IN_APP[rng.choice(("whatsapp", "messenger", "telegram", "teams"))]
+                    )
+                ],
+            ),
+            (
+                6,
+                lambda: [self.event(at(), self.browser(), referrer=rng.choice(REFERRERS["email"]))],
+            ),
+            (
+                4,
+                lambda: [
+                    self.event(at(), self.browser(0.4), referrer=rng.choice(REFERRERS["messaging"]))
+                ],
+            ),
+            (
+                9,
+                lambda: [
+                    self.event(at(), self.browser(), referrer=rng.choice(REFERRERS["social"]))
+                ],
+            ),
+            (
+                6,
+                lambda: [
+                    self.event(at(), IN_APP[rng.choice(("facebook", "instagram", "linkedin"))])
+                ],
+            ),
+            (
+                8,
+                lambda: [
+                    self.event(at(), self.browser(0.5), referrer=rng.choice(REFERRERS["search"]))
+                ],
+            ),
             (2, lambda: [self.event(at(), IN_APP["google"])]),
-            (4, lambda: [self.event(at(), self.browser(0.4), referrer=rng.choice(REFERRERS["referral"]))]),
-            (2, lambda: [self.event(at(), self.browser(0.3), referrer=f"https://www.{self.site}/about")]),
+            (
+                4,
+                lambda: [
+                    self.event(at(), self.browser(0.4), referrer=rng.choice(REFERRERS["referral"]))
+                ],
+            ),
+            (
+                2,
+                lambda: [
+                    self.event(at(), self.browser(0.3), referrer=f"https://www.{self.site}/about")
+                ],
+            ),
         ]
         if self.spec.variants:
             mix.append((14, lambda: self.tagged(at())))
@@ -242,7 +386,11 @@ class _Traffic:
         sender = self.ip()
         events = [self.event(time_ms, PREVIEWERS[app], ip=sender)]
         if self.rng.random() < 0.2:  # the sender tries the link: not credited to the app
-            events.append(self.event(time_ms + self.rng.randrange(60_000, 600_000), self.browser(0.9), ip=sender))
+            events.append(
+                self.event(
+                    time_ms + self.rng.randrange(60_000, 600_000), self.browser(0.9), ip=sender
+                )
+            )
         for _ in range(self.rng.choice((1, 1, 2, 2, 3, 4))):
             delay = int(self.rng.expovariate(1 / (1.5 * HOUR_MS)))
             if delay < 6 * HOUR_MS:
@@ -255,8 +403,15 @@ class _Traffic:
         ua = self.browser(0.8)
         events = []
         if self.spec.shares_buttons and self.rng.random() < 0.6:
-            events.append(Event(time_ms - self.rng.randrange(60_000, HOUR_MS), self.link, self.link.code, "",
-                                share_button=channel))
+            events.append(
+                Event(
+                    time_ms - self.rng.randrange(60_000, HOUR_MS),
+                    self.link,
+                    self.link.code,
+                    "",
+                    share_button=channel,
+                )
+            )
         if channel == "qr":
             ua = self.rng.choice(MOBILE_BROWSERS)
         events.append(self.event(time_ms, ua, variant=channel))
@@ -264,7 +419,9 @@ class _Traffic:
 
     def copy_arrival(self, time_ms: int) -> list[Event]:
         """A visitor who pasted the page's address, copied with its copy-paste token."""
-        return [self.event(time_ms, self.browser(), copy_generation=self.rng.choice((1, 1, 1, 2, 3)))]
+        return [
+            self.event(time_ms, self.browser(), copy_generation=self.rng.choice((1, 1, 1, 2, 3)))
+        ]
 
 
 def _clicks_on(rng: random.Random, spec: DemoLink, day_number: int, days_ago: int) -> int:
@@ -275,7 +432,9 @@ def _clicks_on(rng: random.Random, spec: DemoLink, day_number: int, days_ago: in
     fade = 0.25 + 0.75 * math.exp(-age / 12)
     weekday = (day_number + 3) % 7  # days since 1970-01-01, a Thursday; 0 = Monday
     weekend = 0.6 if weekday >= 5 else 1.0
-    return max(0, int(rng.gauss(spec.clicks_per_day * fade * weekend, spec.clicks_per_day * 0.12 * fade)))
+    return max(
+        0, int(rng.gauss(spec.clicks_per_day * fade * weekend, spec.clicks_per_day * 0.12 * fade))
+    )
 
 
 def _record(ctx: AppContext, event: Event, summary: DemoSummary) -> None:
@@ -286,22 +445,52 @@ def _record(ctx: AppContext, event: Event, summary: DemoSummary) -> None:
         summary.shares_made += 1
         return
     secret = daily_key(ctx.secret_key, day_of(event.time_ms))
-    hit = Hit(time_ms=event.time_ms, domain=event.link.domain, code=event.code, referrer=event.referrer,
-              user_agent=event.ua, language=event.language, visitor=visitor_hash(secret, event.ip, event.ua),
-              ip_hash=network_hash(secret, event.ip))
+    hit = Hit(
+        time_ms=event.time_ms,
+        domain=event.link.domain,
+        code=event.code,
+        referrer=event.referrer,
+        user_agent=event.ua,
+        language=event.language,
+        visitor=visitor_hash(secret, event.ip, event.ua),
+        ip_hash=network_hash(secret, event.ip),
+    )
     if event.copy_generation:
-        record_copy_arrival(r, keys, event.link, hit, event.copy_generation,
-                            retention_count=settings.hit_retention_count, retention_days=settings.hit_retention_days)
+        record_copy_arrival(
+            r,
+            keys,
+            event.link,
+            hit,
+            event.copy_generation,
+            retention_count=settings.hit_retention_count,
+            retention_days=settings.hit_retention_days,
+        )
     else:
-        attribution = classify_hit(event.ua, event.referrer, own_hosts=settings.all_domains,
-                                   target_site=registrable_domain(event.link.url), tag_channel=event.variant or None)
-        record_hit(r, keys, event.link.id, hit, attribution, variant_channel=event.variant, count=True,
-                   retention_count=settings.hit_retention_count, retention_days=settings.hit_retention_days,
-                   preview_window_ms=settings.preview_window_seconds * 1000)
+        attribution = classify_hit(
+            event.ua,
+            event.referrer,
+            own_hosts=settings.all_domains,
+            target_site=registrable_domain(event.link.url),
+            tag_channel=event.variant or None,
+        )
+        record_hit(
+            r,
+            keys,
+            event.link.id,
+            hit,
+            attribution,
+            variant_channel=event.variant,
+            count=True,
+            retention_count=settings.hit_retention_count,
+            retention_days=settings.hit_retention_days,
+            preview_window_ms=settings.preview_window_seconds * 1000,
+        )
     summary.hits += 1
 
 
-def fill_demo(ctx: AppContext, *, days: int = 90, seed: int = 2026, scale: float = 1.0) -> DemoSummary:
+def fill_demo(
+    ctx: AppContext, *, days: int = 90, seed: int = 2026, scale: float = 1.0
+) -> DemoSummary:
     """Create the demo links and record `days` days of traffic up to now; `scale` multiplies it."""
     rng = random.Random(seed)
     store: LinkStore = ctx.links
@@ -324,8 +513,19 @@ def fill_demo(ctx: AppContext, *, days: int = 90, seed: int = 2026, scale: float
         for _ in range(rng.randrange(0, 5)):
             when = today_start - days_ago * DAY_MS + rng.randrange(DAY_MS)
             if when < now:
-                record_orphan(ctx.redis, ctx.keys,
-                              Hit(when, store.default_domain, f"x{rng.randrange(10**6)}", "", rng.choice(MOBILE_BROWSERS),
-                                  "-", "", ""))
+                record_orphan(
+                    ctx.redis,
+                    ctx.keys,
+                    Hit(
+                        when,
+                        store.default_domain,
+                        f"x{rng.randrange(10**6)}",
+                        "",
+                        rng.choice(MOBILE_BROWSERS),
+                        "-",
+                        "",
+                        "",
+                    ),
+                )
                 summary.orphans += 1
     return summary

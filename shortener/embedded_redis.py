@@ -28,8 +28,10 @@ START_TIMEOUT_SECONDS = 10.0
 # listpack encoding instead of hash tables: about a third of the memory per link. The same
 # settings are recommended for an external Redis (README, docker-compose.yml).
 COMPACT_ENCODINGS = (
-    "--hash-max-ziplist-value", "1024",
-    "--hash-max-ziplist-entries", "512",
+    "--hash-max-ziplist-value",
+    "1024",
+    "--hash-max-ziplist-entries",
+    "512",
 )
 
 
@@ -82,28 +84,44 @@ class EmbeddedRedis:
 
     def _start(self) -> None:
         if len(str(self.socket_path)) > 100:
-            raise RuntimeError(f"the data dir path is too long for a unix socket: {self.socket_path}")
+            raise RuntimeError(
+                f"the data dir path is too long for a unix socket: {self.socket_path}"
+            )
         self.socket_path.unlink(missing_ok=True)
         command = [
             self.binary,
-            "--port", "0",
-            "--unixsocket", str(self.socket_path),
-            "--unixsocketperm", "700",
-            "--dir", str(self.data_dir),
-            "--appendonly", "yes",
-            "--appendfsync", "everysec",
-            "--save", "",
+            "--port",
+            "0",
+            "--unixsocket",
+            str(self.socket_path),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(self.data_dir),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--save",
+            "",
             *COMPACT_ENCODINGS,
-            "--daemonize", "no",
-            "--loglevel", "warning",
-            "--logfile", str(self.data_dir / "redis.log"),
+            "--daemonize",
+            "no",
+            "--loglevel",
+            "warning",
+            "--logfile",
+            str(self.data_dir / "redis.log"),
         ]
-        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL
+        )
         self.owner_pid = os.getpid()
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while not self.is_answering():
             if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited at start; see {self.data_dir / 'redis.log'}")
+                raise RuntimeError(
+                    f"redis-server exited at start; see {self.data_dir / 'redis.log'}"
+                )
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"redis-server did not answer within {START_TIMEOUT_SECONDS} s")

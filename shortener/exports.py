@@ -11,8 +11,8 @@ import io
 from collections.abc import Iterable, Iterator
 from itertools import chain
 
-from shortener.hits.reading import COMPACT_FIELDS, LINK_FIELDS, RawHit
 from shortener.figures import Stats
+from shortener.hits.reading import COMPACT_FIELDS, LINK_FIELDS, RawHit
 from shortener.store import NO_VALUE
 from shortener.validation import iso_from_ms
 
@@ -60,9 +60,15 @@ def stats_rows(stats: Stats) -> Iterator[Row]:
             yield ("day", iso, f"source:{source}", value)
     for channel in stats.channels:
         yield ("channel", "", channel.channel or f"({channel.category})", channel.clicks)
-    for section, counts in (("source", stats.sources), ("evidence", stats.evidence), ("device", stats.devices),
-                            ("os", stats.oses), ("browser", stats.browsers), ("language", stats.languages),
-                            ("previews", stats.previews)):
+    for section, counts in (
+        ("source", stats.sources),
+        ("evidence", stats.evidence),
+        ("device", stats.devices),
+        ("os", stats.oses),
+        ("browser", stats.browsers),
+        ("language", stats.languages),
+        ("previews", stats.previews),
+    ):
         for count in counts:
             yield (section, "", count.name or "(unknown)", count.count)
     for share in stats.shares:

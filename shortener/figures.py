@@ -18,7 +18,7 @@ import functools
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import redis
 
@@ -37,8 +37,16 @@ MAX_RANGE_DAYS = AGGREGATE_DAYS  # day aggregates expire after this many days
 TOP_LINKS = 10
 # Stacking order of the per-day chart: private sources first, then public ones.
 SOURCES: tuple[str, ...] = tuple(
-    str(s) for s in (Source.DARK, Source.MESSAGING, Source.EMAIL, Source.SOCIAL, Source.SEARCH,
-                     Source.REFERRAL, Source.INTERNAL)
+    str(s)
+    for s in (
+        Source.DARK,
+        Source.MESSAGING,
+        Source.EMAIL,
+        Source.SOCIAL,
+        Source.SEARCH,
+        Source.REFERRAL,
+        Source.INTERNAL,
+    )
 )
 EVIDENCE: tuple[str, ...] = tuple(str(e) for e in Evidence)
 
@@ -71,12 +79,12 @@ class DayRange:
 
 
 def _midnight_ms(day: date) -> int:
-    return int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp() * 1000)
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
 
 
 def today_of(time_ms: int) -> date:
     """The UTC day of an epoch-millisecond time."""
-    return datetime.fromtimestamp(time_ms / 1000, tz=timezone.utc).date()
+    return datetime.fromtimestamp(time_ms / 1000, tz=UTC).date()
 
 
 def parse_day(value: str, field: str) -> date:
@@ -93,9 +101,11 @@ def parse_day(value: str, field: str) -> date:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
         if moment.tzinfo is not None:
-            moment = moment.astimezone(timezone.utc)
+            moment = moment.astimezone(UTC)
     except (ValueError, OverflowError):
-        raise InvalidInput(f"{field} must be an ISO 8601 date such as 2026-11-26", field=field) from None
+        raise InvalidInput(
+            f"{field} must be an ISO 8601 date such as 2026-11-26", field=field
+        ) from None
     return moment.date()
 
 
@@ -111,14 +121,21 @@ def day_range(start: str | None, end: str | None, today: date) -> DayRange:
     {'from': '2026-11-01', 'to': '2026-11-03', 'days': 3}
     """
     last = parse_day(end, "to") if end else today
-    first = parse_day(start, "from") if start else max(last - timedelta(days=DEFAULT_RANGE_DAYS - 1), FIRST_DAY)
+    first = (
+        parse_day(start, "from")
+        if start
+        else max(last - timedelta(days=DEFAULT_RANGE_DAYS - 1), FIRST_DAY)
+    )
     for name, day in (("from", first), ("to", last)):
         if not FIRST_DAY <= day <= LAST_DAY:
             raise InvalidInput(f"{name} must be between {FIRST_DAY} and {LAST_DAY}", field=name)
     if first > last:
         raise InvalidInput(f"from ({first}) is after to ({last}); swap them", field="from")
     if (last - first).days + 1 > MAX_RANGE_DAYS:
-        raise InvalidInput(f"a range is at most {MAX_RANGE_DAYS} days (aggregates are kept that long)", field="from")
+        raise InvalidInput(
+            f"a range is at most {MAX_RANGE_DAYS} days (aggregates are kept that long)",
+            field="from",
+        )
     return DayRange(first, last)
 
 
@@ -143,7 +160,12 @@ class ChannelClicks:
     clicks: int
 
     def as_json(self) -> dict[str, object]:
-        return {"channel": self.channel, "category": self.category, "dark": self.dark, "clicks": self.clicks}
+        return {
+            "channel": self.channel,
+            "category": self.category,
+            "dark": self.dark,
+            "clicks": self.clicks,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,8 +183,13 @@ class ChannelShares:
         return self.clicks / self.shares_made if self.shares_made else None
 
     def as_json(self) -> dict[str, object]:
-        return {"channel": self.channel, "shares_made": self.shares_made, "shares_observed": self.shares_observed,
-                "clicks": self.clicks, "clicks_per_share": self.clicks_per_share}
+        return {
+            "channel": self.channel,
+            "shares_made": self.shares_made,
+            "shares_observed": self.shares_observed,
+            "clicks": self.clicks,
+            "clicks_per_share": self.clicks_per_share,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,9 +206,16 @@ class DayFigures:
     sources: dict[str, int]
 
     def as_json(self) -> dict[str, object]:
-        return {"date": self.day.isoformat(), "hits": self.hits, "human": self.human, "previews": self.previews,
-                "bots": self.bots, "dark": self.dark, "unique_visitors": self.unique_visitors,
-                "sources": dict(self.sources)}
+        return {
+            "date": self.day.isoformat(),
+            "hits": self.hits,
+            "human": self.human,
+            "previews": self.previews,
+            "bots": self.bots,
+            "dark": self.dark,
+            "unique_visitors": self.unique_visitors,
+            "sources": dict(self.sources),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,8 +234,13 @@ class TopLink:
         return short_url(self.domain, self.code)
 
     def as_json(self) -> dict[str, object]:
-        return {"id": self.id, "short_url": self.short_url, "title": self.title, "url": self.url,
-                "clicks": self.clicks}
+        return {
+            "id": self.id,
+            "short_url": self.short_url,
+            "title": self.title,
+            "url": self.url,
+            "clicks": self.clicks,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,8 +254,13 @@ class VariantClicks:
     shares_observed: int
 
     def as_json(self) -> dict[str, object]:
-        return {"channel": self.channel, "short_url": self.short_url, "clicks": self.clicks,
-                "shares_made": self.shares_made, "shares_observed": self.shares_observed}
+        return {
+            "channel": self.channel,
+            "short_url": self.short_url,
+            "clicks": self.clicks,
+            "shares_made": self.shares_made,
+            "shares_observed": self.shares_observed,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,9 +278,17 @@ class Totals:
     orphans: int
 
     def as_json(self) -> dict[str, int]:
-        return {"hits": self.hits, "human": self.human, "previews": self.previews, "bots": self.bots,
-                "unique_visitors": self.unique_visitors, "dark": self.dark, "public": self.public,
-                "social": self.social, "orphans": self.orphans}
+        return {
+            "hits": self.hits,
+            "human": self.human,
+            "previews": self.previews,
+            "bots": self.bots,
+            "unique_visitors": self.unique_visitors,
+            "dark": self.dark,
+            "public": self.public,
+            "social": self.social,
+            "orphans": self.orphans,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,8 +340,13 @@ class Stats:
                 "os": [c.as_json() for c in self.oses],
                 "browsers": [c.as_json() for c in self.browsers],
                 "languages": [c.as_json() for c in self.languages],
-                "previews": [{"channel": c.name, "shares_observed": c.count} for c in self.previews],
-                "copy_generations": [{"generation": int(c.name or 0), "arrivals": c.count} for c in self.copy_generations],
+                "previews": [
+                    {"channel": c.name, "shares_observed": c.count} for c in self.previews
+                ],
+                "copy_generations": [
+                    {"generation": int(c.name or 0), "arrivals": c.count}
+                    for c in self.copy_generations
+                ],
             },
             "shares": [s.as_json() for s in self.shares],
             "top_links": [t.as_json() for t in self.top_links],
@@ -299,8 +356,9 @@ class Stats:
         return body
 
 
-def select_links(links: LinkStore, *, tag: str | None = None, domain: str | None = None,
-                 query: str | None = None) -> list[Link]:
+def select_links(
+    links: LinkStore, *, tag: str | None = None, domain: str | None = None, query: str | None = None
+) -> list[Link]:
     """Every link matching the filters, newest first (walks the link list page by page)."""
     selected: list[Link] = []
     cursor: int | None = None
@@ -311,8 +369,14 @@ def select_links(links: LinkStore, *, tag: str | None = None, domain: str | None
             return selected
 
 
-def stats_for(store: LinkStore, days: DayRange, *, link: Link | None = None, tag: str | None = None,
-              domain: str | None = None) -> Stats:
+def stats_for(
+    store: LinkStore,
+    days: DayRange,
+    *,
+    link: Link | None = None,
+    tag: str | None = None,
+    domain: str | None = None,
+) -> Stats:
     """Stats of the whole instance, of one link (its share variants listed one by one), or of the
     links a tag and/or a domain select (their day hashes summed)."""
     if link is not None:
@@ -327,8 +391,13 @@ def stats_for(store: LinkStore, days: DayRange, *, link: Link | None = None, tag
 
 
 def load_stats(
-    r: redis.Redis, keys: Keys, days: DayRange, links: Sequence[Link] | None = None, *,
-    variants: Sequence[Variant] | None = None, top: int = TOP_LINKS,
+    r: redis.Redis,
+    keys: Keys,
+    days: DayRange,
+    links: Sequence[Link] | None = None,
+    *,
+    variants: Sequence[Variant] | None = None,
+    top: int = TOP_LINKS,
 ) -> Stats:
     """The figures of `days` for the whole instance (`links` None) or the sum of `links`.
 
@@ -378,7 +447,8 @@ def load_stats(
         by_id = {link.id: link for link in links}
         top_links = tuple(
             TopLink(i, by_id[i].domain, by_id[i].code, by_id[i].title, by_id[i].url, n)
-            for i, n in sorted(per_link.items(), key=lambda item: (-item[1], -item[0]))[:top] if n > 0
+            for i, n in sorted(per_link.items(), key=lambda item: (-item[1], -item[0]))[:top]
+            if n > 0
         )
 
     total: Counter[str] = Counter()
@@ -387,14 +457,22 @@ def load_stats(
     # Every derived field is a sum of stored ones: derive once for the range, and only the few
     # figures of the chart for each day (deriving each day in full was half of a 90-day read).
     total = _derived(total)
-    series = tuple(_day_figures(day, counts, visitors)
-                   for day, counts, visitors in zip(days.dates(), per_day, day_visitors))
+    series = tuple(
+        _day_figures(day, counts, visitors)
+        for day, counts, visitors in zip(days.dates(), per_day, day_visitors)
+    )
     return Stats(
         range=days,
         totals=Totals(
-            hits=total["hits"], human=total["k:human"], previews=total["k:preview"], bots=total["k:bot"],
-            unique_visitors=unique_visitors, dark=total["dark"], public=total["k:human"] - total["dark"],
-            social=total["s:social"], orphans=total["orphan"],
+            hits=total["hits"],
+            human=total["k:human"],
+            previews=total["k:preview"],
+            bots=total["k:bot"],
+            unique_visitors=unique_visitors,
+            dark=total["dark"],
+            public=total["k:human"] - total["dark"],
+            social=total["s:social"],
+            orphans=total["orphan"],
         ),
         dark_evidence={e: total[f"de:{e}"] for e in EVIDENCE},
         series=series,
@@ -450,8 +528,13 @@ def _day_figures(day: date, counts: Counter[str], visitors: int) -> DayFigures:
         elif name.startswith("k:"):
             hits += n
     return DayFigures(
-        day=day, hits=hits, human=counts["k:human"], previews=counts["k:preview"],
-        bots=counts["k:bot"], dark=dark, unique_visitors=visitors,
+        day=day,
+        hits=hits,
+        human=counts["k:human"],
+        previews=counts["k:preview"],
+        bots=counts["k:bot"],
+        dark=dark,
+        unique_visitors=visitors,
         sources={source: sources[source] for source in SOURCES},
     )
 
@@ -464,12 +547,14 @@ def _source_of(attribution_field: str) -> tuple[str, bool]:
 
 
 def _field_values(total: Counter[str], prefix: str) -> Iterable[tuple[str, int]]:
-    return ((name[len(prefix):], n) for name, n in total.items() if name.startswith(prefix) and n)
+    return ((name[len(prefix) :], n) for name, n in total.items() if name.startswith(prefix) and n)
 
 
 def _breakdown(total: Counter[str], prefix: str) -> tuple[Count, ...]:
     """The fields under `prefix`, largest first (`-` becomes None: not known)."""
-    rows = [Count(None if value == NO_VALUE else value, n) for value, n in _field_values(total, prefix)]
+    rows = [
+        Count(None if value == NO_VALUE else value, n) for value, n in _field_values(total, prefix)
+    ]
     return tuple(sorted(rows, key=lambda c: (-c.count, c.name or "")))
 
 
@@ -491,22 +576,38 @@ def _channels(total: Counter[str]) -> tuple[ChannelClicks, ...]:
 
 
 def _shares(total: Counter[str]) -> tuple[ChannelShares, ...]:
-    names = {name for prefix in ("sh:", "p:", "t:") for name, _ in _field_values(total, prefix)} - {NO_VALUE}
-    rows = [ChannelShares(name, total[f"sh:{name}"], total[f"p:{name}"], total[f"t:{name}"]) for name in names]
-    return tuple(sorted(rows, key=lambda s: (-(s.shares_made + s.shares_observed + s.clicks), s.channel)))
+    names = {name for prefix in ("sh:", "p:", "t:") for name, _ in _field_values(total, prefix)} - {
+        NO_VALUE
+    }
+    rows = [
+        ChannelShares(name, total[f"sh:{name}"], total[f"p:{name}"], total[f"t:{name}"])
+        for name in names
+    ]
+    return tuple(
+        sorted(rows, key=lambda s: (-(s.shares_made + s.shares_observed + s.clicks), s.channel))
+    )
 
 
 def _variants(variants: Sequence[Variant], total: Counter[str]) -> tuple[VariantClicks, ...]:
     return tuple(
-        VariantClicks(v.channel, short_url(v.domain, v.code), total[f"t:{v.channel}"], total[f"sh:{v.channel}"],
-                      total[f"p:{v.channel}"])
+        VariantClicks(
+            v.channel,
+            short_url(v.domain, v.code),
+            total[f"t:{v.channel}"],
+            total[f"sh:{v.channel}"],
+            total[f"p:{v.channel}"],
+        )
         for v in variants
     )
 
 
-def _fetch_top_links(r: redis.Redis, keys: Keys, clicks: Counter[int], top: int) -> tuple[TopLink, ...]:
+def _fetch_top_links(
+    r: redis.Redis, keys: Keys, clicks: Counter[int], top: int
+) -> tuple[TopLink, ...]:
     """The `top` links with most clicks that still exist, with their titles (one pipeline)."""
-    ranked = [(i, n) for i, n in sorted(clicks.items(), key=lambda item: (-item[1], -item[0])) if n > 0]
+    ranked = [
+        (i, n) for i, n in sorted(clicks.items(), key=lambda item: (-item[1], -item[0])) if n > 0
+    ]
     candidates = ranked[: top * 2]
     pipe = r.pipeline(transaction=False)
     for link_id, _ in candidates:

@@ -42,7 +42,9 @@ def now_ms() -> int:
 def short_url(domain: str, code: str) -> str:
     """The public short URL of a code: plain http only for local hosts."""
     host = domain.split(":")[0]
-    scheme = "http" if host in ("localhost", "127.0.0.1") or host.endswith(".localhost") else "https"
+    scheme = (
+        "http" if host in ("localhost", "127.0.0.1") or host.endswith(".localhost") else "https"
+    )
     return f"{scheme}://{domain}/{code}"
 
 
@@ -135,7 +137,13 @@ def _link_from_hash(link_id: int, data: Mapping[str, str]) -> Link:
 
 
 # Fields left out of the stored record while they hold their default, to keep links small.
-DEFAULTS = {"title": "", "tags": "[]", "expires_at": "", "max_clicks": "0", "redirect_status": "302"}
+DEFAULTS = {
+    "title": "",
+    "tags": "[]",
+    "expires_at": "",
+    "max_clicks": "0",
+    "redirect_status": "302",
+}
 
 
 def _link_fields(link: Link) -> dict[str, str]:
@@ -156,7 +164,14 @@ def _link_fields(link: Link) -> dict[str, str]:
 class LinkStore:
     """Reads and writes links, variants and the code index in Redis."""
 
-    def __init__(self, r: redis.Redis, keys: Keys, codes: CodeFactory, domains: tuple[str, ...], default_domain: str) -> None:
+    def __init__(
+        self,
+        r: redis.Redis,
+        keys: Keys,
+        codes: CodeFactory,
+        domains: tuple[str, ...],
+        default_domain: str,
+    ) -> None:
         self.r = r
         self.keys = keys
         self.codes = codes
@@ -239,7 +254,10 @@ class LinkStore:
             pipe.hdel(self.keys.link(link_id), *back_to_default)
         if updated.url != link.url:
             site = registrable_domain(updated.url) or ""
-            refs = {code: LinkRef(link_id, channel, site).encode() for code, channel in self._codes_of(updated)}
+            refs = {
+                code: LinkRef(link_id, channel, site).encode()
+                for code, channel in self._codes_of(updated)
+            }
             pipe.hset(self.keys.codes(updated.domain), mapping=refs)
         pipe.execute()
         return updated
@@ -263,8 +281,13 @@ class LinkStore:
         pipe.execute()
 
     def list(
-        self, *, cursor: int | None = None, limit: int = 50, tag: str | None = None,
-        domain: str | None = None, query: str | None = None,
+        self,
+        *,
+        cursor: int | None = None,
+        limit: int = 50,
+        tag: str | None = None,
+        domain: str | None = None,
+        query: str | None = None,
     ) -> tuple[list[Link], int | None]:
         """Links newest first, filtered; returns the page and the cursor of the next one."""
         limit = max(1, min(limit, MAX_PAGE_SIZE))
@@ -304,7 +327,10 @@ class LinkStore:
     def add_variant(self, link_id: int, channel: object) -> tuple[Variant, bool]:
         """The link's share variant for `channel`, created on first request; True when created."""
         if not isinstance(channel, str) or not is_known_channel(channel):
-            raise InvalidInput("channel must be a known channel slug such as whatsapp, sms or email", field="channel")
+            raise InvalidInput(
+                "channel must be a known channel slug such as whatsapp, sms or email",
+                field="channel",
+            )
         link = self.get(link_id)
         existing = self.r.hget(self.keys.variants(link_id), channel)
         if existing:
@@ -313,11 +339,16 @@ class LinkStore:
         code = self._claim_generated_code(link.domain, int(self.r.incr(self.keys.sequence())), ref)
         if not self.r.hsetnx(self.keys.variants(link_id), channel, code):
             self.r.hdel(self.keys.codes(link.domain), code)
-            return Variant(link_id, channel, link.domain, self.r.hget(self.keys.variants(link_id), channel)), False
+            return Variant(
+                link_id, channel, link.domain, self.r.hget(self.keys.variants(link_id), channel)
+            ), False
         return Variant(link_id, channel, link.domain, code), True
 
     def list_variants(self, link_id: int) -> list[Variant]:
         """The link's share variants, by channel."""
         link = self.get(link_id)
         variants = self.r.hgetall(self.keys.variants(link_id))
-        return [Variant(link_id, channel, link.domain, code) for channel, code in sorted(variants.items())]
+        return [
+            Variant(link_id, channel, link.domain, code)
+            for channel, code in sorted(variants.items())
+        ]

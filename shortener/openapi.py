@@ -7,7 +7,12 @@ from typing import Any
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 _UNAVAILABLE = {"$ref": "#/components/responses/Unavailable"}
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
-_ID = {"name": "link_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+_ID = {
+    "name": "link_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1},
+}
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -19,18 +24,37 @@ LINK_INPUT = {
     "additionalProperties": False,
     "required": ["url"],
     "properties": {
-        "url": {"type": "string", "format": "uri", "maxLength": 2048, "description": "Absolute http(s) target, not on a Lumen domain."},
-        "slug": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$", "description": "Custom code; reserved words refused."},
+        "url": {
+            "type": "string",
+            "format": "uri",
+            "maxLength": 2048,
+            "description": "Absolute http(s) target, not on a Lumen domain.",
+        },
+        "slug": {
+            "type": "string",
+            "pattern": "^[A-Za-z0-9_-]{1,64}$",
+            "description": "Custom code; reserved words refused.",
+        },
         "domain": {"type": "string", "description": "One of the configured short domains."},
         "title": {"type": "string", "maxLength": 300},
         "tags": {"type": "array", "items": {"type": "string", "maxLength": 50}, "maxItems": 20},
         "expires_at": {"type": ["string", "null"], "format": "date-time"},
-        "max_clicks": {"type": ["integer", "null"], "minimum": 1, "description": "Human clicks allowed; previews and bots never spend it."},
+        "max_clicks": {
+            "type": ["integer", "null"],
+            "minimum": 1,
+            "description": "Human clicks allowed; previews and bots never spend it.",
+        },
         "redirect_status": {"type": "integer", "enum": [301, 302, 307], "default": 302},
     },
 }
 
-LINK_PATCH = {**LINK_INPUT, "required": [], "properties": {k: v for k, v in LINK_INPUT["properties"].items() if k not in ("slug", "domain")}}
+LINK_PATCH = {
+    **LINK_INPUT,
+    "required": [],
+    "properties": {
+        k: v for k, v in LINK_INPUT["properties"].items() if k not in ("slug", "domain")
+    },
+}
 
 LINK = {
     "type": "object",
@@ -46,7 +70,10 @@ LINK = {
         "expires_at": {"type": ["string", "null"], "format": "date-time"},
         "max_clicks": {"type": ["integer", "null"]},
         "redirect_status": {"type": "integer"},
-        "clicks": {"type": "object", "properties": {"total": {"type": "integer"}, "human": {"type": "integer"}}},
+        "clicks": {
+            "type": "object",
+            "properties": {"total": {"type": "integer"}, "human": {"type": "integer"}},
+        },
     },
 }
 
@@ -65,98 +92,334 @@ PATHS: dict[str, Any] = {
         "post": {
             "summary": "Create a short link",
             "operationId": "createLink",
-            "requestBody": {"required": True, "content": {"application/json": {"schema": LINK_INPUT}}},
-            "responses": {"201": _json(LINK, "The new link"), "400": _PROBLEM, "401": _PROBLEM, "409": _PROBLEM, "422": _PROBLEM},
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": LINK_INPUT}},
+            },
+            "responses": {
+                "201": _json(LINK, "The new link"),
+                "400": _PROBLEM,
+                "401": _PROBLEM,
+                "409": _PROBLEM,
+                "422": _PROBLEM,
+            },
         },
         "get": {
             "summary": "List links, newest first",
             "operationId": "listLinks",
             "parameters": [
-                {"name": "cursor", "in": "query", "schema": {"type": "integer"}, "description": "next_cursor of the previous page"},
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+                {
+                    "name": "cursor",
+                    "in": "query",
+                    "schema": {"type": "integer"},
+                    "description": "next_cursor of the previous page",
+                },
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+                },
                 {"name": "tag", "in": "query", "schema": {"type": "string"}},
                 {"name": "domain", "in": "query", "schema": {"type": "string"}},
-                {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "Search in title and URL"},
+                {
+                    "name": "q",
+                    "in": "query",
+                    "schema": {"type": "string"},
+                    "description": "Search in title and URL",
+                },
             ],
             "responses": {
-                "200": _json({"type": "object", "properties": {"links": {"type": "array", "items": LINK}, "next_cursor": {"type": ["integer", "null"]}}}, "A page of links"),
-                "401": _PROBLEM, "422": _PROBLEM,
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "links": {"type": "array", "items": LINK},
+                            "next_cursor": {"type": ["integer", "null"]},
+                        },
+                    },
+                    "A page of links",
+                ),
+                "401": _PROBLEM,
+                "422": _PROBLEM,
             },
         },
     },
     "/links/{link_id}": {
         "parameters": [_ID],
-        "get": {"summary": "Get a link", "operationId": "getLink", "responses": {"200": _json(LINK, "The link"), "401": _PROBLEM, "404": _PROBLEM}},
+        "get": {
+            "summary": "Get a link",
+            "operationId": "getLink",
+            "responses": {"200": _json(LINK, "The link"), "401": _PROBLEM, "404": _PROBLEM},
+        },
         "patch": {
             "summary": "Edit a link",
             "operationId": "updateLink",
-            "requestBody": {"required": True, "content": {"application/json": {"schema": LINK_PATCH}}},
-            "responses": {"200": _json(LINK, "The edited link"), "400": _PROBLEM, "401": _PROBLEM, "404": _PROBLEM, "422": _PROBLEM},
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": LINK_PATCH}},
+            },
+            "responses": {
+                "200": _json(LINK, "The edited link"),
+                "400": _PROBLEM,
+                "401": _PROBLEM,
+                "404": _PROBLEM,
+                "422": _PROBLEM,
+            },
         },
-        "delete": {"summary": "Delete a link", "operationId": "deleteLink", "responses": {"204": {"description": "Deleted"}, "401": _PROBLEM, "404": _PROBLEM}},
+        "delete": {
+            "summary": "Delete a link",
+            "operationId": "deleteLink",
+            "responses": {"204": {"description": "Deleted"}, "401": _PROBLEM, "404": _PROBLEM},
+        },
     },
     "/links/{link_id}/variants": {
         "parameters": [_ID],
         "post": {
             "summary": "Get or create the link's share variant for a channel",
             "operationId": "createVariant",
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": False, "required": ["channel"], "properties": {"channel": {"type": "string"}}}}}},
-            "responses": {"200": _json(VARIANT, "The existing variant"), "201": _json(VARIANT, "The new variant"), "400": _PROBLEM, "401": _PROBLEM, "404": _PROBLEM, "422": _PROBLEM},
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["channel"],
+                            "properties": {"channel": {"type": "string"}},
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": _json(VARIANT, "The existing variant"),
+                "201": _json(VARIANT, "The new variant"),
+                "400": _PROBLEM,
+                "401": _PROBLEM,
+                "404": _PROBLEM,
+                "422": _PROBLEM,
+            },
         },
         "get": {
             "summary": "List the link's share variants",
             "operationId": "listVariants",
-            "responses": {"200": _json({"type": "object", "properties": {"variants": {"type": "array", "items": VARIANT}}}, "The variants"), "401": _PROBLEM, "404": _PROBLEM},
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {"variants": {"type": "array", "items": VARIANT}},
+                    },
+                    "The variants",
+                ),
+                "401": _PROBLEM,
+                "404": _PROBLEM,
+            },
         },
     },
 }
 
 
 _INT = {"type": "integer"}
-_COUNTS = {"type": "array", "items": {"type": "object", "properties": {"name": {"type": ["string", "null"]}, "count": _INT}}}
+_COUNTS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {"name": {"type": ["string", "null"]}, "count": _INT},
+    },
+}
 _RANGE_PARAMS = [
-    {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"},
-     "description": "First UTC day (ISO 8601; a date-time is taken in UTC). Default: 29 days before `to`."},
-    {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"},
-     "description": "Last UTC day, inclusive. Default: today. A range is at most 800 days; a bad range is a 422."},
+    {
+        "name": "from",
+        "in": "query",
+        "schema": {"type": "string", "format": "date"},
+        "description": "First UTC day (ISO 8601; a date-time is taken in UTC). Default: 29 days before `to`.",
+    },
+    {
+        "name": "to",
+        "in": "query",
+        "schema": {"type": "string", "format": "date"},
+        "description": "Last UTC day, inclusive. Default: today. A range is at most 800 days; a bad range is a 422.",
+    },
 ]
 _SCOPE_PARAMS = [
-    {"name": "link", "in": "query", "schema": {"type": "integer", "minimum": 1}, "description": "One link (its share variants included)."},
-    {"name": "tag", "in": "query", "schema": {"type": "string"}, "description": "The links carrying this tag, summed."},
-    {"name": "domain", "in": "query", "schema": {"type": "string"}, "description": "The links of this short domain, summed."},
+    {
+        "name": "link",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1},
+        "description": "One link (its share variants included).",
+    },
+    {
+        "name": "tag",
+        "in": "query",
+        "schema": {"type": "string"},
+        "description": "The links carrying this tag, summed.",
+    },
+    {
+        "name": "domain",
+        "in": "query",
+        "schema": {"type": "string"},
+        "description": "The links of this short domain, summed.",
+    },
 ]
 
 STATS = {
     "type": "object",
     "properties": {
-        "scope": {"type": "object", "properties": {"link": {"type": ["integer", "null"]}, "tag": {"type": ["string", "null"]}, "domain": {"type": ["string", "null"]}}},
-        "range": {"type": "object", "properties": {"from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"}, "days": _INT}},
-        "totals": {"type": "object", "description": "public = human - dark; orphans (unknown codes) only for the whole instance.",
-                   "properties": {k: _INT for k in ("hits", "human", "previews", "bots", "unique_visitors", "dark", "public", "social", "orphans")}},
-        "dark_share": {"type": ["number", "null"], "minimum": 0, "maximum": 1, "description": "Dark human hits / human hits; null without human hits."},
-        "dark_public_ratio": {"type": ["number", "null"], "description": "Dark human hits / social human hits; null without social hits."},
-        "dark_evidence": {"type": "object", "description": "Dark human hits by the evidence that decided them.", "additionalProperties": _INT},
-        "series": {"type": "array", "items": {"type": "object", "properties": {
-            "date": {"type": "string", "format": "date"}, **{k: _INT for k in ("hits", "human", "previews", "bots", "dark", "unique_visitors")},
-            "sources": {"type": "object", "additionalProperties": _INT, "description": "Human hits by source."}}}},
-        "breakdowns": {"type": "object", "properties": {
-            "channels": {"type": "array", "items": {"type": "object", "properties": {
-                "channel": {"type": ["string", "null"]}, "category": {"type": "string"}, "dark": {"type": "boolean"}, "clicks": _INT}}},
-            **{k: _COUNTS for k in ("sources", "evidence", "devices", "os", "browsers", "languages")},
-            "previews": {"type": "array", "items": {"type": "object", "properties": {"channel": {"type": ["string", "null"]}, "shares_observed": _INT}}},
-            "copy_generations": {"type": "array", "description": "Copy-paste arrivals (share buttons' address-bar token) by generation: 1 = pasted by someone who came another way, 2 = a paste of a pasted address, ...",
-                                 "items": {"type": "object", "properties": {"generation": _INT, "arrivals": _INT}}}}},
-        "shares": {"type": "array", "items": {"type": "object", "properties": {
-            "channel": {"type": "string"}, "shares_made": _INT, "shares_observed": _INT, "clicks": _INT,
-            "clicks_per_share": {"type": ["number", "null"], "description": "clicks / shares_made; null when no share was made."}}}},
-        "top_links": {"type": "array", "items": {"type": "object", "properties": {
-            "id": _INT, "short_url": {"type": "string"}, "title": {"type": "string"}, "url": {"type": "string"}, "clicks": _INT}}},
-        "variants": {"type": "array", "description": "Only for one link: its share variants one by one.", "items": {"type": "object", "properties": {
-            "channel": {"type": "string"}, "short_url": {"type": "string"}, "clicks": _INT, "shares_made": _INT, "shares_observed": _INT}}},
+        "scope": {
+            "type": "object",
+            "properties": {
+                "link": {"type": ["integer", "null"]},
+                "tag": {"type": ["string", "null"]},
+                "domain": {"type": ["string", "null"]},
+            },
+        },
+        "range": {
+            "type": "object",
+            "properties": {
+                "from": {"type": "string", "format": "date"},
+                "to": {"type": "string", "format": "date"},
+                "days": _INT,
+            },
+        },
+        "totals": {
+            "type": "object",
+            "description": "public = human - dark; orphans (unknown codes) only for the whole instance.",
+            "properties": {
+                k: _INT
+                for k in (
+                    "hits",
+                    "human",
+                    "previews",
+                    "bots",
+                    "unique_visitors",
+                    "dark",
+                    "public",
+                    "social",
+                    "orphans",
+                )
+            },
+        },
+        "dark_share": {
+            "type": ["number", "null"],
+            "minimum": 0,
+            "maximum": 1,
+            "description": "Dark human hits / human hits; null without human hits.",
+        },
+        "dark_public_ratio": {
+            "type": ["number", "null"],
+            "description": "Dark human hits / social human hits; null without social hits.",
+        },
+        "dark_evidence": {
+            "type": "object",
+            "description": "Dark human hits by the evidence that decided them.",
+            "additionalProperties": _INT,
+        },
+        "series": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "date": {"type": "string", "format": "date"},
+                    **{
+                        k: _INT
+                        for k in ("hits", "human", "previews", "bots", "dark", "unique_visitors")
+                    },
+                    "sources": {
+                        "type": "object",
+                        "additionalProperties": _INT,
+                        "description": "Human hits by source.",
+                    },
+                },
+            },
+        },
+        "breakdowns": {
+            "type": "object",
+            "properties": {
+                "channels": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "channel": {"type": ["string", "null"]},
+                            "category": {"type": "string"},
+                            "dark": {"type": "boolean"},
+                            "clicks": _INT,
+                        },
+                    },
+                },
+                **{
+                    k: _COUNTS
+                    for k in ("sources", "evidence", "devices", "os", "browsers", "languages")
+                },
+                "previews": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "channel": {"type": ["string", "null"]},
+                            "shares_observed": _INT,
+                        },
+                    },
+                },
+                "copy_generations": {
+                    "type": "array",
+                    "description": "Copy-paste arrivals (share buttons' address-bar token) by generation: 1 = pasted by someone who came another way, 2 = a paste of a pasted address, ...",
+                    "items": {
+                        "type": "object",
+                        "properties": {"generation": _INT, "arrivals": _INT},
+                    },
+                },
+            },
+        },
+        "shares": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "channel": {"type": "string"},
+                    "shares_made": _INT,
+                    "shares_observed": _INT,
+                    "clicks": _INT,
+                    "clicks_per_share": {
+                        "type": ["number", "null"],
+                        "description": "clicks / shares_made; null when no share was made.",
+                    },
+                },
+            },
+        },
+        "top_links": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": _INT,
+                    "short_url": {"type": "string"},
+                    "title": {"type": "string"},
+                    "url": {"type": "string"},
+                    "clicks": _INT,
+                },
+            },
+        },
+        "variants": {
+            "type": "array",
+            "description": "Only for one link: its share variants one by one.",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "channel": {"type": "string"},
+                    "short_url": {"type": "string"},
+                    "clicks": _INT,
+                    "shares_made": _INT,
+                    "shares_observed": _INT,
+                },
+            },
+        },
     },
 }
 
-_CSV = {"description": "CSV (text/csv), sent as an attachment", "content": {"text/csv": {"schema": {"type": "string"}}}}
+_CSV = {
+    "description": "CSV (text/csv), sent as an attachment",
+    "content": {"text/csv": {"schema": {"type": "string"}}},
+}
 
 STATS_PATHS: dict[str, Any] = {
     "/stats": {
@@ -164,7 +427,12 @@ STATS_PATHS: dict[str, Any] = {
             "summary": "Dark-social stats of the instance, one link, or the links of a tag or domain",
             "operationId": "getStats",
             "parameters": _RANGE_PARAMS + _SCOPE_PARAMS,
-            "responses": {"200": _json(STATS, "The figures of the range"), "401": _PROBLEM, "404": _PROBLEM, "422": _PROBLEM},
+            "responses": {
+                "200": _json(STATS, "The figures of the range"),
+                "401": _PROBLEM,
+                "404": _PROBLEM,
+                "422": _PROBLEM,
+            },
         },
     },
     "/stats.csv": {
@@ -181,15 +449,22 @@ STATS_PATHS: dict[str, Any] = {
             "summary": "Stats of one link, its share variants included and listed one by one",
             "operationId": "getLinkStats",
             "parameters": _RANGE_PARAMS,
-            "responses": {"200": _json({**STATS, "properties": {**STATS["properties"], "link": LINK}}, "The link and its figures"),
-                          "401": _PROBLEM, "404": _PROBLEM, "422": _PROBLEM},
+            "responses": {
+                "200": _json(
+                    {**STATS, "properties": {**STATS["properties"], "link": LINK}},
+                    "The link and its figures",
+                ),
+                "401": _PROBLEM,
+                "404": _PROBLEM,
+                "422": _PROBLEM,
+            },
         },
     },
     "/hits.csv": {
         "get": {
             "summary": "Raw hits with their attribution, streamed from the capped streams",
             "description": "With `link`: every field of that link's hits (referrer and user-agent included). "
-                           "Without: every hit of the instance, attribution only. Cells that look like formulas get a leading '.",
+            "Without: every hit of the instance, attribution only. Cells that look like formulas get a leading '.",
             "operationId": "getHitsCsv",
             "parameters": _RANGE_PARAMS + [_SCOPE_PARAMS[0]],
             "responses": {"200": _CSV, "401": _PROBLEM, "404": _PROBLEM, "422": _PROBLEM},
@@ -198,16 +473,38 @@ STATS_PATHS: dict[str, Any] = {
 }
 
 
-_PUBLISHER_KEY = {"type": "string", "pattern": "^lpk_[A-Za-z0-9_-]{16,64}$",
-                  "description": "A publisher's public key (python -m shortener publishers create NAME --origin URL)."}
-_PAGE_URL = {"type": "string", "format": "uri", "maxLength": 2048,
-             "description": "The page's canonical URL, on one of the publisher's origins; its fragment is dropped."}
-_BUTTONS = ["whatsapp", "sms", "email", "messenger", "telegram", "twitter", "facebook", "linkedin", "reddit", "copy", "more"]
+_PUBLISHER_KEY = {
+    "type": "string",
+    "pattern": "^lpk_[A-Za-z0-9_-]{16,64}$",
+    "description": "A publisher's public key (python -m shortener publishers create NAME --origin URL).",
+}
+_PAGE_URL = {
+    "type": "string",
+    "format": "uri",
+    "maxLength": 2048,
+    "description": "The page's canonical URL, on one of the publisher's origins; its fragment is dropped.",
+}
+_BUTTONS = [
+    "whatsapp",
+    "sms",
+    "email",
+    "messenger",
+    "telegram",
+    "twitter",
+    "facebook",
+    "linkedin",
+    "reddit",
+    "copy",
+    "more",
+]
 
 
 def _body(schema: dict[str, Any]) -> dict[str, Any]:
     # share.js sends JSON as text/plain (a CORS-simple request, and what sendBeacon sends).
-    return {"required": True, "content": {"text/plain": {"schema": schema}, "application/json": {"schema": schema}}}
+    return {
+        "required": True,
+        "content": {"text/plain": {"schema": schema}, "application/json": {"schema": schema}},
+    }
 
 
 SHARE_PATHS: dict[str, Any] = {
@@ -215,21 +512,54 @@ SHARE_PATHS: dict[str, Any] = {
         "post": {
             "summary": "A publisher's page: its short link and one share variant per button, created the first time",
             "description": "Called by /embed/share.js. No bearer key: the publisher key must be used from one of its "
-                           "origins (the Origin header), and CORS answers only those. Rate-limited per address; "
-                           "bodies over 4 KB get 413.",
+            "origins (the Origin header), and CORS answers only those. Rate-limited per address; "
+            "bodies over 4 KB get 413.",
             "operationId": "getShareLinks",
             "security": [],
-            "requestBody": _body({"type": "object", "additionalProperties": False, "required": ["key", "url"], "properties": {
-                "key": _PUBLISHER_KEY, "url": _PAGE_URL, "title": {"type": "string", "description": "Cut at 300 characters"},
-                "channels": {"type": "array", "items": {"type": "string", "enum": _BUTTONS}, "description": "Default: all"}}}),
+            "requestBody": _body(
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["key", "url"],
+                    "properties": {
+                        "key": _PUBLISHER_KEY,
+                        "url": _PAGE_URL,
+                        "title": {"type": "string", "description": "Cut at 300 characters"},
+                        "channels": {
+                            "type": "array",
+                            "items": {"type": "string", "enum": _BUTTONS},
+                            "description": "Default: all",
+                        },
+                    },
+                }
+            ),
             "responses": {
-                "200": _json({"type": "object", "properties": {
-                    "url": {"type": "string"},
-                    "link": {"type": "object", "properties": {"id": {"type": "integer"}, "short_url": {"type": "string"}}},
-                    "variants": {"type": "object", "additionalProperties": {"type": "string"},
-                                 "description": "button -> short URL of its share variant (`more` uses the page link)"}}},
-                    "The page's links"),
-                "400": _PROBLEM, "403": _PROBLEM, "413": _PROBLEM, "422": _PROBLEM, "429": _PROBLEM,
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "url": {"type": "string"},
+                            "link": {
+                                "type": "object",
+                                "properties": {
+                                    "id": {"type": "integer"},
+                                    "short_url": {"type": "string"},
+                                },
+                            },
+                            "variants": {
+                                "type": "object",
+                                "additionalProperties": {"type": "string"},
+                                "description": "button -> short URL of its share variant (`more` uses the page link)",
+                            },
+                        },
+                    },
+                    "The page's links",
+                ),
+                "400": _PROBLEM,
+                "403": _PROBLEM,
+                "413": _PROBLEM,
+                "422": _PROBLEM,
+                "429": _PROBLEM,
             },
         },
     },
@@ -237,18 +567,43 @@ SHARE_PATHS: dict[str, Any] = {
         "post": {
             "summary": "A share-button click, or a visitor arriving by copy-paste",
             "description": "Sent by share.js with navigator.sendBeacon. `share` counts `sh:<channel>` (shares made); "
-                           "`copy-arrival` records a dark human hit with evidence `copy` and its generation "
-                           "(`gen:<n>`) for the page's link. Same key, origin and rate rules as /share-links; "
-                           "bodies over 2 KB get 413.",
+            "`copy-arrival` records a dark human hit with evidence `copy` and its generation "
+            "(`gen:<n>`) for the page's link. Same key, origin and rate rules as /share-links; "
+            "bodies over 2 KB get 413.",
             "operationId": "sendBeacon",
             "security": [],
-            "requestBody": _body({"type": "object", "additionalProperties": False, "required": ["key", "url", "event"], "properties": {
-                "key": _PUBLISHER_KEY, "url": _PAGE_URL, "event": {"type": "string", "enum": ["share", "copy-arrival"]},
-                "channel": {"type": "string", "enum": _BUTTONS, "description": "For `share`"},
-                "token": {"type": "string", "pattern": "^[A-Za-z0-9]{8}\\.[1-9][0-9]?$",
-                          "description": "For `copy-arrival`: the token found in the address, `<view id>.<generation>`"}}}),
-            "responses": {"204": {"description": "Counted"}, "400": _PROBLEM, "403": _PROBLEM, "404": _PROBLEM,
-                          "410": _PROBLEM, "413": _PROBLEM, "422": _PROBLEM, "429": _PROBLEM},
+            "requestBody": _body(
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["key", "url", "event"],
+                    "properties": {
+                        "key": _PUBLISHER_KEY,
+                        "url": _PAGE_URL,
+                        "event": {"type": "string", "enum": ["share", "copy-arrival"]},
+                        "channel": {
+                            "type": "string",
+                            "enum": _BUTTONS,
+                            "description": "For `share`",
+                        },
+                        "token": {
+                            "type": "string",
+                            "pattern": "^[A-Za-z0-9]{8}\\.[1-9][0-9]?$",
+                            "description": "For `copy-arrival`: the token found in the address, `<view id>.<generation>`",
+                        },
+                    },
+                }
+            ),
+            "responses": {
+                "204": {"description": "Counted"},
+                "400": _PROBLEM,
+                "403": _PROBLEM,
+                "404": _PROBLEM,
+                "410": _PROBLEM,
+                "413": _PROBLEM,
+                "422": _PROBLEM,
+                "429": _PROBLEM,
+            },
         },
     },
 }
@@ -257,8 +612,12 @@ SHARE_PATHS: dict[str, Any] = {
 def _with_unavailable(paths: dict[str, Any]) -> dict[str, Any]:
     """Every operation may answer 503 (with Retry-After) while Redis does not answer."""
     return {
-        path: {key: {**item, "responses": {**item["responses"], "503": _UNAVAILABLE}} if key in _METHODS else item
-               for key, item in path_item.items()}
+        path: {
+            key: {**item, "responses": {**item["responses"], "503": _UNAVAILABLE}}
+            if key in _METHODS
+            else item
+            for key, item in path_item.items()
+        }
         for path, path_item in paths.items()
     }
 
@@ -276,13 +635,30 @@ def openapi_document() -> dict[str, Any]:
         "security": [{"bearer": []}],
         "paths": _with_unavailable({**PATHS, **STATS_PATHS, **SHARE_PATHS}),
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "Create a key with `python -m shortener keys create NAME`."}},
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Create a key with `python -m shortener keys create NAME`.",
+                }
+            },
             "responses": {
                 "Problem": {
                     "description": "An error, as RFC 9457 problem details",
-                    "content": {"application/problem+json": {"schema": {"type": "object", "properties": {
-                        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-                        "detail": {"type": "string"}, "field": {"type": "string"}}}}},
+                    "content": {
+                        "application/problem+json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "type": {"type": "string"},
+                                    "title": {"type": "string"},
+                                    "status": {"type": "integer"},
+                                    "detail": {"type": "string"},
+                                    "field": {"type": "string"},
+                                },
+                            }
+                        }
+                    },
                 },
                 "Unavailable": {
                     "description": "Redis does not answer; try again after Retry-After seconds (a problem document)",

@@ -76,7 +76,13 @@ def validate_origin(value: object) -> str:
         raise InvalidInput("an origin is a string such as https://site.example", field="origin")
     origin = origin_of(value)
     parts = urlsplit(value.strip())
-    if origin is None or parts.path not in ("", "/") or parts.query or parts.fragment or "@" in parts.netloc:
+    if (
+        origin is None
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or "@" in parts.netloc
+    ):
         raise InvalidInput(
             f"{value!r} is not an origin: write scheme and host only, such as https://site.example",
             field="origin",
@@ -85,7 +91,13 @@ def validate_origin(value: object) -> str:
 
 
 def _record(publisher: Publisher) -> str:
-    return json.dumps({"name": publisher.name, "origins": list(publisher.origins), "created_at": publisher.created_at})
+    return json.dumps(
+        {
+            "name": publisher.name,
+            "origins": list(publisher.origins),
+            "created_at": publisher.created_at,
+        }
+    )
 
 
 def _publisher(key: str, raw: str) -> Publisher:
@@ -93,13 +105,19 @@ def _publisher(key: str, raw: str) -> Publisher:
     return Publisher(data["name"], key, tuple(data["origins"]), int(data["created_at"]))
 
 
-def create_publisher(r: redis.Redis, keys: Keys, name: str, origins: Iterable[object], created_at: int) -> Publisher:
+def create_publisher(
+    r: redis.Redis, keys: Keys, name: str, origins: Iterable[object], created_at: int
+) -> Publisher:
     """Create a publisher bound to `origins` and return it with its new public key."""
     if not NAME_PATTERN.match(name):
-        raise InvalidInput("a publisher name is 1 to 40 letters, digits, '.', '_' or '-'", field="name")
+        raise InvalidInput(
+            "a publisher name is 1 to 40 letters, digits, '.', '_' or '-'", field="name"
+        )
     normalised = tuple(dict.fromkeys(validate_origin(origin) for origin in origins))
     if not normalised:
-        raise InvalidInput("give at least one origin, such as --origin https://site.example", field="origin")
+        raise InvalidInput(
+            "give at least one origin, such as --origin https://site.example", field="origin"
+        )
     if len(normalised) > MAX_ORIGINS:
         raise InvalidInput(f"a publisher has at most {MAX_ORIGINS} origins", field="origin")
     publisher = Publisher(name, KEY_PREFIX + secrets.token_urlsafe(18), normalised, created_at)

@@ -28,8 +28,17 @@ from shortener.validation import MAX_TITLE_LENGTH, validate_target_url
 # The buttons share.js can draw, in its default order. Each but `more` shares its own share
 # variant; `more` (the Web Share sheet, where the app is chosen later) shares the page's link.
 SHARE_BUTTONS = (
-    "whatsapp", "sms", "email", "messenger", "telegram", "twitter", "facebook", "linkedin",
-    "reddit", "copy", "more",
+    "whatsapp",
+    "sms",
+    "email",
+    "messenger",
+    "telegram",
+    "twitter",
+    "facebook",
+    "linkedin",
+    "reddit",
+    "copy",
+    "more",
 )
 NATIVE_SHARE = "more"
 # A copy-paste token: 8 random characters for one page view, then its generation (1 for a view
@@ -64,7 +73,9 @@ def validate_buttons(value: object) -> tuple[str, ...]:
     if value is None:
         return SHARE_BUTTONS
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise InvalidInput("channels must be a list of button names such as [\"whatsapp\", \"sms\"]", field="channels")
+        raise InvalidInput(
+            'channels must be a list of button names such as ["whatsapp", "sms"]', field="channels"
+        )
     for item in value:
         validate_button(item)
     return tuple(dict.fromkeys(value))
@@ -85,7 +96,9 @@ def generation_of(token: object) -> int:
     """
     match = TOKEN_PATTERN.match(token) if isinstance(token, str) else None
     if match is None:
-        raise InvalidInput("token must be 8 letters or digits, a dot and a generation from 1 to 99", field="token")
+        raise InvalidInput(
+            "token must be 8 letters or digits, a dot and a generation from 1 to 99", field="token"
+        )
     return int(match.group(1))
 
 
@@ -96,7 +109,8 @@ def page_url(publisher: Publisher, url: object, lumen_domains: tuple[str, ...]) 
     if origin_of(url) not in publisher.origins:
         raise Forbidden(
             f"the page {url!r} is not on the origins of publisher {publisher.name!r} "
-            f"({', '.join(publisher.origins)})", field="url",
+            f"({', '.join(publisher.origins)})",
+            field="url",
         )
     return urlunsplit(parts._replace(fragment=""))
 
@@ -108,11 +122,15 @@ def _live_link(links: LinkStore, pages_key: str, url: str) -> Link | None:
     try:
         return links.get(int(raw))
     except NotFound:
-        links.r.hdel(pages_key, url)  # the link was deleted through the API: the page gets a new one
+        links.r.hdel(
+            pages_key, url
+        )  # the link was deleted through the API: the page gets a new one
         return None
 
 
-def share_page(links: LinkStore, publisher: Publisher, url: str, title: object, buttons: Collection[str]) -> SharePage:
+def share_page(
+    links: LinkStore, publisher: Publisher, url: str, title: object, buttons: Collection[str]
+) -> SharePage:
     """The page's link and its buttons' variants, created the first time (safe to race)."""
     if title is not None and not isinstance(title, str):
         raise InvalidInput("title must be a string", field="title")
@@ -158,8 +176,14 @@ def record_share(r: redis.Redis, keys: Keys, link_id: int, button: str, time_ms:
 
 
 def record_copy_arrival(
-    r: redis.Redis, keys: Keys, link: Link, hit: Hit, generation: int, *,
-    retention_count: int, retention_days: int,
+    r: redis.Redis,
+    keys: Keys,
+    link: Link,
+    hit: Hit,
+    generation: int,
+    *,
+    retention_count: int,
+    retention_days: int,
 ) -> bool:
     """Record a visitor who pasted a page's URL: a dark human hit with evidence `copy`.
 
@@ -168,8 +192,16 @@ def record_copy_arrival(
     """
     attribution = classify_hit(hit.user_agent, "", copy=True)
     outcome = record_hit(
-        r, keys, link.id, hit, attribution, variant_channel="", count=True,
-        retention_count=retention_count, retention_days=retention_days, preview_window_ms=0,
+        r,
+        keys,
+        link.id,
+        hit,
+        attribution,
+        variant_channel="",
+        count=True,
+        retention_count=retention_count,
+        retention_days=retention_days,
+        preview_window_ms=0,
     )
     if outcome is None or outcome.status == 410:
         return False

@@ -253,7 +253,9 @@ def run_script(r: redis.Redis, name: str, keys: list[str], args: list[object]) -
     batcher = _batchers.get(r)
     if batcher is None:
         with _batchers_lock:
-            batcher = _batchers.setdefault(r, ScriptBatcher(gevent.sleep if monkey.is_module_patched("time") else None))
+            batcher = _batchers.setdefault(
+                r, ScriptBatcher(gevent.sleep if monkey.is_module_patched("time") else None)
+            )
     return batcher.run(r, name, keys, args)
 
 
@@ -318,7 +320,9 @@ class ScriptBatcher:
             if self._open is batch:
                 self._open = None
         if not batch.replies:
-            batch.replies = [redis.ConnectionError("the request sending this batch was interrupted")] * len(batch.calls)
+            batch.replies = [
+                redis.ConnectionError("the request sending this batch was interrupted")
+            ] * len(batch.calls)
         batch.sent.set()
 
 
@@ -358,7 +362,9 @@ def _evalsha(r: redis.Redis, call: Call) -> object:
 
 def _pipeline(r: redis.Redis, calls: list[Call]) -> list[object]:
     replies = _execute(r, calls)
-    unknown = [i for i, reply in enumerate(replies) if isinstance(reply, redis.exceptions.NoScriptError)]
+    unknown = [
+        i for i, reply in enumerate(replies) if isinstance(reply, redis.exceptions.NoScriptError)
+    ]
     if unknown:  # the server restarted or flushed its scripts
         for name in {calls[i][0] for i in unknown}:
             r.script_load(SCRIPTS[name])

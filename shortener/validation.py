@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Set
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from shortener.errors import InvalidInput
@@ -51,9 +51,13 @@ def validate_target_url(url: object, lumen_domains: tuple[str, ...]) -> str:
     if parts.username is not None or parts.password is not None:
         raise InvalidInput("url must not carry a user name or password", field="url")
     host_with_port = f"{hostname}:{port}" if port else hostname
-    lumen_hosts = {d.lower() for d in lumen_domains} | {d.split(":")[0].lower() for d in lumen_domains}
+    lumen_hosts = {d.lower() for d in lumen_domains} | {
+        d.split(":")[0].lower() for d in lumen_domains
+    }
     if hostname in lumen_hosts or host_with_port in lumen_hosts:
-        raise InvalidInput("url must not point at a Lumen short domain (no redirect loops)", field="url")
+        raise InvalidInput(
+            "url must not point at a Lumen short domain (no redirect loops)", field="url"
+        )
     return url
 
 
@@ -82,7 +86,9 @@ def validate_tags(tags: object) -> tuple[str, ...]:
         if not tag:
             continue
         if len(tag) > MAX_TAG_LENGTH or "," in tag:
-            raise InvalidInput(f"each tag is at most {MAX_TAG_LENGTH} characters, without commas", field="tags")
+            raise InvalidInput(
+                f"each tag is at most {MAX_TAG_LENGTH} characters, without commas", field="tags"
+            )
         if tag not in cleaned:
             cleaned.append(tag)
     if len(cleaned) > MAX_TAGS:
@@ -100,10 +106,11 @@ def validate_expires_at(value: object, now_ms: int) -> int | None:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidInput(
-            "expires_at must be an ISO 8601 date-time such as 2026-12-31T23:59:00Z", field="expires_at"
+            "expires_at must be an ISO 8601 date-time such as 2026-12-31T23:59:00Z",
+            field="expires_at",
         ) from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     millis = int(moment.timestamp() * 1000)
     if millis <= now_ms:
         raise InvalidInput("expires_at must be in the future", field="expires_at")
@@ -115,7 +122,9 @@ def validate_max_clicks(value: object) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1 or value > 10**12:
-        raise InvalidInput("max_clicks must be a whole number of at least 1, or null", field="max_clicks")
+        raise InvalidInput(
+            "max_clicks must be a whole number of at least 1, or null", field="max_clicks"
+        )
     return value
 
 
@@ -141,5 +150,5 @@ def iso_from_ms(millis: int | None) -> str | None:
     """Epoch milliseconds as an ISO 8601 UTC string."""
     if millis is None:
         return None
-    moment = datetime.fromtimestamp(millis / 1000, tz=timezone.utc)
+    moment = datetime.fromtimestamp(millis / 1000, tz=UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from shortener.app import create_app
 from shortener.apikeys import create_api_key
+from shortener.app import create_app
 from shortener.embedded_redis import EmbeddedRedis
 from shortener.store import Keys
 
@@ -135,11 +135,21 @@ def served_lumen(command: list[str], workers: int, log_path: Path) -> Iterator[t
     /healthz answers; yields (port, data dir) and stops the whole process group afterwards."""
     port = free_port()
     data_dir = Path(tempfile.mkdtemp(prefix="lumen-served-"))
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "LUMEN_DOMAINS", "LUMEN_DEFAULT_DOMAIN")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("REDIS_URL", "LUMEN_DOMAINS", "LUMEN_DEFAULT_DOMAIN")
+    }
     env.update({"LUMEN_DATA_DIR": str(data_dir), "PORT": str(port), "LUMEN_WORKERS": str(workers)})
     with open(log_path, "w") as log:
-        process = subprocess.Popen([sys.executable, *command], cwd=ROOT, env=env, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            [sys.executable, *command],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             deadline = time.monotonic() + 30
             while not _answers_health_check(port):

@@ -16,8 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from config import Settings  # noqa: E402
 from shortener.analytics.attribution import classify_hit  # noqa: E402
-from shortener.hits.recording import Hit, record_hit  # noqa: E402
 from shortener.context import build_context  # noqa: E402
+from shortener.hits.recording import Hit, record_hit  # noqa: E402
 from shortener.store import SCRIPTS, connect  # noqa: E402
 
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
@@ -26,17 +26,40 @@ DOMAIN = "go.test"
 url, scenario = sys.argv[1], sys.argv[2]
 client = connect(url)
 client.flushall()
-ctx = build_context(Settings(redis_url=url, data_dir=tempfile.mkdtemp(), secret_key="test", domains=(DOMAIN,)),
-                          client)
-links = [ctx.links.create({"url": f"https://example.com/{i}"}) for i in range(20 if scenario in ("together", "apart") else 10)]
+ctx = build_context(
+    Settings(redis_url=url, data_dir=tempfile.mkdtemp(), secret_key="test", domains=(DOMAIN,)),
+    client,
+)
+links = [
+    ctx.links.create({"url": f"https://example.com/{i}"})
+    for i in range(20 if scenario in ("together", "apart") else 10)
+]
 
 
 def follow(link, user_agent=CHROME):  # type: ignore[no-untyped-def]
     """Record one hit of `link` as the redirect does; the outcome's status and target."""
-    hit = Hit(time_ms=1_780_000_000_000, domain=DOMAIN, code=link.code, referrer="", user_agent=user_agent,
-              language="en", visitor=f"v{link.id}", ip_hash="i")
-    outcome = record_hit(client, ctx.keys, link.id, hit, classify_hit(user_agent, ""), variant_channel="",
-                         count=True, retention_count=100, retention_days=30, preview_window_ms=1000)
+    hit = Hit(
+        time_ms=1_780_000_000_000,
+        domain=DOMAIN,
+        code=link.code,
+        referrer="",
+        user_agent=user_agent,
+        language="en",
+        visitor=f"v{link.id}",
+        ip_hash="i",
+    )
+    outcome = record_hit(
+        client,
+        ctx.keys,
+        link.id,
+        hit,
+        classify_hit(user_agent, ""),
+        variant_channel="",
+        count=True,
+        retention_count=100,
+        retention_days=30,
+        preview_window_ms=1000,
+    )
     return outcome.status, outcome.url
 
 
@@ -62,9 +85,17 @@ if scenario in ("together", "apart"):
         replies = [greenlet.value[1] for greenlet in greenlets]
     else:
         replies = [follow(link)[1] for link in links]
-    report = {"reads": reads() - before, "replies": replies, "expected": [link.url for link in links], "hits": hits()}
+    report = {
+        "reads": reads() - before,
+        "replies": replies,
+        "expected": [link.url for link in links],
+        "hits": hits(),
+    }
 elif scenario == "one-bad":
-    greenlets = [gevent.spawn(follow, link, "\ud800 lone surrogate" if i == 3 else CHROME) for i, link in enumerate(links)]
+    greenlets = [
+        gevent.spawn(follow, link, "\ud800 lone surrogate" if i == 3 else CHROME)
+        for i, link in enumerate(links)
+    ]
     gevent.joinall(greenlets)
     report = {"outcomes": [outcome_of(greenlet) for greenlet in greenlets], "hits": hits()}
 elif scenario == "flushed":
@@ -80,5 +111,8 @@ elif scenario == "interrupted":
     gevent.sleep(0.1)
     sender.kill()
     joined.join()
-    report = {"joined": f"{type(joined.exception).__name__}: {joined.exception}", "after": str(follow(links[2])[0])}
+    report = {
+        "joined": f"{type(joined.exception).__name__}: {joined.exception}",
+        "after": str(follow(links[2])[0]),
+    }
 print(json.dumps(report))

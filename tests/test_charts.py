@@ -18,13 +18,28 @@ def rects(svg: str) -> list[dict[str, str]]:
 
 
 def test_stacked_days_draws_one_segment_per_nonzero_value_scaled_to_a_nice_top():
-    svg = str(stacked_days(DAYS, [{"a": 3, "b": 1}, {"a": 0, "b": 2}], ["a", "b"], COLORS, {"a": "A", "b": "B"},
-                           caption="clicks"))
+    svg = str(
+        stacked_days(
+            DAYS,
+            [{"a": 3, "b": 1}, {"a": 0, "b": 2}],
+            ["a", "b"],
+            COLORS,
+            {"a": "A", "b": "B"},
+            caption="clicks",
+        )
+    )
     segments = [r for r in rects(svg) if r.get("fill") in COLORS.values()]
-    assert [(r["fill"], float(r["height"])) for r in segments] == [("#111111", 144.0), ("#222222", 48.0), ("#222222", 96.0)]
+    assert [(r["fill"], float(r["height"])) for r in segments] == [
+        ("#111111", 144.0),
+        ("#222222", 48.0),
+        ("#222222", 96.0),
+    ]
     # The top is 5 (the nice ceiling of 4) over 240 units; segments stack from the bottom.
     assert float(segments[0]["y"]) == 96.0 and float(segments[1]["y"]) == 48.0
-    assert '<g data-day="2026-03-01" data-total="4">' in svg and '<g data-day="2026-03-02" data-total="2">' in svg
+    assert (
+        '<g data-day="2026-03-01" data-total="4">' in svg
+        and '<g data-day="2026-03-02" data-total="2">' in svg
+    )
     assert "<title>2026-03-01: 3 A</title>" in svg
     assert "5 per day at the top line" in svg
     assert "2026-03-01</span><span>2026-03-02" in svg
@@ -37,14 +52,21 @@ def test_stacked_days_with_no_clicks_draws_no_segment():
 
 
 def test_labels_are_escaped():
-    svg = str(stacked_days(DAYS[:1], [{"a": 1}], ["a"], COLORS, {"a": "<b>A</b>"}, caption='"><script>'))
+    svg = str(
+        stacked_days(DAYS[:1], [{"a": 1}], ["a"], COLORS, {"a": "<b>A</b>"}, caption='"><script>')
+    )
     assert "<b>A</b>" not in svg and "&lt;b&gt;A&lt;/b&gt;" in svg
     assert "<script>" not in svg
     assert "<script>" not in str(split_bar([("<script>", "#000", 1)], caption="x"))
 
 
 def test_split_bar_is_proportional():
-    svg = str(split_bar([("dark", "#111111", 3), ("public", "#222222", 1), ("none", "#333333", 0)], caption="split"))
+    svg = str(
+        split_bar(
+            [("dark", "#111111", 3), ("public", "#222222", 1), ("none", "#333333", 0)],
+            caption="split",
+        )
+    )
     widths = [float(r["width"]) for r in rects(svg) if r.get("fill")]
     assert widths == [750.0, 250.0]
     assert "public <b>1</b>" in svg.replace("</svg>", "")  # legend with its number

@@ -18,10 +18,22 @@ def run(redis_server, redis_client, tmp_path):
     """Run the CLI against the test Redis server."""
 
     def run_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "REDIS_URL": redis_server.url, "LUMEN_DATA_DIR": str(tmp_path),
-               "SECRET_KEY": "cli-test", "LUMEN_DOMAINS": "go.test"}
-        return subprocess.run([sys.executable, "-m", "shortener", *args], cwd=ROOT, env=env,
-                              input=stdin, capture_output=True, text=True, timeout=60)
+        env = {
+            **os.environ,
+            "REDIS_URL": redis_server.url,
+            "LUMEN_DATA_DIR": str(tmp_path),
+            "SECRET_KEY": "cli-test",
+            "LUMEN_DOMAINS": "go.test",
+        }
+        return subprocess.run(
+            [sys.executable, "-m", "shortener", *args],
+            cwd=ROOT,
+            env=env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     return run_cli
 
@@ -72,21 +84,47 @@ def test_classify_writes_one_line_per_input_even_for_garbage():
     lines = [
         json.dumps({"ua": "WhatsApp/2.23.20.0 A", "referrer": ""}),
         "not json",
-        json.dumps({"ua": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1", "referrer": "https://t.co/"}),
+        json.dumps(
+            {
+                "ua": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
+                "referrer": "https://t.co/",
+            }
+        ),
         "[1, 2]",
         "",
     ]
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     env["LUMEN_DATA_DIR"] = "/nonexistent/never-created"
-    result = subprocess.run([sys.executable, "-m", "shortener", "classify"], cwd=ROOT, env=env,
-                            input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "shortener", "classify"],
+        cwd=ROOT,
+        env=env,
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     out = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(out) == len(lines)
     assert out[0]["kind"] == "preview" and out[0]["channel"] == "whatsapp"
     assert "error" in out[1]
-    assert out[2]["kind"] == "human" and out[2]["channel"] == "twitter" and out[2]["source"] == "social"
-    for field in ("kind", "source", "channel", "dark", "evidence", "device", "os", "browser", "app"):
+    assert (
+        out[2]["kind"] == "human"
+        and out[2]["channel"] == "twitter"
+        and out[2]["source"] == "social"
+    )
+    for field in (
+        "kind",
+        "source",
+        "channel",
+        "dark",
+        "evidence",
+        "device",
+        "os",
+        "browser",
+        "app",
+    ):
         assert field in out[2]
     assert "error" in out[3] and "error" in out[4]
     assert not Path("/nonexistent/never-created").exists()
@@ -95,8 +133,14 @@ def test_classify_writes_one_line_per_input_even_for_garbage():
 def test_classify_survives_bytes_that_are_not_utf8():
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     stdin = b'{"ua": "curl/8.0", "referrer": ""}\n\xff\xfe{"ua": 1}\n{"ua": "caf\xe9"}\n'
-    result = subprocess.run([sys.executable, "-m", "shortener", "classify"], cwd=ROOT, env=env,
-                            input=stdin, capture_output=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "shortener", "classify"],
+        cwd=ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     out = [json.loads(line) for line in result.stdout.decode().splitlines()]
     assert len(out) == 3

@@ -36,7 +36,12 @@ def test_a_mutated_code_is_not_canonical():
     assert not codes.is_canonical(code + code[-1])
 
 
-@pytest.mark.parametrize("word", sorted(RESERVED_WORDS & {"api", "dashboard", "embed", "static", "healthz", "readyz", "metrics"}))
+@pytest.mark.parametrize(
+    "word",
+    sorted(
+        RESERVED_WORDS & {"api", "dashboard", "embed", "static", "healthz", "readyz", "metrics"}
+    ),
+)
 def test_reserved_words_are_refused_as_slugs(word):
     with pytest.raises(InvalidInput, match="reserved"):
         validate_slug(word)
@@ -47,7 +52,11 @@ def test_valid_slugs(slug):
     assert validate_slug(slug) == slug
 
 
-@pytest.mark.parametrize("slug", ["", "x" * 65, "a.b", "a/b", "ä", None], ids=["empty", "65", "dot", "slash", "umlaut", "none"])
+@pytest.mark.parametrize(
+    "slug",
+    ["", "x" * 65, "a.b", "a/b", "ä", None],
+    ids=["empty", "65", "dot", "slash", "umlaut", "none"],
+)
 def test_invalid_slugs(slug):
     with pytest.raises(InvalidInput):
         validate_slug(slug)

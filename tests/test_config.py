@@ -25,18 +25,38 @@ def test_port_changes_the_default_domains():
 
 
 def test_domains_and_default_domain():
-    settings = config.from_env({"LUMEN_DOMAINS": "Go.Brand.com, links.brand.com", "LUMEN_DEFAULT_DOMAIN": "links.brand.com"})
+    settings = config.from_env(
+        {
+            "LUMEN_DOMAINS": "Go.Brand.com, links.brand.com",
+            "LUMEN_DEFAULT_DOMAIN": "links.brand.com",
+        }
+    )
     assert settings.all_domains == ("go.brand.com", "links.brand.com")
     assert settings.primary_domain == "links.brand.com"
 
 
 @pytest.mark.parametrize(
     "environ",
-    [{"PORT": "eighty"}, {"PORT": "0"}, {"PORT": "70000"}, {"LUMEN_DOMAINS": "not a host"},
-     {"LUMEN_DOMAINS": "a.com", "LUMEN_DEFAULT_DOMAIN": "b.com"}, {"LUMEN_TRUSTED_PROXIES": "-1"},
-     {"HASHIDS_MIN_LENGTH": "x"}, {"LUMEN_HIT_RETENTION_DAYS": "0"}],
-    ids=["port-text", "port-zero", "port-too-big", "bad-domain", "default-not-configured",
-         "negative-proxies", "bad-min-length", "zero-retention"],
+    [
+        {"PORT": "eighty"},
+        {"PORT": "0"},
+        {"PORT": "70000"},
+        {"LUMEN_DOMAINS": "not a host"},
+        {"LUMEN_DOMAINS": "a.com", "LUMEN_DEFAULT_DOMAIN": "b.com"},
+        {"LUMEN_TRUSTED_PROXIES": "-1"},
+        {"HASHIDS_MIN_LENGTH": "x"},
+        {"LUMEN_HIT_RETENTION_DAYS": "0"},
+    ],
+    ids=[
+        "port-text",
+        "port-zero",
+        "port-too-big",
+        "bad-domain",
+        "default-not-configured",
+        "negative-proxies",
+        "bad-min-length",
+        "zero-retention",
+    ],
 )
 def test_bad_settings_are_refused_with_the_variable_named(environ):
     with pytest.raises(config.SettingsError, match=next(iter(environ))):
@@ -52,7 +72,10 @@ def test_importing_lumen_reads_no_environment_and_opens_nothing():
         if path.name == "__main__.py":
             continue
         for node in ast.parse(path.read_text()).body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
+            if isinstance(
+                node,
+                (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom),
+            ):
                 continue
             if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
                 continue  # a docstring
@@ -61,4 +84,6 @@ def test_importing_lumen_reads_no_environment_and_opens_nothing():
             for call in ast.walk(node):
                 if isinstance(call, ast.Call):
                     name = ast.unparse(call.func)
-                    assert not name.startswith(("redis", "connect", "open", "create_app", "EmbeddedRedis")), f"{path}: {text}"
+                    assert not name.startswith(
+                        ("redis", "connect", "open", "create_app", "EmbeddedRedis")
+                    ), f"{path}: {text}"

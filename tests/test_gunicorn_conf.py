@@ -10,6 +10,7 @@ import socket
 import pytest
 
 from tests.conftest import ROOT, served_lumen
+
 PIPELINED = 1000
 ANSWER = b'"status":"ok"'  # the end of one answer to GET /healthz
 
@@ -17,7 +18,9 @@ ANSWER = b'"status":"ok"'  # the end of one answer to GET /healthz
 @pytest.fixture
 def one_worker(tmp_path):
     """Lumen under gunicorn.conf.py with a single gevent worker; yields its port."""
-    with served_lumen(["-m", "gunicorn", "--config", "gunicorn.conf.py"], 1, tmp_path / "gunicorn.log") as (port, _):
+    with served_lumen(
+        ["-m", "gunicorn", "--config", "gunicorn.conf.py"], 1, tmp_path / "gunicorn.log"
+    ) as (port, _):
         yield port
 
 

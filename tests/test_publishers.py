@@ -33,7 +33,14 @@ ROOT = Path(__file__).resolve().parents[1]
         ("http://localhost:8080", "http://localhost:8080"),
         ("https://bücher.example", "https://xn--bcher-kva.example"),
     ],
-    ids=["plain", "case-and-slash", "default-https-port", "default-http-port", "port-kept", "idn-as-punycode"],
+    ids=[
+        "plain",
+        "case-and-slash",
+        "default-https-port",
+        "default-http-port",
+        "port-kept",
+        "idn-as-punycode",
+    ],
 )
 def test_origins_are_normalised_as_browsers_send_them(given, origin):
     assert validate_origin(given) == origin
@@ -41,9 +48,30 @@ def test_origins_are_normalised_as_browsers_send_them(given, origin):
 
 @pytest.mark.parametrize(
     "given",
-    ["site.example", "ftp://site.example", "https://site.example/news", "https://site.example/?a=1",
-     "https://user@site.example", "https://", "*", "", None, 42],
-    ids=["no-scheme", "ftp", "path", "query", "credentials", "no-host", "wildcard", "empty", "none", "number"],
+    [
+        "site.example",
+        "ftp://site.example",
+        "https://site.example/news",
+        "https://site.example/?a=1",
+        "https://user@site.example",
+        "https://",
+        "*",
+        "",
+        None,
+        42,
+    ],
+    ids=[
+        "no-scheme",
+        "ftp",
+        "path",
+        "query",
+        "credentials",
+        "no-host",
+        "wildcard",
+        "empty",
+        "none",
+        "number",
+    ],
 )
 def test_what_is_not_an_origin_is_refused(given):
     with pytest.raises(InvalidInput):
@@ -51,7 +79,13 @@ def test_what_is_not_an_origin_is_refused(given):
 
 
 def test_create_find_list_and_revoke(redis_client, keys):
-    news = create_publisher(redis_client, keys, "news", ["https://news.example", "https://NEWS.example/", "https://amp.news.example"], 5)
+    news = create_publisher(
+        redis_client,
+        keys,
+        "news",
+        ["https://news.example", "https://NEWS.example/", "https://amp.news.example"],
+        5,
+    )
     assert news.key.startswith("lpk_") and len(news.key) > 20
     assert news.origins == ("https://news.example", "https://amp.news.example")
     assert find_publisher(redis_client, keys, news.key) == news
@@ -67,8 +101,11 @@ def test_create_find_list_and_revoke(redis_client, keys):
     assert find_publisher(redis_client, keys, blog.key) == blog
 
 
-@pytest.mark.parametrize("key", [None, 42, "", "lpk_", "lum_" + "a" * 30, "lpk_" + "a" * 30, "lpk_" + "é" * 20],
-                         ids=["none", "number", "empty", "bare-prefix", "api-key", "unknown", "non-ascii"])
+@pytest.mark.parametrize(
+    "key",
+    [None, 42, "", "lpk_", "lum_" + "a" * 30, "lpk_" + "a" * 30, "lpk_" + "é" * 20],
+    ids=["none", "number", "empty", "bare-prefix", "api-key", "unknown", "non-ascii"],
+)
 def test_anything_but_a_live_key_finds_no_publisher(redis_client, keys, key):
     create_publisher(redis_client, keys, "news", ["https://news.example"], 1)
     assert find_publisher(redis_client, keys, key) is None
@@ -90,7 +127,10 @@ def test_bad_names_duplicates_and_missing_origins_are_refused(redis_client, keys
 
 def test_rate_limit_setting():
     assert config.from_env({}).embed_rate_limit == "120 per minute"
-    assert config.from_env({"LUMEN_EMBED_RATE_LIMIT": "10/second; 1000 per hour"}).embed_rate_limit == "10/second; 1000 per hour"
+    assert (
+        config.from_env({"LUMEN_EMBED_RATE_LIMIT": "10/second; 1000 per hour"}).embed_rate_limit
+        == "10/second; 1000 per hour"
+    )
     with pytest.raises(config.SettingsError, match="LUMEN_EMBED_RATE_LIMIT"):
         config.from_env({"LUMEN_EMBED_RATE_LIMIT": "lots"})
 
@@ -100,16 +140,35 @@ def run(redis_server, redis_client, tmp_path):
     """Run the CLI against the test Redis server."""
 
     def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "REDIS_URL": redis_server.url, "LUMEN_DATA_DIR": str(tmp_path),
-               "SECRET_KEY": "cli-test", "LUMEN_DOMAINS": "go.test"}
-        return subprocess.run([sys.executable, "-m", "shortener", *args], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=60)
+        env = {
+            **os.environ,
+            "REDIS_URL": redis_server.url,
+            "LUMEN_DATA_DIR": str(tmp_path),
+            "SECRET_KEY": "cli-test",
+            "LUMEN_DOMAINS": "go.test",
+        }
+        return subprocess.run(
+            [sys.executable, "-m", "shortener", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     return run_cli
 
 
 def test_cli_create_prints_the_key_alone_on_its_last_line(run, redis_client, keys):
-    result = run("publishers", "create", "news", "--origin", "https://news.example", "--origin", "https://amp.news.example")
+    result = run(
+        "publishers",
+        "create",
+        "news",
+        "--origin",
+        "https://news.example",
+        "--origin",
+        "https://amp.news.example",
+    )
     assert result.returncode == 0, result.stderr
     key = result.stdout.strip().splitlines()[-1]
     assert key.startswith("lpk_") and " " not in key
@@ -119,7 +178,11 @@ def test_cli_create_prints_the_key_alone_on_its_last_line(run, redis_client, key
 
 
 def test_cli_list_and_revoke(run):
-    key = run("publishers", "create", "news", "--origin", "https://news.example").stdout.strip().splitlines()[-1]
+    key = (
+        run("publishers", "create", "news", "--origin", "https://news.example")
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     listed = run("publishers", "list").stdout
     assert "news" in listed and key in listed and "https://news.example" in listed
     assert run("publishers", "revoke", "news").returncode == 0

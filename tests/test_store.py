@@ -25,8 +25,13 @@ CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, l
 
 def under_gevent(redis_server: EmbeddedRedis, scenario: str) -> dict[str, object]:
     """Run one scenario of tests/store_under_gevent.py and return what it reports."""
-    out = subprocess.run([sys.executable, str(ROOT / "tests" / "store_under_gevent.py"), redis_server.url, scenario],
-                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "store_under_gevent.py"), redis_server.url, scenario],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.splitlines()[-1])
 
@@ -58,7 +63,9 @@ def test_a_batch_is_sent_again_once_the_server_forgot_the_scripts(redis_server, 
     assert report["hits"] == [1] * 10
 
 
-def test_an_interrupted_sender_fails_its_batch_and_the_next_calls_go_through(redis_server, redis_client):
+def test_an_interrupted_sender_fails_its_batch_and_the_next_calls_go_through(
+    redis_server, redis_client
+):
     report = under_gevent(redis_server, "interrupted")
     assert report["joined"] == "ConnectionError: the request sending this batch was interrupted"
     assert report["after"] == "302"
@@ -71,12 +78,29 @@ def test_concurrent_threads_each_get_the_reply_to_their_own_call(app, redis_clie
     replies: dict[int, str] = {}
 
     def follow(link) -> None:  # type: ignore[no-untyped-def]
-        hit = Hit(time_ms=1_780_000_000_000, domain=DOMAINS[0], code=link.code, referrer="", user_agent=CHROME,
-                  language="en", visitor=f"v{link.id}", ip_hash="i")
+        hit = Hit(
+            time_ms=1_780_000_000_000,
+            domain=DOMAINS[0],
+            code=link.code,
+            referrer="",
+            user_agent=CHROME,
+            language="en",
+            visitor=f"v{link.id}",
+            ip_hash="i",
+        )
         start.wait()
-        outcome = record_hit(ctx.redis, ctx.keys, link.id, hit, classify_hit(CHROME, ""),
-                             variant_channel="", count=True, retention_count=100, retention_days=30,
-                             preview_window_ms=1000)
+        outcome = record_hit(
+            ctx.redis,
+            ctx.keys,
+            link.id,
+            hit,
+            classify_hit(CHROME, ""),
+            variant_channel="",
+            count=True,
+            retention_count=100,
+            retention_days=30,
+            preview_window_ms=1000,
+        )
         replies[link.id] = outcome.url
 
     threads = [threading.Thread(target=follow, args=(link,)) for link in links]
@@ -93,8 +117,26 @@ def test_a_call_on_a_stopped_server_raises_a_connection_error(tmp_path):
     server.ensure_running()
     client = redis.Redis.from_url(server.url, decode_responses=True)
     server.stop()
-    hit = Hit(time_ms=1_780_000_000_000, domain=DOMAINS[0], code="abc", referrer="", user_agent=CHROME,
-              language="en", visitor="v", ip_hash="i")
+    hit = Hit(
+        time_ms=1_780_000_000_000,
+        domain=DOMAINS[0],
+        code="abc",
+        referrer="",
+        user_agent=CHROME,
+        language="en",
+        visitor="v",
+        ip_hash="i",
+    )
     with pytest.raises(redis.ConnectionError):
-        record_hit(client, Keys(), 1, hit, classify_hit(CHROME, ""), variant_channel="", count=True,
-                   retention_count=100, retention_days=30, preview_window_ms=1000)
+        record_hit(
+            client,
+            Keys(),
+            1,
+            hit,
+            classify_hit(CHROME, ""),
+            variant_channel="",
+            count=True,
+            retention_count=100,
+            retention_days=30,
+            preview_window_ms=1000,
+        )

@@ -27,7 +27,15 @@ from typing import TypeGuard
 from shortener.analytics.referrers import ReferrerSource, classify_referrer, registrable_domain
 from shortener.analytics.user_agents import Client, classify_user_agent
 from shortener.analytics.user_agents import warm_up as warm_up_user_agents
-from shortener.analytics.vocabulary import CHANNELS, DARK_SOURCES, Device, Evidence, Kind, Source, is_known_channel
+from shortener.analytics.vocabulary import (
+    CHANNELS,
+    DARK_SOURCES,
+    Device,
+    Evidence,
+    Kind,
+    Source,
+    is_known_channel,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +59,13 @@ class Attribution:
 
 
 def classify_hit(
-    user_agent: str, referrer: str, *, own_hosts: Collection[str] = (),
-    target_site: str | None = None, tag_channel: str | None = None, copy: bool = False,
+    user_agent: str,
+    referrer: str,
+    *,
+    own_hosts: Collection[str] = (),
+    target_site: str | None = None,
+    tag_channel: str | None = None,
+    copy: bool = False,
 ) -> Attribution:
     """Attribute one hit from its User-Agent and Referer headers (garbage in, a clear value out).
 
@@ -108,7 +121,18 @@ def _is_in_app(client: Client) -> bool:
     return client.in_app and client.channel is not None  # a bare WebView names no app
 
 
-def _attribute(client: Client, source: Source | None, channel: str | None, evidence: Evidence) -> Attribution:
+def _attribute(
+    client: Client, source: Source | None, channel: str | None, evidence: Evidence
+) -> Attribution:
     dark = client.kind is Kind.HUMAN and source in DARK_SOURCES
-    return Attribution(client.kind, source, channel, dark, evidence, client.device, client.os, client.browser,
-                       client.app)
+    return Attribution(
+        client.kind,
+        source,
+        channel,
+        dark,
+        evidence,
+        client.device,
+        client.os,
+        client.browser,
+        client.app,
+    )

@@ -16,8 +16,15 @@ from shortener.analytics.attribution import classify_hit
 
 _FIELDS = ("ua", "referrer")
 _EXPECTED = 'expected a JSON object such as {"ua": "Mozilla/5.0 ...", "referrer": "https://..."}'
-_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number",
-               bool: "a boolean", type(None): "null"}
+_JSON_TYPES = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
 
 
 def classify_lines(lines: Iterable[str]) -> Iterator[str]:
@@ -50,7 +57,9 @@ def _classify_line(line: object, number: int) -> Mapping[str, object]:
         return _error(f"{_EXPECTED}, got {_json_type(hit)}", number)
     for field in _FIELDS:
         if not isinstance(hit.get(field), str | None):
-            return _error(f'"{field}" must be a string or null, got {_json_type(hit[field])}', number)
+            return _error(
+                f'"{field}" must be a string or null, got {_json_type(hit[field])}', number
+            )
     return classify_hit(hit.get("ua") or "", hit.get("referrer") or "").as_dict()
 
 

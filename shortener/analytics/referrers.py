@@ -64,7 +64,10 @@ HOSTS: dict[str, tuple[Source, str]] = {
     "teams.microsoft.com": (_MSG, "teams"),
     "teams.live.com": (_MSG, "teams"),
     "teams.cloud.microsoft": (_MSG, "teams"),
-    "statics.teams.cdn.office.net": (_MSG, "teams"),  # links clicked in the Teams desktop and web apps
+    "statics.teams.cdn.office.net": (
+        _MSG,
+        "teams",
+    ),  # links clicked in the Teams desktop and web apps
     "messenger.com": (_MSG, "messenger"),  # www.messenger.com, l.messenger.com (link shim)
     "web.skype.com": (_MSG, "skype"),
     "chat.google.com": (_MSG, "google-chat"),
@@ -222,7 +225,9 @@ class ReferrerSource:
 
 
 def classify_referrer(
-    url: str, own_hosts: Collection[str] = (), target_site: str | None = None,
+    url: str,
+    own_hosts: Collection[str] = (),
+    target_site: str | None = None,
 ) -> ReferrerSource | None:
     """Classify a Referer header; None when it is empty or not an http(s)/android-app URL.
 
@@ -278,7 +283,9 @@ def _registrable(host: str) -> str | None:
 @functools.cache
 def _extractor() -> tldextract.TLDExtract:
     # No list URLs and no cache directory: the bundled snapshot only, no network, no disk writes.
-    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
+    return tldextract.TLDExtract(
+        suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True
+    )
 
 
 @functools.lru_cache(maxsize=4096)

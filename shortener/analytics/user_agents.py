@@ -35,14 +35,18 @@ from dataclasses import dataclass
 from ua_parser import Domain, UserAgent, load_lazy_builtins
 from ua_parser.core import Matcher
 from ua_parser.matchers import UserAgentMatcher
-from ua_parser.regex import Resolver as RegexResolver  # the Rust one: fails loudly without ua-parser-rs
+from ua_parser.regex import (
+    Resolver as RegexResolver,
+)  # the Rust one: fails loudly without ua-parser-rs
 
 from shortener.analytics.vocabulary import Device, Kind, Source
 
 _LONGEST = 2048  # longer strings are cut: bounds the cache's memory (the routes cut at 512 already)
 _CACHE_SIZE = 20_000
-_SAMPLE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_3_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-           "Version/17.3.1 Mobile/15E148 Safari/604.1")
+_SAMPLE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_3_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.3.1 Mobile/15E148 Safari/604.1"
+)
 
 _P, _B, _H = Kind.PREVIEW, Kind.BOT, Kind.HUMAN
 _MSG, _SOC, _SRCH, _MAIL = Source.MESSAGING, Source.SOCIAL, Source.SEARCH, Source.EMAIL
@@ -57,8 +61,14 @@ SIGNATURES: tuple[Signature, ...] = (
     # user_agent.rb; peter.upfold.org.uk/blog/2019/02 — Facebook's own crawler never says Facebot).
     (r"Facebot Twitterbot/", _P, "iMessage", "imessage", _MSG),
     # iMessage / Apple Messages CFNetwork fetchers (device-detector Tests/fixtures/podcasting.yml).
-    (r"^(?:Messages|MessagesViewService|Messages Share Extension|MessagesNotificationExtension"
-     r"|MobileSMS)/\S* CFNetwork/", _P, "iMessage", "imessage", _MSG),
+    (
+        r"^(?:Messages|MessagesViewService|Messages Share Extension|MessagesNotificationExtension"
+        r"|MobileSMS)/\S* CFNetwork/",
+        _P,
+        "iMessage",
+        "imessage",
+        _MSG,
+    ),
     # LINE and KakaoTalk unfurlers prefix facebookexternalhit (danbooru user_agent.rb; pastebin MHLPZCNY).
     (r"line-poker/", _P, "LINE", "line", _MSG),
     (r"kakaotalk-scrap/", _P, "KakaoTalk", "kakaotalk", _MSG),
@@ -79,8 +89,13 @@ SIGNATURES: tuple[Signature, ...] = (
     (r"Bluesky Cardyb/", _P, "Bluesky", "bluesky", _SOC),
     # Discord's bot, and its media proxy's exact Firefox 38 UA (discord/discord-api-docs#3872).
     (r"Discordbot/", _P, "Discord", "discord", _MSG),
-    (r"^Mozilla/5\.0 \(Macintosh; Intel Mac OS X 10\.10; rv:38\.0\) Gecko/20100101 Firefox/38\.0$",
-     _P, "Discord", "discord", _MSG),
+    (
+        r"^Mozilla/5\.0 \(Macintosh; Intel Mac OS X 10\.10; rv:38\.0\) Gecko/20100101 Firefox/38\.0$",
+        _P,
+        "Discord",
+        "discord",
+        _MSG,
+    ),
     # -- 2. Bots that look like preview fetchers (reference §8; crawler-user-agents).
     (r"facebookcatalog|meta-external(?:agent|fetcher)", _B, "Meta crawler", None, None),
     (r"Pinterestbot", _B, "Pinterestbot", None, None),
@@ -129,26 +144,70 @@ SIGNATURES: tuple[Signature, ...] = (
     # -- 4. Bots (reference §8: crawler-user-agents, device-detector regexes/bots.yml).
     # Mail image proxies: a message was opened, nothing was clicked.
     (r"GoogleImageProxy|YahooMailProxy", _B, "Mail image proxy", None, None),
-    (r"Googlebot|Google-[A-Z]|GoogleOther|Google Favicon|(?:AdsBot|Mediapartners|Storebot|FeedFetcher|APIs)-Google",
-     _B, "Google crawler", None, None),
+    (
+        r"Googlebot|Google-[A-Z]|GoogleOther|Google Favicon|(?:AdsBot|Mediapartners|Storebot|FeedFetcher|APIs)-Google",
+        _B,
+        "Google crawler",
+        None,
+        None,
+    ),
     (r"bingbot|adidxbot|BingPreview|msnbot", _B, "Bing crawler", None, None),
-    (r"Yandex(?:\w*Bot|Images|Favicons|Metrika|Webmaster|Direct)", _B, "Yandex crawler", None, None),
-    (r"Baiduspider|DuckDuckBot|DuckDuckGo-Favicons-Bot|Applebot|PetalBot|SeznamBot|\bYeti/"
-     r"|Sogou[ -]\w+[ -](?i:spider)|360Spider", _B, "Search crawler", None, None),
-    (r"AhrefsBot|AhrefsSiteAudit|SemrushBot|SiteAuditBot|MJ12bot|DotBot|serpstatbot|heritrix",
-     _B, "SEO crawler", None, None),
-    (r"GPTBot|ChatGPT-User|OAI-SearchBot|ClaudeBot|Claude-(?:User|SearchBot)|anthropic-ai"
-     r"|PerplexityBot|Perplexity-User|CCBot|Amazonbot", _B, "AI crawler", None, None),
+    (
+        r"Yandex(?:\w*Bot|Images|Favicons|Metrika|Webmaster|Direct)",
+        _B,
+        "Yandex crawler",
+        None,
+        None,
+    ),
+    (
+        r"Baiduspider|DuckDuckBot|DuckDuckGo-Favicons-Bot|Applebot|PetalBot|SeznamBot|\bYeti/"
+        r"|Sogou[ -]\w+[ -](?i:spider)|360Spider",
+        _B,
+        "Search crawler",
+        None,
+        None,
+    ),
+    (
+        r"AhrefsBot|AhrefsSiteAudit|SemrushBot|SiteAuditBot|MJ12bot|DotBot|serpstatbot|heritrix",
+        _B,
+        "SEO crawler",
+        None,
+        None,
+    ),
+    (
+        r"GPTBot|ChatGPT-User|OAI-SearchBot|ClaudeBot|Claude-(?:User|SearchBot)|anthropic-ai"
+        r"|PerplexityBot|Perplexity-User|CCBot|Amazonbot",
+        _B,
+        "AI crawler",
+        None,
+        None,
+    ),
     # Scripts and HTTP libraries.
-    (r"^curl\b|Wget/|python-requests/|Python-urllib/|aiohttp/|python-httpx/|Go-http-client/"
-     r"|okhttp/|Apache-HttpClient/|node-fetch|^got \(|PHP-Curl-Class|axios/|libwww-perl|Scrapy/",
-     _B, "HTTP library", None, None),
+    (
+        r"^curl\b|Wget/|python-requests/|Python-urllib/|aiohttp/|python-httpx/|Go-http-client/"
+        r"|okhttp/|Apache-HttpClient/|node-fetch|^got \(|PHP-Curl-Class|axios/|libwww-perl|Scrapy/",
+        _B,
+        "HTTP library",
+        None,
+        None,
+    ),
     # Headless and automated browsers.
-    (r"HeadlessChrome|PhantomJS|Chrome-Lighthouse|Cypress/|Puppeteer", _B, "Headless browser", None, None),
+    (
+        r"HeadlessChrome|PhantomJS|Chrome-Lighthouse|Cypress/|Puppeteer",
+        _B,
+        "Headless browser",
+        None,
+        None,
+    ),
     # Uptime monitors and synthetic checks.
-    (r"UptimeRobot|Pingdom|StatusCake|Site24x7|jetmon|HetrixTools|NodePing|\bUptime(?:bot)?/"
-     r"|Oh ?Dear|SentryUptimeBot|GoogleStackdriverMonitoring|DatadogSynthetics|AppInsights",
-     _B, "Monitor", None, None),
+    (
+        r"UptimeRobot|Pingdom|StatusCake|Site24x7|jetmon|HetrixTools|NodePing|\bUptime(?:bot)?/"
+        r"|Oh ?Dear|SentryUptimeBot|GoogleStackdriverMonitoring|DatadogSynthetics|AppInsights",
+        _B,
+        "Monitor",
+        None,
+        None,
+    ),
     # Internet-wide scanners.
     (r"CensysInspect|zgrab|Expanse|Nmap Scripting Engine|masscan", _B, "Scanner", None, None),
     # -- 5. In-app browsers (shalanah/inapp-spy src/regexAppName.ts; device-detector; uap-core).
@@ -182,29 +241,90 @@ SIGNATURES: tuple[Signature, ...] = (
     (r"NAVER\(inapp;", _H, "NAVER app", "naver", _SRCH),
     (r"Outlook-iOS-Android/", _H, "Outlook", "outlook", _MAIL),
     # -- 6. Generic bot tokens: "SomethingBot/1.0", "compatible; PetalBot;", "(+http://…)", an e-mail.
-    (r"(?i:bot|crawler|spider|scraper)[\w.-]*/\d|(?i:compatible;[^;)]*(?:bot|crawl|spider|scan|inspect))"
-     r"|\+https?://|\w@[\w-]+\.[a-z]{2,}", _B, None, None, None),
+    (
+        r"(?i:bot|crawler|spider|scraper)[\w.-]*/\d|(?i:compatible;[^;)]*(?:bot|crawl|spider|scan|inspect))"
+        r"|\+https?://|\w@[\w-]+\.[a-z]{2,}",
+        _B,
+        None,
+        None,
+        None,
+    ),
 )
 
 # A browser names itself, then its platform: "Mozilla/5.0 (Windows NT 10.0; …", "Opera/9.80 (…";
 # "(compatible; Name/1.0 …)" is the classic robot shape, except for Internet Explorer and Konqueror.
 # Old feature-phone browsers have their own shape: "Nokia6300/2.0 (05.00) Profile/MIDP-2.0 …".
-_BROWSER_SHAPED = re.compile(r"^(?:Mozilla|Opera)/[\d.]+ \((?!compatible;(?! MSIE | Konqueror/))|\bProfile/MIDP-")
+_BROWSER_SHAPED = re.compile(
+    r"^(?:Mozilla|Opera)/[\d.]+ \((?!compatible;(?! MSIE | Konqueror/))|\bProfile/MIDP-"
+)
 # Bare Android WebView, and an iOS WebKit view that is not Safari (inapp-spy src/regexInApp.ts).
-_WEBVIEW = re.compile(r"; wv\)|^Mozilla/5\.0 \((?:iPhone|iPad|iPod)\b[^)]*\) AppleWebKit/\S+ \(KHTML, like Gecko\)"
-                      r"(?!.*\bSafari/)")
+_WEBVIEW = re.compile(
+    r"; wv\)|^Mozilla/5\.0 \((?:iPhone|iPad|iPod)\b[^)]*\) AppleWebKit/\S+ \(KHTML, like Gecko\)"
+    r"(?!.*\bSafari/)"
+)
 
 # Device classes, after user_agents' parsers.py (is_tablet, is_mobile, is_pc).
-_TABLET_DEVICES = frozenset({"iPad", "BlackBerry Playbook", "Kindle", "Kindle Fire", "Kindle Fire HD",
-                             "Galaxy Tab", "Xoom", "Dell Streak"})
-_MOBILE_DEVICES = frozenset({"iPhone", "iPod", "Generic Smartphone", "Generic Feature Phone",
-                             "PlayStation Vita", "iOS-Device"})
-_MOBILE_OSES = frozenset({"Windows Phone", "Windows Phone OS", "Symbian OS", "Bada", "Windows CE",
-                          "Windows Mobile", "Maemo", "BlackBerry OS", "KaiOS"})
-_MOBILE_BROWSERS = frozenset({"IE Mobile", "Opera Mobile", "Opera Mini", "Chrome Mobile",
-                              "Chrome Mobile WebView", "Chrome Mobile iOS", "Firefox Mobile"})
-_DESKTOP_OSES = frozenset({"Windows", "Mac OS X", "Chrome OS", "Linux", "Ubuntu", "Fedora", "Debian",
-                           "FreeBSD", "OpenBSD", "NetBSD", "Solaris"})
+_TABLET_DEVICES = frozenset(
+    {
+        "iPad",
+        "BlackBerry Playbook",
+        "Kindle",
+        "Kindle Fire",
+        "Kindle Fire HD",
+        "Galaxy Tab",
+        "Xoom",
+        "Dell Streak",
+    }
+)
+_MOBILE_DEVICES = frozenset(
+    {
+        "iPhone",
+        "iPod",
+        "Generic Smartphone",
+        "Generic Feature Phone",
+        "PlayStation Vita",
+        "iOS-Device",
+    }
+)
+_MOBILE_OSES = frozenset(
+    {
+        "Windows Phone",
+        "Windows Phone OS",
+        "Symbian OS",
+        "Bada",
+        "Windows CE",
+        "Windows Mobile",
+        "Maemo",
+        "BlackBerry OS",
+        "KaiOS",
+    }
+)
+_MOBILE_BROWSERS = frozenset(
+    {
+        "IE Mobile",
+        "Opera Mobile",
+        "Opera Mini",
+        "Chrome Mobile",
+        "Chrome Mobile WebView",
+        "Chrome Mobile iOS",
+        "Firefox Mobile",
+    }
+)
+_DESKTOP_OSES = frozenset(
+    {
+        "Windows",
+        "Mac OS X",
+        "Chrome OS",
+        "Linux",
+        "Ubuntu",
+        "Fedora",
+        "Debian",
+        "FreeBSD",
+        "OpenBSD",
+        "NetBSD",
+        "Solaris",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,10 +380,14 @@ def _classify(ua: str) -> Client:
         device = _device(text, os, device_family, browser) if kind is Kind.HUMAN else Device.BOT
         return Client(kind, app, channel, source, kind is Kind.HUMAN, device, os, browser)
     if device_family == "Spider" or not _BROWSER_SHAPED.search(text):
-        app = browser if device_family == "Spider" and browser != "Other" else None  # the spider's name
+        app = (
+            browser if device_family == "Spider" and browser != "Other" else None
+        )  # the spider's name
         return Client(Kind.BOT, app, None, None, False, Device.BOT, os, browser)
     in_app = _WEBVIEW.search(text) is not None
-    return Client(Kind.HUMAN, None, None, None, in_app, _device(text, os, device_family, browser), os, browser)
+    return Client(
+        Kind.HUMAN, None, None, None, in_app, _device(text, os, device_family, browser), os, browser
+    )
 
 
 @functools.cache
@@ -277,7 +401,8 @@ def _signatures() -> RegexResolver:
     # prefilters on literal atoms and returns the first match in list order, in a few µs
     # (a Python alternation of ~100 patterns costs ~400 µs on a 200-character string).
     rows: list[Matcher[UserAgent]] = [
-        UserAgentMatcher(pattern, family=str(index)) for index, (pattern, *_) in enumerate(SIGNATURES)
+        UserAgentMatcher(pattern, family=str(index))
+        for index, (pattern, *_) in enumerate(SIGNATURES)
     ]
     return RegexResolver((rows, [], []))
 
@@ -291,8 +416,15 @@ def _first_signature(ua: str) -> Signature | None:
 def _device(ua: str, os: str, device_family: str, browser: str) -> Device:
     if device_family in _TABLET_DEVICES or (os == "Android" and "Mobile" not in ua):
         return Device.TABLET
-    if (device_family in _MOBILE_DEVICES or os in _MOBILE_OSES or browser in _MOBILE_BROWSERS
-            or os in {"Android", "iOS", "Firefox OS"} or "iPhone;" in ua or "J2ME" in ua or "MIDP" in ua):
+    if (
+        device_family in _MOBILE_DEVICES
+        or os in _MOBILE_OSES
+        or browser in _MOBILE_BROWSERS
+        or os in {"Android", "iOS", "Firefox OS"}
+        or "iPhone;" in ua
+        or "J2ME" in ua
+        or "MIDP" in ua
+    ):
         return Device.MOBILE
     if "Windows NT" in ua or os in _DESKTOP_OSES or "X11" in ua:
         return Device.DESKTOP

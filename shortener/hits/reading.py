@@ -18,8 +18,23 @@ from shortener.analytics.vocabulary import DARK_SOURCES, Evidence, Kind
 from shortener.store import NO_VALUE, Keys
 
 BATCH = 500
-LINK_FIELDS = ("link", "kind", "source", "channel", "evidence", "dark", "variant", "device", "os", "browser",
-               "app", "lang", "sender_test", "referrer", "ua")
+LINK_FIELDS = (
+    "link",
+    "kind",
+    "source",
+    "channel",
+    "evidence",
+    "dark",
+    "variant",
+    "device",
+    "os",
+    "browser",
+    "app",
+    "lang",
+    "sender_test",
+    "referrer",
+    "ua",
+)
 COMPACT_FIELDS = ("link", "kind", "source", "channel", "evidence", "dark")
 
 
@@ -39,13 +54,19 @@ def _raw_hit(entry_id: str, stored: dict[str, str], link_id: int | None) -> RawH
     source = fields.get("source", NO_VALUE)
     fields["dark"] = "1" if fields.get("kind") == Kind.HUMAN and source in DARK_SOURCES else "0"
     if "ua" in fields:
-        fields["variant"] = fields["channel"] if fields.get("evidence") == Evidence.TAG else NO_VALUE
+        fields["variant"] = (
+            fields["channel"] if fields.get("evidence") == Evidence.TAG else NO_VALUE
+        )
         client = classify_user_agent(fields["ua"])
-        fields.update(device=client.device, os=client.os, browser=client.browser, app=client.app or NO_VALUE)
+        fields.update(
+            device=client.device, os=client.os, browser=client.browser, app=client.app or NO_VALUE
+        )
     return RawHit(int(entry_id.split("-")[0]), fields)
 
 
-def iter_hits(r: redis.Redis, keys: Keys, start_ms: int, end_ms: int, link_id: int | None = None) -> Iterator[RawHit]:
+def iter_hits(
+    r: redis.Redis, keys: Keys, start_ms: int, end_ms: int, link_id: int | None = None
+) -> Iterator[RawHit]:
     """The hits from `start_ms` to `end_ms` inclusive, oldest first: one link's, or the instance's."""
     stream = keys.all_hits() if link_id is None else keys.link_hits(link_id)
     lower: str = str(start_ms)

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import redis
 
@@ -56,7 +56,7 @@ def day_of(time_ms: int) -> str:
 
 @functools.lru_cache(maxsize=512)
 def _day_name(day_number: int) -> str:
-    return datetime.fromtimestamp(day_number * 86_400, tz=timezone.utc).strftime("%Y%m%d")
+    return datetime.fromtimestamp(day_number * 86_400, tz=UTC).strftime("%Y%m%d")
 
 
 @functools.lru_cache(maxsize=16)
@@ -92,35 +92,75 @@ def _text(value: object) -> str:
 
 
 def record_hit(
-    r: redis.Redis, keys: Keys, link_id: int, hit: Hit, attribution: Attribution, *,
-    variant_channel: str, count: bool, retention_count: int, retention_days: int,
+    r: redis.Redis,
+    keys: Keys,
+    link_id: int,
+    hit: Hit,
+    attribution: Attribution,
+    *,
+    variant_channel: str,
+    count: bool,
+    retention_count: int,
+    retention_days: int,
     preview_window_ms: int,
 ) -> Outcome | None:
     """Resolve and (when `count`) record a hit of one link in one round trip; None if it is gone."""
     day = day_of(hit.time_ms)
     min_id = max(0, hit.time_ms - retention_days * 86_400_000)
     link_keys = [
-        keys.link(link_id), keys.link_hits(link_id), keys.link_day(link_id, day),
-        keys.link_visitors(link_id, day), keys.link_previews(link_id), keys.all_hits(),
-        keys.global_day(day), keys.global_visitors(day), keys.global_top_links(day),
+        keys.link(link_id),
+        keys.link_hits(link_id),
+        keys.link_day(link_id, day),
+        keys.link_visitors(link_id, day),
+        keys.link_previews(link_id),
+        keys.all_hits(),
+        keys.global_day(day),
+        keys.global_visitors(day),
+        keys.global_top_links(day),
     ]
-    reply = run_script(r, "record_hit", link_keys, [
-        hit.time_ms, 1 if count else 0, attribution.kind, _text(attribution.source),
-        _text(attribution.channel), attribution.evidence, 1 if attribution.dark else 0,
-        attribution.device, attribution.os, attribution.browser, _text(attribution.app),
-        hit.language, hit.visitor, hit.ip_hash, hit.referrer, hit.user_agent,
-        _text(variant_channel), retention_count, min_id, preview_window_ms, link_id,
-        AGGREGATE_DAYS * 86_400, 1 if abs(time.time_ns() // 1_000_000 - hit.time_ms) < LIVE_MS else 0,
-    ])
+    reply = run_script(
+        r,
+        "record_hit",
+        link_keys,
+        [
+            hit.time_ms,
+            1 if count else 0,
+            attribution.kind,
+            _text(attribution.source),
+            _text(attribution.channel),
+            attribution.evidence,
+            1 if attribution.dark else 0,
+            attribution.device,
+            attribution.os,
+            attribution.browser,
+            _text(attribution.app),
+            hit.language,
+            hit.visitor,
+            hit.ip_hash,
+            hit.referrer,
+            hit.user_agent,
+            _text(variant_channel),
+            retention_count,
+            min_id,
+            preview_window_ms,
+            link_id,
+            AGGREGATE_DAYS * 86_400,
+            1 if abs(time.time_ns() // 1_000_000 - hit.time_ms) < LIVE_MS else 0,
+        ],
+    )
     status = int(reply[0])
     if status == 0:
         return None
     if status == 410:
         return Outcome(status=410, url=reply[1], gone_reason=reply[2])
     channel = None if reply[2] == NO_VALUE else reply[2]
-    return Outcome(status=status, url=reply[1], channel=channel, evidence=reply[3], sender_test=reply[6] == "1")
+    return Outcome(
+        status=status, url=reply[1], channel=channel, evidence=reply[3], sender_test=reply[6] == "1"
+    )
 
 
 def record_orphan(r: redis.Redis, keys: Keys, hit: Hit) -> None:
     """Count a hit on an unknown code in the instance's day aggregates."""
-    run_script(r, "record_orphan", [keys.global_day(day_of(hit.time_ms))], [AGGREGATE_DAYS * 86_400])
+    run_script(
+        r, "record_orphan", [keys.global_day(day_of(hit.time_ms))], [AGGREGATE_DAYS * 86_400]
+    )

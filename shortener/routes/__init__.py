@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from flask import current_app, request
 from werkzeug.wsgi import get_host
 
+from shortener.context import AppContext
 from shortener.hits.recording import (
     MAX_REFERRER,
     MAX_USER_AGENT,
@@ -18,7 +19,6 @@ from shortener.hits.recording import (
     visitor_hash,
 )
 from shortener.links import now_ms
-from shortener.context import AppContext
 
 
 def lumen() -> AppContext:

@@ -34,7 +34,8 @@ def require_api_key() -> Response | None:
     ctx = lumen()
     if scheme.lower() != "bearer" or not verify_api_key(ctx.redis, ctx.keys, key.strip()):
         response = problem(
-            401, "Unauthorized",
+            401,
+            "Unauthorized",
             "Send a valid API key as 'Authorization: Bearer <key>'. "
             "Create one with: python -m shortener keys create NAME",
         )
@@ -53,7 +54,7 @@ def json_body() -> dict[str, object]:
     except ValueError as error:
         raise MalformedBody(f"the request body is not valid JSON: {error}") from None
     if not isinstance(payload, dict):
-        raise MalformedBody("the request body must be a JSON object, such as {\"url\": \"https://…\"}")
+        raise MalformedBody('the request body must be a JSON object, such as {"url": "https://…"}')
     return payload
 
 
@@ -91,8 +92,11 @@ def list_links() -> Response:
     cursor = int_arg("cursor", None, 0, 2**62)
     limit = int_arg("limit", 50, 1, 200) or 50
     links, next_cursor = lumen().links.list(
-        cursor=cursor, limit=limit, tag=request.args.get("tag"),
-        domain=request.args.get("domain"), query=request.args.get("q"),
+        cursor=cursor,
+        limit=limit,
+        tag=request.args.get("tag"),
+        domain=request.args.get("domain"),
+        query=request.args.get("q"),
     )
     return jsonify({"links": [link.as_json() for link in links], "next_cursor": next_cursor})
 

@@ -12,11 +12,21 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from flask import (
-    Blueprint, Flask, Response, abort, current_app, g, make_response, redirect, render_template, request, session,
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
     url_for,
 )
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
@@ -27,12 +37,19 @@ from shortener import charts
 from shortener.analytics.vocabulary import CHANNELS
 from shortener.apikeys import key_digest, key_name, verify_api_key
 from shortener.errors import InvalidInput, LumenError, NotFound
-from shortener.links import Link, now_ms
-from shortener.hits.reading import recent_hits
-from shortener.routes import lumen
 from shortener.figures import (
-    DEFAULT_RANGE_DAYS, DayRange, Stats, day_range, last_days, select_links, stats_for, today_of,
+    DEFAULT_RANGE_DAYS,
+    DayRange,
+    Stats,
+    day_range,
+    last_days,
+    select_links,
+    stats_for,
+    today_of,
 )
+from shortener.hits.reading import recent_hits
+from shortener.links import Link, now_ms
+from shortener.routes import lumen
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -46,10 +63,25 @@ SORTS = {
 }
 CREATE_FIELDS = ("url", "slug", "domain", "title", "tags", "expires_at")
 # Offered first when adding a share link; every other channel follows in alphabetical order.
-COMMON_CHANNELS = ("whatsapp", "sms", "email", "messenger", "telegram", "signal", "imessage", "slack",
-                   "facebook", "twitter", "linkedin", "qr", "copy")
-POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-          "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+COMMON_CHANNELS = (
+    "whatsapp",
+    "sms",
+    "email",
+    "messenger",
+    "telegram",
+    "signal",
+    "imessage",
+    "slack",
+    "facebook",
+    "twitter",
+    "linkedin",
+    "qr",
+    "copy",
+)
+POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 
 
 class DashboardSessions(SecureCookieSessionInterface):
@@ -81,8 +113,13 @@ def check_session() -> Response | None:
     """POSTs need the session's CSRF token; every page but sign-in needs a live API key."""
     if request.method == "POST":
         sent = request.form.get("csrf_token", "")
-        if not session.get("csrf") or not hmac.compare_digest(sent.encode(), str(session["csrf"]).encode()):
-            abort(400, description="This form has expired or did not come from Lumen. Reload the page and try again.")
+        if not session.get("csrf") or not hmac.compare_digest(
+            sent.encode(), str(session["csrf"]).encode()
+        ):
+            abort(
+                400,
+                description="This form has expired or did not come from Lumen. Reload the page and try again.",
+            )
     if request.endpoint == "dashboard.login":
         return None
     ctx = lumen()
@@ -128,7 +165,7 @@ def _number(value: int) -> str:
 
 
 def _iso_time(millis: int) -> str:
-    return datetime.fromtimestamp(millis / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.fromtimestamp(millis / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _percent(value: float | None) -> str:
@@ -184,7 +221,11 @@ def _requested_range() -> tuple[DayRange, str, str | None]:
             return last_days(DEFAULT_RANGE_DAYS, today), "30", error.detail
     preset = request.args.get("range", "30")
     if preset not in PRESETS:
-        return last_days(DEFAULT_RANGE_DAYS, today), "30", "range must be 7, 30 or 90 days, or a custom from/to"
+        return (
+            last_days(DEFAULT_RANGE_DAYS, today),
+            "30",
+            "range must be 7, 30 or 90 days, or a custom from/to",
+        )
     return last_days(int(preset), today), preset, None
 
 
@@ -197,15 +238,27 @@ def _figure_charts(stats: Stats) -> dict[str, Markup]:
     dates = [day.day for day in stats.series]
     return {
         "days": charts.stacked_days(
-            dates, [day.sources for day in stats.series], list(charts.SOURCE_COLORS), charts.SOURCE_COLORS,
-            charts.SOURCE_LABELS, caption="Human clicks per day, stacked by source"),
+            dates,
+            [day.sources for day in stats.series],
+            list(charts.SOURCE_COLORS),
+            charts.SOURCE_COLORS,
+            charts.SOURCE_LABELS,
+            caption="Human clicks per day, stacked by source",
+        ),
         "evidence": charts.split_bar(
-            [(charts.EVIDENCE_LABELS[e], charts.EVIDENCE_COLORS[e], n) for e, n in stats.dark_evidence.items()],
-            caption="Dark clicks by the evidence that decided them"),
+            [
+                (charts.EVIDENCE_LABELS[e], charts.EVIDENCE_COLORS[e], n)
+                for e, n in stats.dark_evidence.items()
+            ],
+            caption="Dark clicks by the evidence that decided them",
+        ),
         "private_public": charts.split_bar(
-            [("private (dark social)", charts.SOURCE_COLORS["dark"], stats.totals.dark),
-             ("public", charts.PUBLIC_COLOR, stats.totals.public)],
-            caption="Private and public human clicks"),
+            [
+                ("private (dark social)", charts.SOURCE_COLORS["dark"], stats.totals.dark),
+                ("public", charts.PUBLIC_COLOR, stats.totals.public),
+            ],
+            caption="Private and public human clicks",
+        ),
     }
 
 
@@ -222,9 +275,16 @@ def overview() -> Response:
     stats = stats_for(lumen().links, days, tag=tag or None)
     keep = {"tag": tag} if tag else {}
     return _render(
-        "dashboard/overview.html", "dashboard/_overview_live.html", 422 if error else 200,
-        stats=stats, charts=_figure_charts(stats), preset=preset, ranges=_range_links(preset, keep),
-        range_error=error, tag=tag, keep=keep,
+        "dashboard/overview.html",
+        "dashboard/_overview_live.html",
+        422 if error else 200,
+        stats=stats,
+        charts=_figure_charts(stats),
+        preset=preset,
+        ranges=_range_links(preset, keep),
+        range_error=error,
+        tag=tag,
+        keep=keep,
     )
 
 
@@ -256,12 +316,23 @@ def links() -> Response:
         sort = "newest"
     found = select_links(ctx.links, tag=tag or None, query=query or None)
     found.sort(key=SORTS[sort][1])
-    return make_response(render_template(
-        "dashboard/links.html", links=found[:LIST_LIMIT], total=len(found), limit=LIST_LIMIT, query=query,
-        tag=tag, sort=sort, sorts={name: label for name, (label, _) in SORTS.items()},
-        domains=ctx.settings.all_domains, default_domain=ctx.settings.primary_domain,
-        form=form, errors=errors,
-    ), status)
+    return make_response(
+        render_template(
+            "dashboard/links.html",
+            links=found[:LIST_LIMIT],
+            total=len(found),
+            limit=LIST_LIMIT,
+            query=query,
+            tag=tag,
+            sort=sort,
+            sorts={name: label for name, (label, _) in SORTS.items()},
+            domains=ctx.settings.all_domains,
+            default_domain=ctx.settings.primary_domain,
+            form=form,
+            errors=errors,
+        ),
+        status,
+    )
 
 
 def _link_or_404(link_id: int) -> Link:
@@ -276,12 +347,24 @@ def _link_page(link: Link, *, variant_error: str | None = None, status: int = 20
     days, preset, error = _requested_range()
     stats = stats_for(ctx.links, days, link=link)
     return _render(
-        "dashboard/link.html", "dashboard/_link_live.html", 422 if error else status,
-        link=link, stats=stats, charts=_figure_charts(stats), preset=preset, ranges=_range_links(preset, {}),
-        range_error=error, keep={}, recent=recent_hits(ctx.redis, ctx.keys, link.id, 20),
-        qr=charts.qr_code(link.as_json()["short_url"]), variant_error=variant_error,
-        channels=[c for c in (*COMMON_CHANNELS, *sorted(set(CHANNELS) - set(COMMON_CHANNELS)))
-                  if c not in {v.channel for v in stats.variants or ()}],
+        "dashboard/link.html",
+        "dashboard/_link_live.html",
+        422 if error else status,
+        link=link,
+        stats=stats,
+        charts=_figure_charts(stats),
+        preset=preset,
+        ranges=_range_links(preset, {}),
+        range_error=error,
+        keep={},
+        recent=recent_hits(ctx.redis, ctx.keys, link.id, 20),
+        qr=charts.qr_code(link.as_json()["short_url"]),
+        variant_error=variant_error,
+        channels=[
+            c
+            for c in (*COMMON_CHANNELS, *sorted(set(CHANNELS) - set(COMMON_CHANNELS)))
+            if c not in {v.channel for v in stats.variants or ()}
+        ],
     )
 
 

@@ -15,7 +15,9 @@ MAX_AGE_SECONDS = 3600
 @bp.get("/share.js")
 def share_js() -> Response:
     """The script, cacheable for an hour (revalidated by ETag) and loadable from any site."""
-    response = send_from_directory(STATIC, "share.js", mimetype="text/javascript", max_age=MAX_AGE_SECONDS)
+    response = send_from_directory(
+        STATIC, "share.js", mimetype="text/javascript", max_age=MAX_AGE_SECONDS
+    )
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

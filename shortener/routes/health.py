@@ -23,6 +23,9 @@ def readyz() -> tuple[dict[str, object], int]:
     try:
         ctx.redis.ping()
     except redis.RedisError as error:
-        return {"status": "unavailable", "detail": f"Redis does not answer: {error}",
-                "record_failures": ctx.record_failures}, 503
+        return {
+            "status": "unavailable",
+            "detail": f"Redis does not answer: {error}",
+            "record_failures": ctx.record_failures,
+        }, 503
     return {"status": "ok", "record_failures": ctx.record_failures}, 200

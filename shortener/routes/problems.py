@@ -39,16 +39,23 @@ def _http_error(error: HTTPException) -> Response | tuple[str, int]:
     status = error.code or 500
     if _wants_problem():
         return problem(status, error.name, error.description or error.name)
-    return render_template("error.html", status=status, title=error.name, detail=error.description), status
+    return render_template(
+        "error.html", status=status, title=error.name, detail=error.description
+    ), status
 
 
 def _redis_unavailable(error: redis.RedisError) -> Response:
     log.exception("Redis failed while serving %s %s", request.method, request.path, exc_info=error)
-    title, detail = "Service Unavailable", "Lumen's database does not answer right now; try again in a few seconds."
+    title, detail = (
+        "Service Unavailable",
+        "Lumen's database does not answer right now; try again in a few seconds.",
+    )
     if _wants_problem():
         response = problem(503, title, detail)
     else:
-        response = Response(render_template("error.html", status=503, title=title, detail=detail), status=503)
+        response = Response(
+            render_template("error.html", status=503, title=title, detail=detail), status=503
+        )
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 

@@ -9,17 +9,26 @@ from typing import Any
 
 import redis
 from flask import (
-    Blueprint, Flask, Response, abort, current_app, make_response, redirect, render_template, request, send_from_directory,
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
 )
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.urls import iri_to_uri
 
 from shortener.analytics.attribution import classify_hit
 from shortener.codes import RESERVED_WORDS, SLUG_PATTERN
+from shortener.context import AppContext
 from shortener.hits.recording import Hit, Outcome, record_hit, record_orphan
 from shortener.links import LinkRef
 from shortener.routes import hit_from_environ, hit_from_request, lumen, request_domain
-from shortener.context import AppContext
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +61,12 @@ def _gone(reason: str) -> Response:
 @bp.get("/favicon.ico")
 def favicon() -> Response:
     """Browsers ask every short domain for an icon: answer it rather than count an orphan hit."""
-    return send_from_directory(current_app.static_folder or "static", "favicon.svg", mimetype="image/svg+xml", max_age=86_400)
+    return send_from_directory(
+        current_app.static_folder or "static",
+        "favicon.svg",
+        mimetype="image/svg+xml",
+        max_age=86_400,
+    )
 
 
 @bp.get("/robots.txt")
@@ -94,7 +108,9 @@ def follow(code: str) -> Response:
     if outcome.status == 410:
         return _gone(outcome.gone_reason)
     # A bare response: the HTML body redirect() would build is never read by a browser.
-    return Response(status=outcome.status, headers={"Location": outcome.url, "Cache-Control": NO_STORE})
+    return Response(
+        status=outcome.status, headers={"Location": outcome.url, "Cache-Control": NO_STORE}
+    )
 
 
 def attribute_and_record(ctx: AppContext, hit: Hit, ref: LinkRef, counted: bool) -> Outcome | None:
@@ -102,11 +118,19 @@ def attribute_and_record(ctx: AppContext, hit: Hit, ref: LinkRef, counted: bool)
     counted, and answered from a resolve-only run so the visitor still gets the redirect."""
     settings = ctx.settings
     attribution = classify_hit(
-        hit.user_agent, hit.referrer, own_hosts=settings.all_domains,
-        target_site=ref.site or None, tag_channel=ref.channel or None,
+        hit.user_agent,
+        hit.referrer,
+        own_hosts=settings.all_domains,
+        target_site=ref.site or None,
+        tag_channel=ref.channel or None,
     )
     record = partial(
-        record_hit, ctx.redis, ctx.keys, ref.link_id, hit, attribution,
+        record_hit,
+        ctx.redis,
+        ctx.keys,
+        ref.link_id,
+        hit,
+        attribution,
         variant_channel=ref.channel,
         retention_count=settings.hit_retention_count,
         retention_days=settings.hit_retention_days,
@@ -133,24 +157,39 @@ class RedirectFastPath:
         self.app = app.wsgi_app
         self.ctx = ctx
         # Single-segment paths Flask serves itself (health checks, robots.txt…) are never codes.
-        self.own_paths = frozenset(
-            rule.rule.strip("/").lower() for rule in app.url_map.iter_rules() if "<" not in rule.rule
-        ) | RESERVED_WORDS
+        self.own_paths = (
+            frozenset(
+                rule.rule.strip("/").lower()
+                for rule in app.url_map.iter_rules()
+                if "<" not in rule.rule
+            )
+            | RESERVED_WORDS
+        )
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD")
         code = environ.get("PATH_INFO", "")[1:]
-        if method in ("GET", "HEAD") and SLUG_PATTERN.match(code) and code.lower() not in self.own_paths:
+        if (
+            method in ("GET", "HEAD")
+            and SLUG_PATTERN.match(code)
+            and code.lower() not in self.own_paths
+        ):
             try:
                 answer = self._redirect(environ, code, counted=method == "GET")
             except redis.RedisError:
-                answer = None  # Flask's view meets the same error and answers 503 (routes/problems.py)
+                answer = (
+                    None  # Flask's view meets the same error and answers 503 (routes/problems.py)
+                )
             if answer is not None:
                 start_response(*answer)
                 return [b""]
         return self.app(environ, start_response)
 
-    def _redirect(self, environ: dict[str, Any], code: str, counted: bool) -> tuple[str, list[tuple[str, str]]] | None:
+    def _redirect(
+        self, environ: dict[str, Any], code: str, counted: bool
+    ) -> tuple[str, list[tuple[str, str]]] | None:
         ctx = self.ctx
         hit = hit_from_environ(environ, code, ctx.secret_key)
         if hit.domain not in ctx.settings.all_domains:
@@ -163,4 +202,8 @@ class RedirectFastPath:
             return None  # nothing was recorded: Flask answers it in full
         location = outcome.url if outcome.url.isascii() else iri_to_uri(outcome.url)
         status = f"{outcome.status} {HTTP_STATUS_CODES[outcome.status]}"
-        return status, [("Location", location), ("Cache-Control", NO_STORE), ("Content-Length", "0")]
+        return status, [
+            ("Location", location),
+            ("Cache-Control", NO_STORE),
+            ("Content-Length", "0"),
+        ]

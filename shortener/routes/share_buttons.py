@@ -63,7 +63,9 @@ def _over_the_limit() -> Response | None:
     if limit is None:
         return None
     reset_at, _ = limiter.get_window_stats(limit, scope, key)
-    response = problem(429, "Too many requests", f"at most {limit} from one address; try again later")
+    response = problem(
+        429, "Too many requests", f"at most {limit} from one address; try again later"
+    )
     response.headers["Retry-After"] = str(max(1, int(reset_at - time.time())))
     return response
 
@@ -113,11 +115,14 @@ def publisher_of(payload: dict[str, object]) -> Publisher:
     if publisher is None:
         raise Forbidden(
             "key is not a publisher key; create one with: "
-            "python -m shortener publishers create NAME --origin https://your.site", field="key",
+            "python -m shortener publishers create NAME --origin https://your.site",
+            field="key",
         )
     origin = request.headers.get("Origin")
     if not publisher.allows(origin):
-        raise Forbidden(f"this publisher key may not be used from origin {_shown(origin)}", field="origin")
+        raise Forbidden(
+            f"this publisher key may not be used from origin {_shown(origin)}", field="origin"
+        )
     g.cors_origin = origin
     return publisher
 
@@ -155,10 +160,17 @@ def beacon() -> Response | tuple[str, int]:
     if event == "share":
         record_share(ctx.redis, ctx.keys, link.id, button, now_ms())
         return "", 204
-    hit = replace(hit_from_request(link.code), referrer="")  # the beacon's Referer is the page itself
+    hit = replace(
+        hit_from_request(link.code), referrer=""
+    )  # the beacon's Referer is the page itself
     counted = record_copy_arrival(
-        ctx.redis, ctx.keys, link, hit, generation,
-        retention_count=settings.hit_retention_count, retention_days=settings.hit_retention_days,
+        ctx.redis,
+        ctx.keys,
+        link,
+        hit,
+        generation,
+        retention_count=settings.hit_retention_count,
+        retention_days=settings.hit_retention_days,
     )
     if not counted:
         return problem(410, "Gone", "this page's link has expired or is out of clicks")

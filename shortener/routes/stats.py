@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
 from shortener.exports import STATS_COLUMNS, csv_lines, hit_columns, hit_rows, stats_rows
-from shortener.links import Link, now_ms
+from shortener.figures import DayRange, Stats, day_range, stats_for, today_of
 from shortener.hits.reading import iter_hits
+from shortener.links import Link, now_ms
 from shortener.routes import lumen
 from shortener.routes.api import int_arg, require_api_key
-from shortener.figures import DayRange, Stats, day_range, stats_for, today_of
 
 bp = Blueprint("stats", __name__, url_prefix="/api/v1")
 bp.before_request(require_api_key)
@@ -33,8 +33,11 @@ def _requested_link() -> Link | None:
 
 
 def _csv(lines: object, filename: str) -> Response:
-    return Response(lines, mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        lines,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @bp.get("/stats")
@@ -49,8 +52,9 @@ def get_stats_csv() -> Response:
     """The same figures as /stats, one (section, date, name, value) row each."""
     stats, _ = _requested_stats(_requested_link())
     span = stats.range.as_json()
-    return _csv(csv_lines(STATS_COLUMNS, stats_rows(stats)),
-                f"lumen-stats-{span['from']}-{span['to']}.csv")
+    return _csv(
+        csv_lines(STATS_COLUMNS, stats_rows(stats)), f"lumen-stats-{span['from']}-{span['to']}.csv"
+    )
 
 
 @bp.get("/links/<int:link_id>/stats")

@@ -24,7 +24,9 @@ def _entries() -> list:
         if line.strip():
             entry = json.loads(line)
             expect = entry["expect"]
-            entries.append(pytest.param(entry, id=f"line{number}-{expect['kind']}-{expect['channel']}"))
+            entries.append(
+                pytest.param(entry, id=f"line{number}-{expect['kind']}-{expect['channel']}")
+            )
     return entries
 
 
@@ -33,7 +35,10 @@ def test_corpus_entry(entry: dict) -> None:
     expect = entry["expect"]
     hit = classify_hit(entry["ua"], entry["referrer"])
     if expect["kind"] == "human":
-        got, want = (hit.kind, hit.source, hit.channel), (expect["kind"], expect["source"], expect["channel"])
+        got, want = (
+            (hit.kind, hit.source, hit.channel),
+            (expect["kind"], expect["source"], expect["channel"]),
+        )
     elif expect["kind"] == "preview":
         got, want = (hit.kind, hit.channel), (expect["kind"], expect["channel"])
     else:

@@ -26,35 +26,66 @@ def test_one_line_out_per_line_in_in_order() -> None:
     assert out[3]["kind"] == "bot"  # no user-agent at all: a script
 
 
-@pytest.mark.parametrize(("line", "message"), [
-    ("", "blank line"),
-    ("   \n", "blank line"),
-    ("{", "invalid JSON"),
-    ("{'ua': 'x'}", "invalid JSON"),
-    ("[" * 100_000, "invalid JSON"),
-    ("[1, 2]", "got an array"),
-    ('"ua"', "got a string"),
-    ("null", "got null"),
-    ("3", "got a number"),
-    ('{"ua": 7}', '"ua" must be a string or null, got a number'),
-    ('{"referrer": ["https://t.co/"]}', '"referrer" must be a string or null, got an array'),
-    ('{"ua": {"x": 1}}', "got an object"),
-    ('{"ua": true}', "got a boolean"),
-    ('{"ua": NaN}', "got a number"),
-    (None, "expected a line of text"),
-    (b'{"ua": ""}', "expected a line of text"),
-], ids=["empty", "whitespace", "truncated", "single-quotes", "nested-too-deep", "array", "string", "null", "number",
-        "ua-number", "referrer-array", "ua-object", "ua-boolean", "ua-nan", "none", "bytes"])
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("", "blank line"),
+        ("   \n", "blank line"),
+        ("{", "invalid JSON"),
+        ("{'ua': 'x'}", "invalid JSON"),
+        ("[" * 100_000, "invalid JSON"),
+        ("[1, 2]", "got an array"),
+        ('"ua"', "got a string"),
+        ("null", "got null"),
+        ("3", "got a number"),
+        ('{"ua": 7}', '"ua" must be a string or null, got a number'),
+        ('{"referrer": ["https://t.co/"]}', '"referrer" must be a string or null, got an array'),
+        ('{"ua": {"x": 1}}', "got an object"),
+        ('{"ua": true}', "got a boolean"),
+        ('{"ua": NaN}', "got a number"),
+        (None, "expected a line of text"),
+        (b'{"ua": ""}', "expected a line of text"),
+    ],
+    ids=[
+        "empty",
+        "whitespace",
+        "truncated",
+        "single-quotes",
+        "nested-too-deep",
+        "array",
+        "string",
+        "null",
+        "number",
+        "ua-number",
+        "referrer-array",
+        "ua-object",
+        "ua-boolean",
+        "ua-nan",
+        "none",
+        "bytes",
+    ],
+)
 def test_garbage_line_gives_an_error_line(line: object, message: str) -> None:
-    [out] = classify_lines([line, ])  # type: ignore[list-item]
+    [out] = classify_lines(
+        [
+            line,
+        ]
+    )  # type: ignore[list-item]
     assert message in json.loads(out)["error"]
     assert json.loads(out)["line"] == 1
 
 
-@pytest.mark.parametrize("line", [
-    "{}", '{"ua": null, "referrer": null}', '{"ua": "", "extra": [1]}', '\ufeff{"ua": "curl/8"}',
-    '{"ua": "\\ud800", "referrer": "https://\\ud800.com/"}',
-], ids=["empty-object", "nulls", "extra-fields", "byte-order-mark", "lone-surrogates"])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "{}",
+        '{"ua": null, "referrer": null}',
+        '{"ua": "", "extra": [1]}',
+        '\ufeff{"ua": "curl/8"}',
+        '{"ua": "\\ud800", "referrer": "https://\\ud800.com/"}',
+    ],
+    ids=["empty-object", "nulls", "extra-fields", "byte-order-mark", "lone-surrogates"],
+)
 def test_odd_but_valid_lines_are_classified(line: str) -> None:
     [out] = classify_lines([line])
     assert list(json.loads(out)) == FIELDS

@@ -10,8 +10,12 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "shortener" / "analytics"
 MODULES = sorted(PACKAGE.glob("*.py"))
 # Third-party parser → the one module allowed to import it.
-OWNERS = {"ua_parser": "user_agents.py", "ua_parser_rs": "user_agents.py", "user_agents": "user_agents.py",
-          "tldextract": "referrers.py"}
+OWNERS = {
+    "ua_parser": "user_agents.py",
+    "ua_parser_rs": "user_agents.py",
+    "user_agents": "user_agents.py",
+    "tldextract": "referrers.py",
+}
 
 
 def _imported_roots(path: Path) -> set[str]:
@@ -25,7 +29,12 @@ def _imported_roots(path: Path) -> set[str]:
 
 
 def test_package_has_modules() -> None:
-    assert {path.name for path in MODULES} >= {"attribution.py", "referrers.py", "user_agents.py", "vocabulary.py"}
+    assert {path.name for path in MODULES} >= {
+        "attribution.py",
+        "referrers.py",
+        "user_agents.py",
+        "vocabulary.py",
+    }
 
 
 @pytest.mark.parametrize("path", MODULES, ids=lambda path: path.name)
@@ -35,13 +44,24 @@ def test_no_flask_or_redis(path: Path) -> None:
 
 @pytest.mark.parametrize("path", MODULES, ids=lambda path: path.name)
 def test_each_parser_behind_one_module(path: Path) -> None:
-    strays = {root for root in _imported_roots(path) if root in OWNERS and OWNERS[root] != path.name}
+    strays = {
+        root for root in _imported_roots(path) if root in OWNERS and OWNERS[root] != path.name
+    }
     assert strays == set()
 
 
 @pytest.mark.parametrize("path", MODULES, ids=lambda path: path.name)
 def test_arrows_point_out_of_analytics_never_in(path: Path) -> None:
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    modules = [node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module]
-    modules += [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
-    assert [m for m in modules if m.startswith("shortener") and not m.startswith("shortener.analytics")] == []
+    modules = [
+        node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    ]
+    modules += [
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    ]
+    assert [
+        m for m in modules if m.startswith("shortener") and not m.startswith("shortener.analytics")
+    ] == []

@@ -5,11 +5,22 @@ from __future__ import annotations
 import pytest
 
 from shortener.analytics.referrers import (
-    ANDROID_APPS, BRANDS, HOSTS, ReferrerSource, classify_referrer, registrable_domain,
+    ANDROID_APPS,
+    BRANDS,
+    HOSTS,
+    ReferrerSource,
+    classify_referrer,
+    registrable_domain,
 )
 from shortener.analytics.vocabulary import CHANNELS, Source
 
-SOC, SRCH, MAIL, MSG, REF = Source.SOCIAL, Source.SEARCH, Source.EMAIL, Source.MESSAGING, Source.REFERRAL
+SOC, SRCH, MAIL, MSG, REF = (
+    Source.SOCIAL,
+    Source.SEARCH,
+    Source.EMAIL,
+    Source.MESSAGING,
+    Source.REFERRAL,
+)
 
 # (id, referrer, source, channel)
 CASES = [
@@ -22,7 +33,12 @@ CASES = [
     ("yahoo-mail-country", "https://uk.mail.yahoo.com/", MAIL, "yahoo-mail"),
     ("yahoo-mail-jp", "https://mail.yahoo.co.jp/", MAIL, "yahoo-mail"),
     ("aol-mail", "https://mail.aol.com/", MAIL, "aol-mail"),
-    ("gmx-dereferrer", "https://deref-gmx.net/mail/client/abc/dereferrer/?redirectUrl=x", MAIL, "gmx"),
+    (
+        "gmx-dereferrer",
+        "https://deref-gmx.net/mail/client/abc/dereferrer/?redirectUrl=x",
+        MAIL,
+        "gmx",
+    ),
     ("webde-dereferrer", "https://deref-web.de/", MAIL, "web.de"),
     # Messaging web clients and redirectors.
     ("whatsapp-web", "https://web.whatsapp.com/", MSG, "whatsapp"),
@@ -90,62 +106,138 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("url", "source", "channel"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("url", "source", "channel"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_referrer(url: str, source: Source, channel: str) -> None:
     assert classify_referrer(url) == ReferrerSource(source, channel)
 
 
-@pytest.mark.parametrize(("url", "own_hosts", "target_site"), [
-    ("https://go.brand.com/abc", ["go.brand.com"], None),
-    ("https://GO.Brand.COM:8443/abc", ["go.brand.com"], None),
-    ("http://go.brand.com/abc", ("GO.brand.com:8000",), None),
-    ("http://[::1]:8000/x", ["[::1]:8000"], None),
-    ("https://blog.example.com/post", (), "example.com"),
-    ("https://www.example.co.uk/", (), "shop.example.co.uk"),
-], ids=["host", "case-and-port", "own-host-with-port", "ipv6", "target-site", "target-site-subdomain"])
+@pytest.mark.parametrize(
+    ("url", "own_hosts", "target_site"),
+    [
+        ("https://go.brand.com/abc", ["go.brand.com"], None),
+        ("https://GO.Brand.COM:8443/abc", ["go.brand.com"], None),
+        ("http://go.brand.com/abc", ("GO.brand.com:8000",), None),
+        ("http://[::1]:8000/x", ["[::1]:8000"], None),
+        ("https://blog.example.com/post", (), "example.com"),
+        ("https://www.example.co.uk/", (), "shop.example.co.uk"),
+    ],
+    ids=[
+        "host",
+        "case-and-port",
+        "own-host-with-port",
+        "ipv6",
+        "target-site",
+        "target-site-subdomain",
+    ],
+)
 def test_internal(url: str, own_hosts: list[str], target_site: str | None) -> None:
     assert classify_referrer(url, own_hosts, target_site) == ReferrerSource(Source.INTERNAL, None)
 
 
-@pytest.mark.parametrize(("url", "own_hosts", "target_site"), [
-    ("https://go.brand.com.evil.example/", ["go.brand.com"], None),
-    ("https://example.com.au/", (), "example.com"),
-    ("https://t.co/", ["go.brand.com", None, 7], "example.com"),
-    ("http://10.0.0.1/", None, ""),
-    ("http://10.0.0.1/", (), "10.0.0.2"),
-], ids=["own-host-lookalike", "other-site", "junk-own-hosts", "ip-and-no-site", "ips-have-no-site"])
+@pytest.mark.parametrize(
+    ("url", "own_hosts", "target_site"),
+    [
+        ("https://go.brand.com.evil.example/", ["go.brand.com"], None),
+        ("https://example.com.au/", (), "example.com"),
+        ("https://t.co/", ["go.brand.com", None, 7], "example.com"),
+        ("http://10.0.0.1/", None, ""),
+        ("http://10.0.0.1/", (), "10.0.0.2"),
+    ],
+    ids=[
+        "own-host-lookalike",
+        "other-site",
+        "junk-own-hosts",
+        "ip-and-no-site",
+        "ips-have-no-site",
+    ],
+)
 def test_not_internal(url: str, own_hosts: list, target_site: str | None) -> None:
     assert classify_referrer(url, own_hosts, target_site).source is not Source.INTERNAL
 
 
-@pytest.mark.parametrize("url", [
-    "", "   ", None, 42, "not a url", "www.google.com", "//www.google.com/", "ftp://example.com/",
-    "javascript:alert(1)", "about:blank", "http://", "https://[::1", "http://exa mple.com/", "http://a..b/",
-    "android-app://", "android-app://not a package/", "http://" + "a." * 200 + "com/", "https://\ud800.com/",
-], ids=["empty", "blank", "none", "int", "words", "no-scheme", "scheme-relative", "ftp", "javascript",
-        "about-blank", "no-host", "bad-ipv6", "space-in-host", "empty-label", "empty-package", "bad-package",
-        "too-long", "surrogate"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "",
+        "   ",
+        None,
+        42,
+        "not a url",
+        "www.google.com",
+        "//www.google.com/",
+        "ftp://example.com/",
+        "javascript:alert(1)",
+        "about:blank",
+        "http://",
+        "https://[::1",
+        "http://exa mple.com/",
+        "http://a..b/",
+        "android-app://",
+        "android-app://not a package/",
+        "http://" + "a." * 200 + "com/",
+        "https://\ud800.com/",
+    ],
+    ids=[
+        "empty",
+        "blank",
+        "none",
+        "int",
+        "words",
+        "no-scheme",
+        "scheme-relative",
+        "ftp",
+        "javascript",
+        "about-blank",
+        "no-host",
+        "bad-ipv6",
+        "space-in-host",
+        "empty-label",
+        "empty-package",
+        "bad-package",
+        "too-long",
+        "surrogate",
+    ],
+)
 def test_garbage_is_none(url: object) -> None:
     assert classify_referrer(url) is None  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("www.bbc.co.uk", "bbc.co.uk"),
-    ("https://www.abc.net.au/news?x=1", "abc.net.au"),
-    ("HTTPS://Shop.Example.COM:8443/", "example.com"),
-    ("alice.github.io", "alice.github.io"),
-    ("127.0.0.1", None),
-    ("localhost", None),
-    ("", None),
-    (None, None),
-    ("exa mple.com", None),
-    ("\ud800.com", None),
-], ids=["host", "url", "case-and-port", "private-suffix", "ip", "localhost", "empty", "none", "space", "surrogate"])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("www.bbc.co.uk", "bbc.co.uk"),
+        ("https://www.abc.net.au/news?x=1", "abc.net.au"),
+        ("HTTPS://Shop.Example.COM:8443/", "example.com"),
+        ("alice.github.io", "alice.github.io"),
+        ("127.0.0.1", None),
+        ("localhost", None),
+        ("", None),
+        (None, None),
+        ("exa mple.com", None),
+        ("\ud800.com", None),
+    ],
+    ids=[
+        "host",
+        "url",
+        "case-and-port",
+        "private-suffix",
+        "ip",
+        "localhost",
+        "empty",
+        "none",
+        "space",
+        "surrogate",
+    ],
+)
 def test_registrable_domain(value: object, expected: str | None) -> None:
     assert registrable_domain(value) == expected  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("name", "table"), [("HOSTS", HOSTS), ("BRANDS", BRANDS), ("ANDROID_APPS", ANDROID_APPS)])
+@pytest.mark.parametrize(
+    ("name", "table"), [("HOSTS", HOSTS), ("BRANDS", BRANDS), ("ANDROID_APPS", ANDROID_APPS)]
+)
 def test_table_channels_are_known_with_their_category(name: str, table: dict) -> None:
     wrong = {key: value for key, value in table.items() if CHANNELS.get(value[1]) != value[0]}
     assert wrong == {}, name

@@ -23,8 +23,15 @@ from shortener.app import create_app
 from tests.conftest import free_port
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @dataclass
@@ -47,7 +54,9 @@ def chromium_path() -> str:
     """Debian's chromium, or a skip (a failure when LUMEN_REQUIRE_BROWSER=1)."""
     path = shutil.which("chromium")
     if path is None:
-        reason = "Debian's chromium is not installed (apt-get install chromium): browser tests skipped"
+        reason = (
+            "Debian's chromium is not installed (apt-get install chromium): browser tests skipped"
+        )
         if os.environ.get("LUMEN_REQUIRE_BROWSER") == "1":
             pytest.fail(reason.replace("skipped", "required by LUMEN_REQUIRE_BROWSER=1"))
         pytest.skip(reason)
@@ -66,12 +75,20 @@ def browser(chromium_path: str) -> Iterator[object]:
 
 
 @pytest.fixture
-def live_server(settings_overrides: dict[str, object], redis_client: object) -> Iterator[LiveServer]:
+def live_server(
+    settings_overrides: dict[str, object], redis_client: object
+) -> Iterator[LiveServer]:
     """The real app on a free port (werkzeug's threaded server), refreshing its figures every second."""
     port = free_port()
     domain = f"127.0.0.1:{port}"
-    app = create_app({**settings_overrides, "domains": (domain,), "default_domain": domain,
-                      "DASHBOARD_REFRESH_SECONDS": 1})
+    app = create_app(
+        {
+            **settings_overrides,
+            "domains": (domain,),
+            "default_domain": domain,
+            "DASHBOARD_REFRESH_SECONDS": 1,
+        }
+    )
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

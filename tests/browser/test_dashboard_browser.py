@@ -10,16 +10,20 @@ from playwright.sync_api import expect
 
 from shortener.apikeys import create_api_key
 from shortener.demo import fill_demo
-from shortener.links import now_ms
 from shortener.figures import today_of
+from shortener.links import now_ms
 from tests.browser.conftest import LiveServer
 
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
-IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
-          "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1")
-MESSENGER_IN_APP = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-                    "Mobile/15E148 [FBAN/Messenger;FBAV/450.0.0.34.109;FBBV/600000000;FBDV/iPhone15,2;FBMD/iPhone;"
-                    "FBSN/iOS;FBSV/17.5;FBSS/3;FBCR/;FBID/phone;FBLC/en_US;FBOP/5]")
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
+MESSENGER_IN_APP = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Mobile/15E148 [FBAN/Messenger;FBAV/450.0.0.34.109;FBBV/600000000;FBDV/iPhone15,2;FBMD/iPhone;"
+    "FBSN/iOS;FBSV/17.5;FBSS/3;FBCR/;FBID/phone;FBLC/en_US;FBOP/5]"
+)
 WHATSAPP_PREVIEW = "WhatsApp/2.23.20.0 A"
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 HOSTILE_TITLE = '<script>window.pwned=1</script>"><img src=x onerror="window.pwned=2">'
@@ -54,7 +58,9 @@ def page(browser, live_server: LiveServer, api_key: str) -> Iterator[object]:  #
     signed_in = context.new_page()
     errors: list[str] = []
     signed_in.on("pageerror", lambda error: errors.append(str(error)))
-    signed_in.on("dialog", lambda dialog: (errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+    signed_in.on(
+        "dialog", lambda dialog: (errors.append(f"dialog: {dialog.message}"), dialog.dismiss())
+    )
     signed_in.goto(live_server.url("/dashboard/"))
     assert "/dashboard/login" in signed_in.url
     signed_in.fill("#api_key", api_key)
@@ -79,20 +85,29 @@ def create_link_through_the_form(page, live_server: LiveServer, **fields: str) -
     return page.locator("#short-url").inner_text().rsplit("/", 1)[1]
 
 
-def test_hits_sent_through_the_redirect_change_figures_and_charts_in_place(page, live_server, artifacts):
-    code = create_link_through_the_form(page, live_server, url="https://example.com/spring", title="Spring sale",
-                                        tags="campaign, spring")
+def test_hits_sent_through_the_redirect_change_figures_and_charts_in_place(
+    page, live_server, artifacts
+):
+    code = create_link_through_the_form(
+        page,
+        live_server,
+        url="https://example.com/spring",
+        title="Spring sale",
+        tags="campaign, spring",
+    )
     page.goto(live_server.url("/dashboard/?range=7"))
     assert figure(page, "human") == "0" and figure(page, "dark-share") == "—"
     page.evaluate("window.notReloaded = true")
 
-    assert send_hit(live_server, code, CHROME) == 302                                     # dark direct
-    assert send_hit(live_server, code, IPHONE, "https://l.facebook.com/l.php") == 302      # social
-    assert send_hit(live_server, code, MESSENGER_IN_APP) == 302                           # messaging, in-app
-    assert send_hit(live_server, code, WHATSAPP_PREVIEW) == 302                           # a share, not a click
-    assert send_hit(live_server, code, GOOGLEBOT) == 302                                  # a bot, not a click
+    assert send_hit(live_server, code, CHROME) == 302  # dark direct
+    assert send_hit(live_server, code, IPHONE, "https://l.facebook.com/l.php") == 302  # social
+    assert send_hit(live_server, code, MESSENGER_IN_APP) == 302  # messaging, in-app
+    assert send_hit(live_server, code, WHATSAPP_PREVIEW) == 302  # a share, not a click
+    assert send_hit(live_server, code, GOOGLEBOT) == 302  # a bot, not a click
 
-    expect(page.locator('[data-figure="human"]')).to_have_text("3", timeout=15_000)  # the page refreshes itself
+    expect(page.locator('[data-figure="human"]')).to_have_text(
+        "3", timeout=15_000
+    )  # the page refreshes itself
     assert page.evaluate("window.notReloaded") is True  # refreshed in place, not reloaded
     assert figure(page, "dark-share") == "67 %"
     assert figure(page, "dark-public-ratio") == "2.0 : 1"
@@ -133,14 +148,18 @@ def test_create_form_errors_show_next_to_the_field(page, live_server):
 
 
 def test_share_link_copy_button_and_qr_code(page, live_server, browser):
-    code = create_link_through_the_form(page, live_server, url="https://example.com/podcast", title="Podcast")
+    code = create_link_through_the_form(
+        page, live_server, url="https://example.com/podcast", title="Podcast"
+    )
     page.select_option("#channel", "whatsapp")
     page.click("form.inline button[type=submit]")
     row = page.locator('tr[data-channel="whatsapp"]')
     variant_url = row.locator("code").inner_text()
     assert send_hit(live_server, variant_url.rsplit("/", 1)[1], IPHONE) == 302
     expect(row.locator("td.n").first).to_have_text("1", timeout=15_000)
-    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url(""))
+    page.context.grant_permissions(
+        ["clipboard-read", "clipboard-write"], origin=live_server.url("")
+    )
     row.locator("button.copy").click()
     assert page.evaluate("navigator.clipboard.readText()") == variant_url
     assert page.locator("figure.qr svg.segno path").count() >= 1  # the QR code, inline
@@ -148,7 +167,9 @@ def test_share_link_copy_button_and_qr_code(page, live_server, browser):
 
 
 def test_hostile_title_referrer_and_user_agent_show_as_text_and_run_nothing(page, live_server):
-    code = create_link_through_the_form(page, live_server, url="https://example.com/x", title=HOSTILE_TITLE)
+    code = create_link_through_the_form(
+        page, live_server, url="https://example.com/x", title=HOSTILE_TITLE
+    )
     assert send_hit(live_server, code, HOSTILE_UA, HOSTILE_REFERRER) == 302
     for path in (page.url, live_server.url("/dashboard/links"), live_server.url("/dashboard/")):
         page.goto(path)
@@ -174,7 +195,9 @@ def test_every_page_loads_all_it_needs_from_lumen_itself(page, live_server):
     page.goto(live_server.url("/dashboard/"))
     page.click("form.signout button")
     page.wait_for_url("**/dashboard/login")
-    assert any(url.endswith(".css") for url in requested) and any(url.endswith(".js") for url in requested)
+    assert any(url.endswith(".css") for url in requested) and any(
+        url.endswith(".js") for url in requested
+    )
     assert [url for url in requested if not url.startswith(live_server.url("/"))] == []
 
 

@@ -34,12 +34,27 @@ from tests.conftest import day_fields
 # A desktop Chrome: HeadlessChrome is (rightly) classified as a bot, whose arrivals are not people's.
 DESKTOP_CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
 TITLE = "Dark social, measured"
-TEXT = ("Most sharing happens in private messages, where analytics cannot see it and calls it direct "
-        "traffic; copy-paste is the largest of those channels.")
-BUTTONS = ["whatsapp", "sms", "email", "messenger", "telegram", "twitter", "facebook", "linkedin", "reddit", "copy"]
+TEXT = (
+    "Most sharing happens in private messages, where analytics cannot see it and calls it direct "
+    "traffic; copy-paste is the largest of those channels."
+)
+BUTTONS = [
+    "whatsapp",
+    "sms",
+    "email",
+    "messenger",
+    "telegram",
+    "twitter",
+    "facebook",
+    "linkedin",
+    "reddit",
+    "copy",
+]
 EXTERNAL = re.compile(r"^(?!https?://(127\.0\.0\.1|localhost|[a-z0-9.-]+\.localhost)[:/])")
 TOKEN = re.compile(r"#lm=([A-Za-z0-9]{8})\.(\d+)$")
-DOCS_SCREENSHOT = os.environ.get("LUMEN_SHARE_SCREENSHOT", "")  # set to write the README's screenshot
+DOCS_SCREENSHOT = os.environ.get(
+    "LUMEN_SHARE_SCREENSHOT", ""
+)  # set to write the README's screenshot
 
 
 class LateApp:
@@ -70,7 +85,7 @@ def page_html(lumen: str, key: str, path: str, query: str) -> str | None:
     script_attrs = "" if "no-fb-app" in query else 'data-lumen-fb-app-id="1234567890"'
     if "track-home" in query:
         script_attrs += " data-lumen-track-home"
-    widgets = '<div data-lumen-share></div>'
+    widgets = "<div data-lumen-share></div>"
     if path == "/copy":
         script_attrs += " data-lumen-copy-text"
     elif path == "/gallery":
@@ -86,8 +101,10 @@ def page_html(lumen: str, key: str, path: str, query: str) -> str | None:
         return None
     # Hostile host styles: none of them may reach the buttons inside the shadow root. (The gallery,
     # which makes the README's screenshot, is styled like an ordinary article.)
-    style = ("body{font:21px/1.5 Georgia,serif;color:#8b0000;letter-spacing:3px;margin:2em;max-width:52em}"
-             "a,button,span,svg{color:lime!important;background:yellow!important} .b{display:none!important}")
+    style = (
+        "body{font:21px/1.5 Georgia,serif;color:#8b0000;letter-spacing:3px;margin:2em;max-width:52em}"
+        "a,button,span,svg{color:lime!important;background:yellow!important} .b{display:none!important}"
+    )
     if path == "/gallery":
         style = "body{font:17px/1.5 Georgia,serif;color:#222;margin:2em;max-width:52em} h2{font:600 15px system-ui;color:#555}"
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(TITLE)}</title>
@@ -155,12 +172,25 @@ def stage(browser, settings_overrides, redis_client, keys) -> Iterator[Stage]:
     lumen_app, site_app = LateApp(), LateApp()
     with serving(lumen_app) as lumen_port, serving(site_app) as site_port:
         domain = f"localhost:{lumen_port}"
-        lumen_app.app = create_app({**settings_overrides, "domains": (domain,), "default_domain": domain,
-                                    "embed_rate_limit": "1000 per minute"})
-        publisher = create_publisher(redis_client, keys, "news", [f"http://127.0.0.1:{site_port}"], now_ms())
+        lumen_app.app = create_app(
+            {
+                **settings_overrides,
+                "domains": (domain,),
+                "default_domain": domain,
+                "embed_rate_limit": "1000 per minute",
+            }
+        )
+        publisher = create_publisher(
+            redis_client, keys, "news", [f"http://127.0.0.1:{site_port}"], now_ms()
+        )
 
         def site(environ, start_response):  # type: ignore[no-untyped-def]
-            html = page_html(f"http://{domain}", publisher.key, environ["PATH_INFO"], environ.get("QUERY_STRING", ""))
+            html = page_html(
+                f"http://{domain}",
+                publisher.key,
+                environ["PATH_INFO"],
+                environ.get("QUERY_STRING", ""),
+            )
             status = "200 OK" if html else "404 Not Found"
             start_response(status, [("Content-Type", "text/html; charset=utf-8")])
             return [(html or "not found").encode()]
@@ -176,7 +206,9 @@ def shown_channels(page) -> list[str]:  # type: ignore[no-untyped-def]
     """The channels of the rendered buttons of the first widget, in order (waits for them)."""
     page.locator("[data-lumen-share] .b").first.wait_for()
     return page.eval_on_selector(
-        "[data-lumen-share]", "el => [...el.shadowRoot.querySelectorAll('.b')].map(b => b.dataset.channel)")
+        "[data-lumen-share]",
+        "el => [...el.shadowRoot.querySelectorAll('.b')].map(b => b.dataset.channel)",
+    )
 
 
 def test_buttons_render_with_their_variant_links_accessibly_and_isolated(stage):
@@ -187,11 +219,19 @@ def test_buttons_render_with_their_variant_links_accessibly_and_isolated(stage):
     assert channels == BUTTONS + (["more"] if has_web_share else [])
     variants = stage.variants(stage.url("/story"))
     hrefs = page.eval_on_selector(
-        "[data-lumen-share]", "el => Object.fromEntries([...el.shadowRoot.querySelectorAll('a.b')].map(a => [a.dataset.channel, a.href]))")
+        "[data-lumen-share]",
+        "el => Object.fromEntries([...el.shadowRoot.querySelectorAll('a.b')].map(a => [a.dataset.channel, a.href]))",
+    )
     for channel, href in hrefs.items():
-        assert quote(variants[channel], safe="") in href, channel  # each button carries its own variant
-    assert hrefs["whatsapp"] == "https://wa.me/?text=" + quote(f"{TITLE} {variants['whatsapp']}", safe="")
-    assert hrefs["messenger"].startswith("https://www.facebook.com/dialog/send?app_id=1234567890&link=")
+        assert quote(variants[channel], safe="") in href, (
+            channel
+        )  # each button carries its own variant
+    assert hrefs["whatsapp"] == "https://wa.me/?text=" + quote(
+        f"{TITLE} {variants['whatsapp']}", safe=""
+    )
+    assert hrefs["messenger"].startswith(
+        "https://www.facebook.com/dialog/send?app_id=1234567890&link="
+    )
     assert hrefs["sms"].startswith("sms:?&body=") and hrefs["email"].startswith("mailto:?subject=")
     # Real links and buttons with accessible names, in a labelled group.
     assert page.get_by_role("group", name="Share this page").is_visible()
@@ -200,7 +240,8 @@ def test_buttons_render_with_their_variant_links_accessibly_and_isolated(stage):
     assert page.get_by_role("button", name="Copy link").is_visible()
     # The host page's hostile styles do not reach inside.
     style = page.locator("[data-lumen-share] .b").first.evaluate(
-        "b => { const s = getComputedStyle(b); return [s.display, s.color, s.backgroundColor, s.fontSize, s.letterSpacing] }")
+        "b => { const s = getComputedStyle(b); return [s.display, s.color, s.backgroundColor, s.fontSize, s.letterSpacing] }"
+    )
     assert style == ["flex", "rgb(255, 255, 255)", "rgb(11, 122, 75)", "14px", "normal"]
     # Keyboard: Tab reaches the buttons in order, with a visible focus ring.
     page.keyboard.press("Tab")
@@ -240,7 +281,10 @@ def test_copy_link_puts_the_copy_variant_on_the_clipboard(stage):
     copy_button = page.get_by_role("button", name="Copy link")
     copy_button.focus()
     page.keyboard.press("Enter")
-    assert page.evaluate("navigator.clipboard.readText()") == stage.variants(stage.url("/story"))["copy"]
+    assert (
+        page.evaluate("navigator.clipboard.readText()")
+        == stage.variants(stage.url("/story"))["copy"]
+    )
     assert copy_button.inner_text() == "Copied"
     assert eventually(lambda: stage.day(stage.url("/story")).get("sh:copy")) == "1"
 
@@ -255,7 +299,9 @@ def test_the_address_bar_token_and_copy_paste_arrivals_by_generation(stage):
     # Someone pastes that address into a fresh browser (no referrer): a copy-paste arrival.
     second = stage.new_page()
     second.goto(first.url)
-    second.wait_for_url(lambda url: TOKEN.search(url) and TOKEN.search(url).group(1) != token_1.group(1))
+    second.wait_for_url(
+        lambda url: TOKEN.search(url) and TOKEN.search(url).group(1) != token_1.group(1)
+    )
     assert TOKEN.search(second.url).group(2) == "2"
     day = eventually(lambda: (d := stage.day(story)).get("gen:1") and d)
     assert (day["gen:1"], day["e:copy"], day["s:dark"], day["de:copy"]) == ("1", "1", "1", "1")
@@ -271,8 +317,14 @@ def test_the_address_bar_token_and_copy_paste_arrivals_by_generation(stage):
     day = eventually(lambda: (d := stage.day(story)).get("gen:2") and d)
     assert (day["gen:1"], day["gen:2"], day["e:copy"]) == ("1", "1", "2")
     link_id = stage.link_id(story)
-    arrivals = [hit for _, hit in stage.redis.xrange(f"lumen:{{l:{link_id}}}:hits") if hit["evidence"] == "copy"]
-    assert [(hit["kind"], hit["source"], hit["referrer"]) for hit in arrivals] == [("human", "dark", "")] * 2
+    arrivals = [
+        hit
+        for _, hit in stage.redis.xrange(f"lumen:{{l:{link_id}}}:hits")
+        if hit["evidence"] == "copy"
+    ]
+    assert [(hit["kind"], hit["source"], hit["referrer"]) for hit in arrivals] == [
+        ("human", "dark", "")
+    ] * 2
 
 
 def test_no_token_on_a_page_with_its_own_fragment_or_on_the_home_page(stage):
@@ -296,14 +348,18 @@ def test_a_page_on_an_origin_the_publisher_did_not_list_gets_no_links_and_no_but
     assert refused == [f"{stage.lumen}/api/v1/share-links"]  # 403 without CORS headers: unreadable
     assert page.eval_on_selector("[data-lumen-share]", "el => el.shadowRoot") is None
     assert page.url == stage.url("/story", host="site.localhost")  # no token either
-    assert [k for k in stage.redis.scan_iter("lumen:{l:*}") if k.endswith("}")] == []  # no link record
+    assert [
+        k for k in stage.redis.scan_iter("lumen:{l:*}") if k.endswith("}")
+    ] == []  # no link record
     assert stage.redis.keys("lumen:pub:*") == []
 
 
 @pytest.mark.parametrize(
     "signal",
-    ["Object.defineProperty(Navigator.prototype, 'doNotTrack', {get: () => '1'})",
-     "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true})"],
+    [
+        "Object.defineProperty(Navigator.prototype, 'doNotTrack', {get: () => '1'})",
+        "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true})",
+    ],
     ids=["do-not-track", "global-privacy-control"],
 )
 def test_do_not_track_and_gpc_mean_no_tokens_only_button_shares(stage, signal):
@@ -347,17 +403,22 @@ def test_copied_text_gets_the_copy_link_appended_when_the_site_opts_in(stage):
 def test_several_widgets_with_their_own_looks_channels_and_pages(stage, tmp_path):
     page = stage.new_page(viewport={"width": 1000, "height": 720})
     page.goto(stage.url("/gallery"))
-    page.wait_for_function("[...document.querySelectorAll('[data-lumen-share]')].every(el => el.shadowRoot)")
+    page.wait_for_function(
+        "[...document.querySelectorAll('[data-lumen-share]')].every(el => el.shadowRoot)"
+    )
     widgets = page.eval_on_selector_all(
         "[data-lumen-share]",
-        "els => els.map(el => [...el.shadowRoot.querySelectorAll('.b')].map(b => [b.dataset.channel, b.href || '']))")
+        "els => els.map(el => [...el.shadowRoot.querySelectorAll('.b')].map(b => [b.dataset.channel, b.href || '']))",
+    )
     assert [channel for channel, _ in widgets[1]] == ["copy", "twitter", "whatsapp", "email"]
     assert [channel for channel, _ in widgets[3]] == ["telegram", "sms"]
     other = stage.variants(stage.url("/other"))
     assert quote(other["telegram"], safe="") in widgets[3][0][1]  # that widget shares its own page
     assert "A%20custom%20title" in dict(widgets[0])["twitter"]
     icons_only = page.locator("[data-lumen-share]").nth(2).locator(".b span").first
-    assert icons_only.evaluate("s => getComputedStyle(s).width") == "1px"  # visually hidden, still read out
+    assert (
+        icons_only.evaluate("s => getComputedStyle(s).width") == "1px"
+    )  # visually hidden, still read out
     page.evaluate("""() => {
         const late = document.createElement('div');
         late.id = 'late';
@@ -378,8 +439,10 @@ def test_messenger_needs_an_app_id_on_desktop_and_opens_the_app_on_phones(stage)
     desktop = stage.new_page()
     desktop.goto(stage.url("/story?no-fb-app"))
     assert "messenger" not in shown_channels(desktop)  # Facebook's send dialog needs an app id
-    phone = stage.new_page(user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
-                                      "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1")
+    phone = stage.new_page(
+        user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+    )
     phone.goto(stage.url("/story?no-fb-app"))
     assert "messenger" in shown_channels(phone)
     messenger = stage.variants(stage.url("/story?no-fb-app"))["messenger"]

@@ -21,15 +21,28 @@ def publisher(redis_client, keys) -> Publisher:
     return create_publisher(redis_client, keys, "news", [ORIGIN], 1)
 
 
-def send(client, path: str, payload: object, *, origin: str | None = ORIGIN, ip: str = "203.0.113.9",
-         raw: str | bytes | None = None, **headers: str):
+def send(
+    client,
+    path: str,
+    payload: object,
+    *,
+    origin: str | None = ORIGIN,
+    ip: str = "203.0.113.9",
+    raw: str | bytes | None = None,
+    **headers: str,
+):
     """POST a body the way share.js does (text/plain JSON, with the page's Origin)."""
     all_headers = {"Host": DOMAINS[0], "User-Agent": CHROME, "Referer": PAGE, **headers}
     if origin is not None:
         all_headers["Origin"] = origin
     body = raw if raw is not None else json.dumps(payload)
-    return client.post(path, data=body, headers=all_headers, content_type="text/plain;charset=UTF-8",
-                       environ_base={"REMOTE_ADDR": ip})
+    return client.post(
+        path,
+        data=body,
+        headers=all_headers,
+        content_type="text/plain;charset=UTF-8",
+        environ_base={"REMOTE_ADDR": ip},
+    )
 
 
 def snapshot(redis_server) -> dict[bytes, bytes]:

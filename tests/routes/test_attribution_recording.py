@@ -10,10 +10,14 @@ from shortener.hits.recording import day_of
 from tests.conftest import day_fields, stored_hits
 from tests.routes.test_redirect import CHROME, GOOGLEBOT, WHATSAPP_PREVIEW, visit
 
-IPHONE_SAFARI = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
-                 "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1")
-INSTAGRAM_IN_APP = ("Mozilla/5.0 (iPhone; CPU iPhone OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-                    "Mobile/15E148 Instagram 296.0.0.18.107 (iPhone14,8; iOS 16_6; en_US; en; scale=3.00; 1284x2778; 500000000)")
+IPHONE_SAFARI = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
+INSTAGRAM_IN_APP = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Mobile/15E148 Instagram 296.0.0.18.107 (iPhone14,8; iOS 16_6; en_US; en; scale=3.00; 1284x2778; 500000000)"
+)
 TELEGRAM_PREVIEW = "TelegramBot (like TwitterBot)"
 SLACK_PREVIEW = "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"
 
@@ -36,10 +40,15 @@ def test_each_kind_is_recorded_and_only_humans_are_clicks(client, auth, create_l
     day = today(redis_client, link["id"])
     assert day["k:preview"] == "1" and day["k:bot"] == "1" and day["k:human"] == "1"
     assert day["s:social"] == "1" and day["c:instagram"] == "1" and day["e:in-app"] == "1"
-    assert client.get(f"/api/v1/links/{link['id']}", headers=auth).get_json()["clicks"] == {"total": 3, "human": 1}
+    assert client.get(f"/api/v1/links/{link['id']}", headers=auth).get_json()["clicks"] == {
+        "total": 3,
+        "human": 1,
+    }
 
 
-def test_preview_is_answered_with_the_redirect_and_counted_as_a_share(client, create_link, redis_client):
+def test_preview_is_answered_with_the_redirect_and_counted_as_a_share(
+    client, create_link, redis_client
+):
     link = create_link(url="https://example.com/og")
     response = visit(client, link["code"], ua=WHATSAPP_PREVIEW)
     assert response.status_code == 302 and response.headers["Location"] == "https://example.com/og"
@@ -51,12 +60,23 @@ def test_preview_is_answered_with_the_redirect_and_counted_as_a_share(client, cr
 
 def test_referrer_beats_the_in_app_user_agent(client, create_link, redis_client):
     link = create_link()
-    visit(client, link["code"], ua=INSTAGRAM_IN_APP, referrer="https://en.wikipedia.org/wiki/Dark_social")
+    visit(
+        client,
+        link["code"],
+        ua=INSTAGRAM_IN_APP,
+        referrer="https://en.wikipedia.org/wiki/Dark_social",
+    )
     hit = hits_of(redis_client, link["id"])[0]
-    assert (hit["source"], hit["channel"], hit["evidence"]) == ("referral", "wikipedia.org", "referrer")
+    assert (hit["source"], hit["channel"], hit["evidence"]) == (
+        "referral",
+        "wikipedia.org",
+        "referrer",
+    )
 
 
-def test_referrer_on_a_lumen_domain_or_the_targets_site_is_internal(client, create_link, redis_client):
+def test_referrer_on_a_lumen_domain_or_the_targets_site_is_internal(
+    client, create_link, redis_client
+):
     link = create_link(url="https://shop.example.co.uk/product")
     visit(client, link["code"], referrer="https://go.test/abc")
     visit(client, link["code"], referrer="https://www.example.co.uk/blog")
@@ -70,7 +90,12 @@ def test_dark_click_after_a_preview_is_credited_to_that_app(client, create_link,
     visit(client, link["code"], ua=IPHONE_SAFARI, ip="203.0.113.99")
     hit = hits_of(redis_client, link["id"])[-1]
     assert (hit["kind"], hit["source"], hit["channel"], hit["evidence"], hit["dark"]) == (
-        "human", "dark", "whatsapp", "preview", "1")
+        "human",
+        "dark",
+        "whatsapp",
+        "preview",
+        "1",
+    )
     day = today(redis_client, link["id"])
     assert day["e:preview"] == "1" and day["c:whatsapp"] == "1" and day["s:dark"] == "1"
 
@@ -98,7 +123,10 @@ def test_stronger_evidence_is_not_overridden_by_a_preview(client, create_link, r
     visit(client, link["code"], ua=IPHONE_SAFARI, referrer="https://t.co/", ip="203.0.113.99")
     visit(client, link["code"], ua=INSTAGRAM_IN_APP, ip="203.0.113.98")
     hits = hits_of(redis_client, link["id"])
-    assert [(h["channel"], h["evidence"]) for h in hits[1:]] == [("twitter", "referrer"), ("instagram", "in-app")]
+    assert [(h["channel"], h["evidence"]) for h in hits[1:]] == [
+        ("twitter", "referrer"),
+        ("instagram", "in-app"),
+    ]
 
 
 def test_preview_outside_the_window_is_ignored(app, client, create_link, redis_client):
@@ -107,7 +135,9 @@ def test_preview_outside_the_window_is_ignored(app, client, create_link, redis_c
     # Age the recorded preview beyond the 6-hour window.
     stale = int(time.time() * 1000) - 6 * 3600 * 1000 - 1000
     key = f"lumen:{{l:{link['id']}}}:pv"
-    redis_client.hset(key, "whatsapp", f"{stale}|{redis_client.hget(key, 'whatsapp').split('|')[1]}")
+    redis_client.hset(
+        key, "whatsapp", f"{stale}|{redis_client.hget(key, 'whatsapp').split('|')[1]}"
+    )
     visit(client, link["code"], ua=IPHONE_SAFARI, ip="203.0.113.99")
     hit = hits_of(redis_client, link["id"])[-1]
     assert (hit["channel"], hit["evidence"]) == ("-", "none")
@@ -126,16 +156,25 @@ def test_chrome_without_referrer_is_dark_and_unattributed(client, create_link, r
     link = create_link()
     visit(client, link["code"], ua=CHROME)
     hit = hits_of(redis_client, link["id"])[0]
-    assert (hit["source"], hit["channel"], hit["evidence"], hit["dark"]) == ("dark", "-", "none", "1")
+    assert (hit["source"], hit["channel"], hit["evidence"], hit["dark"]) == (
+        "dark",
+        "-",
+        "none",
+        "1",
+    )
 
 
 @pytest.mark.parametrize(
     ("preview_ua", "channel"),
-    [("Microsoft Office Existence Discovery", "ms-office"),
-     ("facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)", "facebook")],
+    [
+        ("Microsoft Office Existence Discovery", "ms-office"),
+        ("facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)", "facebook"),
+    ],
     ids=["no-category", "public-network"],
 )
-def test_only_private_apps_previews_credit_a_dark_click(client, create_link, redis_client, preview_ua, channel):
+def test_only_private_apps_previews_credit_a_dark_click(
+    client, create_link, redis_client, preview_ua, channel
+):
     link = create_link()
     visit(client, link["code"], ua=preview_ua, ip="198.51.100.10")
     visit(client, link["code"], ua=IPHONE_SAFARI, ip="203.0.113.99")

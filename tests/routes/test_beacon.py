@@ -29,8 +29,10 @@ def beacon(client, publisher, **fields):
 
 def day_hashes(redis_client, link_id: int) -> tuple[dict[str, str], dict[str, str]]:
     day = day_of(now_ms())
-    return (day_fields(redis_client, f"lumen:{{l:{link_id}}}:d:{day}"),
-            day_fields(redis_client, f"lumen:{{g}}:d:{day}"))
+    return (
+        day_fields(redis_client, f"lumen:{{l:{link_id}}}:d:{day}"),
+        day_fields(redis_client, f"lumen:{{g}}:d:{day}"),
+    )
 
 
 def test_a_share_click_counts_a_share_made_per_channel(client, publisher, page, redis_client):
@@ -46,18 +48,35 @@ def test_a_share_click_counts_a_share_made_per_channel(client, publisher, page, 
     assert redis_client.xlen(f"lumen:{{l:{page['link']['id']}}}:hits") == 0
 
 
-def test_a_copy_paste_arrival_is_a_dark_human_hit_with_evidence_copy(client, publisher, page, redis_client):
-    response = send(client, "/api/v1/beacon", {"key": publisher.key, "url": PAGE, "event": "copy-arrival",
-                                               "token": "k3J9xQ2a.1"}, **{"Accept-Language": "de-CH,de;q=0.9"})
+def test_a_copy_paste_arrival_is_a_dark_human_hit_with_evidence_copy(
+    client, publisher, page, redis_client
+):
+    response = send(
+        client,
+        "/api/v1/beacon",
+        {"key": publisher.key, "url": PAGE, "event": "copy-arrival", "token": "k3J9xQ2a.1"},
+        **{"Accept-Language": "de-CH,de;q=0.9"},
+    )
     assert response.status_code == 204
     link_id = page["link"]["id"]
     [hit] = stored_hits(redis_client, link_id)
-    assert (hit["kind"], hit["source"], hit["channel"], hit["evidence"], hit["dark"]) == ("human", "dark", "-", "copy", "1")
+    assert (hit["kind"], hit["source"], hit["channel"], hit["evidence"], hit["dark"]) == (
+        "human",
+        "dark",
+        "-",
+        "copy",
+        "1",
+    )
     assert hit["referrer"] == ""  # the beacon's own Referer (the page) is not the arrival's
     assert hit["ua"] == CHROME and hit["lang"] == "de-ch" and hit["browser"] == "Chrome"
     link_day, global_day = day_hashes(redis_client, link_id)
     for day in (link_day, global_day):
-        assert day["k:human"] == "1" and day["s:dark"] == "1" and day["e:copy"] == "1" and day["de:copy"] == "1"
+        assert (
+            day["k:human"] == "1"
+            and day["s:dark"] == "1"
+            and day["e:copy"] == "1"
+            and day["de:copy"] == "1"
+        )
         assert day["gen:1"] == "1"
     assert redis_client.hget(f"lumen:{{l:{link_id}}}", "human") == "1"
     assert redis_client.pfcount(f"lumen:{{l:{link_id}}}:u:{day_of(now_ms())}") == 1
@@ -73,9 +92,15 @@ def test_generations_are_counted_apart(client, publisher, page, redis_client):
     assert link_day["e:copy"] == "4"
 
 
-def test_a_robot_arrival_is_recorded_as_a_bot_without_a_generation(client, publisher, page, redis_client):
-    response = send(client, "/api/v1/beacon", {"key": publisher.key, "url": PAGE, "event": "copy-arrival",
-                                               "token": "aaaaaaaa.1"}, **{"User-Agent": GOOGLEBOT})
+def test_a_robot_arrival_is_recorded_as_a_bot_without_a_generation(
+    client, publisher, page, redis_client
+):
+    response = send(
+        client,
+        "/api/v1/beacon",
+        {"key": publisher.key, "url": PAGE, "event": "copy-arrival", "token": "aaaaaaaa.1"},
+        **{"User-Agent": GOOGLEBOT},
+    )
     assert response.status_code == 204
     link_day, _ = day_hashes(redis_client, page["link"]["id"])
     assert link_day["k:bot"] == "1" and "gen:1" not in link_day and "e:copy" not in link_day
@@ -83,7 +108,10 @@ def test_a_robot_arrival_is_recorded_as_a_bot_without_a_generation(client, publi
 
 def test_an_arrival_on_a_spent_link_is_not_counted(client, publisher, page, auth, redis_client):
     link_id = page["link"]["id"]
-    assert client.patch(f"/api/v1/links/{link_id}", json={"max_clicks": 1}, headers=auth).status_code == 200
+    assert (
+        client.patch(f"/api/v1/links/{link_id}", json={"max_clicks": 1}, headers=auth).status_code
+        == 200
+    )
     assert beacon(client, publisher, event="copy-arrival", token="aaaaaaaa.1").status_code == 204
     second = beacon(client, publisher, event="copy-arrival", token="bbbbbbbb.1")
     assert second.status_code == 410
@@ -111,14 +139,33 @@ def test_an_arrival_on_a_spent_link_is_not_counted(client, publisher, page, auth
         ({"url": "https://news.example/never-asked-for"}, ORIGIN, 404, None),
         ({"visitor": "me"}, ORIGIN, 422, "visitor"),
     ],
-    ids=["unknown-key", "key-not-text", "foreign-origin", "no-origin", "unknown-channel", "no-channel",
-         "channel-case", "unknown-event", "no-event", "token-too-short", "token-generation-0",
-         "token-generation-100", "no-token", "page-off-origin", "page-never-asked-for", "unknown-field"],
+    ids=[
+        "unknown-key",
+        "key-not-text",
+        "foreign-origin",
+        "no-origin",
+        "unknown-channel",
+        "no-channel",
+        "channel-case",
+        "unknown-event",
+        "no-event",
+        "token-too-short",
+        "token-generation-0",
+        "token-generation-100",
+        "no-token",
+        "page-off-origin",
+        "page-never-asked-for",
+        "unknown-field",
+    ],
 )
-def test_bad_beacons_answer_4xx_and_store_nothing(client, publisher, page, redis_server, payload, origin, status, field):
+def test_bad_beacons_answer_4xx_and_store_nothing(
+    client, publisher, page, redis_server, payload, origin, status, field
+):
     body = {"key": publisher.key, "url": PAGE, "event": "share", "channel": "whatsapp", **payload}
     before = snapshot(redis_server)
-    response = send(client, "/api/v1/beacon", {k: v for k, v in body.items() if v is not None}, origin=origin)
+    response = send(
+        client, "/api/v1/beacon", {k: v for k, v in body.items() if v is not None}, origin=origin
+    )
     assert response.status_code == status, response.get_json()
     assert response.mimetype == "application/problem+json"
     assert response.get_json().get("field") == field
@@ -127,7 +174,7 @@ def test_bad_beacons_answer_4xx_and_store_nothing(client, publisher, page, redis
 
 @pytest.mark.parametrize(
     ("raw", "status"),
-    [("", 400), ("{\"event\": ", 400), ("\"share\"", 400), ("{\"pad\": \"" + "x" * 2100 + "\"}", 413)],
+    [("", 400), ('{"event": ', 400), ('"share"', 400), ('{"pad": "' + "x" * 2100 + '"}', 413)],
     ids=["empty", "malformed", "not-an-object", "oversized"],
 )
 def test_bodies_that_are_not_small_json_objects(client, publisher, page, redis_server, raw, status):
@@ -140,17 +187,28 @@ def test_bodies_that_are_not_small_json_objects(client, publisher, page, redis_s
 
 def test_an_oversized_body_is_refused_even_without_a_length(client, publisher, page, redis_server):
     before = snapshot(redis_server)
-    body = io.BytesIO(b"{\"pad\": \"" + b"x" * 4000 + b"\"}")
-    response = client.post("/api/v1/beacon", input_stream=body, headers={
-        "Host": DOMAINS[0], "Origin": ORIGIN, "Content-Type": "text/plain"},
-        environ_overrides={"CONTENT_LENGTH": "", "wsgi.input_terminated": True})  # as with chunked encoding
+    body = io.BytesIO(b'{"pad": "' + b"x" * 4000 + b'"}')
+    response = client.post(
+        "/api/v1/beacon",
+        input_stream=body,
+        headers={"Host": DOMAINS[0], "Origin": ORIGIN, "Content-Type": "text/plain"},
+        environ_overrides={"CONTENT_LENGTH": "", "wsgi.input_terminated": True},
+    )  # as with chunked encoding
     assert response.status_code == 413
     assert snapshot(redis_server) == before
 
 
 def test_beacons_are_rate_limited(settings_overrides, publisher, redis_client):
     client = create_app({**settings_overrides, "embed_rate_limit": "2 per minute"}).test_client()
-    assert send(client, "/api/v1/share-links", {"key": publisher.key, "url": PAGE}).status_code == 200
-    statuses = [send(client, "/api/v1/beacon", {"key": publisher.key, "url": PAGE, "event": "share",
-                                                "channel": "sms"}).status_code for _ in range(3)]
+    assert (
+        send(client, "/api/v1/share-links", {"key": publisher.key, "url": PAGE}).status_code == 200
+    )
+    statuses = [
+        send(
+            client,
+            "/api/v1/beacon",
+            {"key": publisher.key, "url": PAGE, "event": "share", "channel": "sms"},
+        ).status_code
+        for _ in range(3)
+    ]
     assert statuses == [204, 204, 429]

@@ -13,8 +13,10 @@ from tests.routes.test_redirect import GOOGLEBOT, WHATSAPP_PREVIEW, visit
 HOST = {"Host": DOMAINS[0]}
 HOSTILE_TITLE = '<script>window.pwned=1</script>"><img src=x onerror=alert(1)>'
 HOSTILE_REFERRER = 'https://evil.example/"><img src=x onerror=alert(2)>'
-HOSTILE_UA = ('Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 '
-              'Safari/537.36 <script>alert(3)</script>')
+HOSTILE_UA = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 "
+    "Safari/537.36 <script>alert(3)</script>"
+)
 
 
 def csrf_of(html: str) -> str:
@@ -23,8 +25,11 @@ def csrf_of(html: str) -> str:
 
 def sign_in(client, api_key: str, next_path: str = "/dashboard/"):  # type: ignore[no-untyped-def]
     token = csrf_of(client.get("/dashboard/login", headers=HOST).get_data(as_text=True))
-    return client.post("/dashboard/login", data={"csrf_token": token, "api_key": api_key, "next": next_path},
-                       headers=HOST)
+    return client.post(
+        "/dashboard/login",
+        data={"csrf_token": token, "api_key": api_key, "next": next_path},
+        headers=HOST,
+    )
 
 
 @pytest.fixture
@@ -55,9 +60,17 @@ def test_sign_in_sets_a_safe_session_cookie_and_goes_back(client, api_key):
 
 
 def test_session_cookie_is_secure_over_https(client, api_key):
-    token = csrf_of(client.get("/dashboard/login", headers=HOST, base_url=f"https://{DOMAINS[0]}").get_data(as_text=True))
-    response = client.post("/dashboard/login", data={"csrf_token": token, "api_key": api_key}, headers=HOST,
-                           base_url=f"https://{DOMAINS[0]}")
+    token = csrf_of(
+        client.get("/dashboard/login", headers=HOST, base_url=f"https://{DOMAINS[0]}").get_data(
+            as_text=True
+        )
+    )
+    response = client.post(
+        "/dashboard/login",
+        data={"csrf_token": token, "api_key": api_key},
+        headers=HOST,
+        base_url=f"https://{DOMAINS[0]}",
+    )
     assert response.status_code == 302
     assert "Secure" in response.headers["Set-Cookie"]
 
@@ -69,14 +82,19 @@ def test_a_wrong_key_is_refused_with_a_message(client):
     assert client.get("/dashboard/", headers=HOST).status_code == 302
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/dashboard", "/\\evil.example", "/api/v1/links"])
+@pytest.mark.parametrize(
+    "target",
+    ["https://evil.example/", "//evil.example/dashboard", "/\\evil.example", "/api/v1/links"],
+)
 def test_next_never_leaves_the_dashboard(client, api_key, target):
     response = sign_in(client, api_key, target)
     assert response.headers["Location"] == "/dashboard/"
 
 
 def test_posts_without_the_csrf_token_are_refused(client, api_key, signed_in):
-    assert client.post("/dashboard/login", data={"api_key": api_key}, headers=HOST).status_code == 400
+    assert (
+        client.post("/dashboard/login", data={"api_key": api_key}, headers=HOST).status_code == 400
+    )
     response = client.post("/dashboard/links", data={"url": "https://example.com/x"}, headers=HOST)
     assert response.status_code == 400
     assert "Reload the page" in response.get_data(as_text=True)
@@ -101,10 +119,10 @@ def test_revoking_the_key_ends_its_sessions(signed_in, redis_client, keys):
 
 def test_overview_shows_the_figures_of_hits_sent(signed_in, create_link):
     link = create_link(title="Launch")
-    visit(signed_in, link["code"], ip="198.51.100.1")                                         # dark
-    visit(signed_in, link["code"], ip="198.51.100.2")                                         # dark
-    visit(signed_in, link["code"], referrer="https://l.facebook.com/", ip="198.51.100.3")      # social
-    visit(signed_in, link["code"], referrer="https://www.google.com/", ip="198.51.100.4")      # search
+    visit(signed_in, link["code"], ip="198.51.100.1")  # dark
+    visit(signed_in, link["code"], ip="198.51.100.2")  # dark
+    visit(signed_in, link["code"], referrer="https://l.facebook.com/", ip="198.51.100.3")  # social
+    visit(signed_in, link["code"], referrer="https://www.google.com/", ip="198.51.100.4")  # search
     visit(signed_in, link["code"], ua=WHATSAPP_PREVIEW)
     visit(signed_in, link["code"], ua=GOOGLEBOT)
     response, html = page(signed_in, "/dashboard/?range=7")
@@ -139,9 +157,19 @@ def test_custom_range(signed_in):
 
 def test_create_link_form_creates_and_opens_the_link(signed_in, redis_client):
     _, html = page(signed_in, "/dashboard/links")
-    response = signed_in.post("/dashboard/links", headers=HOST, data={
-        "csrf_token": csrf_of(html), "url": "https://example.com/new", "title": "New one", "slug": "new-one",
-        "domain": DOMAINS[1], "tags": "a, b", "expires_at": "2099-01-01T10:00"})
+    response = signed_in.post(
+        "/dashboard/links",
+        headers=HOST,
+        data={
+            "csrf_token": csrf_of(html),
+            "url": "https://example.com/new",
+            "title": "New one",
+            "slug": "new-one",
+            "domain": DOMAINS[1],
+            "tags": "a, b",
+            "expires_at": "2099-01-01T10:00",
+        },
+    )
     assert response.status_code == 302
     _, detail = page(signed_in, response.headers["Location"])
     assert "New one" in detail and f"https://{DOMAINS[1]}/new-one" in detail
@@ -149,19 +177,37 @@ def test_create_link_form_creates_and_opens_the_link(signed_in, redis_client):
     assert '<svg viewBox="0 0 ' in detail and 'class="segno"' in detail  # the QR code
 
 
-@pytest.mark.parametrize("fields, field, status, message", [
-    ({"url": "ftp://example.com/x"}, "url", 422, "must start with http"),
-    ({"url": "https://example.com/x", "slug": "bad slug!"}, "slug", 422, "slug"),
-    ({"url": "https://example.com/x", "slug": "api"}, "slug", 422, "reserved"),
-    ({"url": "https://example.com/x", "expires_at": "2001-01-01T00:00"}, "expires_at", 422, "in the future"),
-    ({"url": "https://example.com/x", "domain": "evil.example"}, "domain", 422, "domain must be one of"),
-], ids=["url", "slug", "reserved-slug", "expiry", "domain"])
+@pytest.mark.parametrize(
+    "fields, field, status, message",
+    [
+        ({"url": "ftp://example.com/x"}, "url", 422, "must start with http"),
+        ({"url": "https://example.com/x", "slug": "bad slug!"}, "slug", 422, "slug"),
+        ({"url": "https://example.com/x", "slug": "api"}, "slug", 422, "reserved"),
+        (
+            {"url": "https://example.com/x", "expires_at": "2001-01-01T00:00"},
+            "expires_at",
+            422,
+            "in the future",
+        ),
+        (
+            {"url": "https://example.com/x", "domain": "evil.example"},
+            "domain",
+            422,
+            "domain must be one of",
+        ),
+    ],
+    ids=["url", "slug", "reserved-slug", "expiry", "domain"],
+)
 def test_create_link_errors_show_next_to_their_field(signed_in, fields, field, status, message):
     _, html = page(signed_in, "/dashboard/links")
-    response = signed_in.post("/dashboard/links", headers=HOST, data={"csrf_token": csrf_of(html), **fields})
+    response = signed_in.post(
+        "/dashboard/links", headers=HOST, data={"csrf_token": csrf_of(html), **fields}
+    )
     body = response.get_data(as_text=True)
     assert response.status_code == status
-    error = re.search(rf'<p class="field-error" id="f-{field}-error" role="alert">([^<]+)</p>', body)
+    error = re.search(
+        rf'<p class="field-error" id="f-{field}-error" role="alert">([^<]+)</p>', body
+    )
     assert error and message in error.group(1)
     assert f'aria-describedby="f-{field}-error"' in body
     assert f'value="{fields["url"]}"' in body  # what was typed is kept
@@ -170,8 +216,11 @@ def test_create_link_errors_show_next_to_their_field(signed_in, fields, field, s
 def test_a_taken_slug_is_a_409_next_to_the_slug(signed_in, create_link):
     create_link(slug="taken")
     _, html = page(signed_in, "/dashboard/links")
-    response = signed_in.post("/dashboard/links", headers=HOST,
-                              data={"csrf_token": csrf_of(html), "url": "https://example.com/x", "slug": "taken"})
+    response = signed_in.post(
+        "/dashboard/links",
+        headers=HOST,
+        data={"csrf_token": csrf_of(html), "url": "https://example.com/x", "slug": "taken"},
+    )
     assert response.status_code == 409
     assert 'id="f-slug-error"' in response.get_data(as_text=True)
 
@@ -195,19 +244,27 @@ def test_share_variants_are_added_and_listed_with_their_clicks(signed_in, create
     link = create_link()
     _, html = page(signed_in, f"/dashboard/links/{link['id']}")
     token = csrf_of(html)
-    response = signed_in.post(f"/dashboard/links/{link['id']}/variants", headers=HOST,
-                              data={"csrf_token": token, "channel": "whatsapp"})
+    response = signed_in.post(
+        f"/dashboard/links/{link['id']}/variants",
+        headers=HOST,
+        data={"csrf_token": token, "channel": "whatsapp"},
+    )
     assert response.status_code == 302
     _, html = page(signed_in, f"/dashboard/links/{link['id']}")
-    code = re.search(r'<tr data-channel="whatsapp"><td>whatsapp</td>\s*<td class="copy-cell"><code>https://go.test/(\w+)</code>',
-                     html).group(1)
+    code = re.search(
+        r'<tr data-channel="whatsapp"><td>whatsapp</td>\s*<td class="copy-cell"><code>https://go.test/(\w+)</code>',
+        html,
+    ).group(1)
     visit(signed_in, code)
     visit(signed_in, code, ip="198.51.100.9")
     _, html = page(signed_in, f"/dashboard/links/{link['id']}?partial=1")
     row = re.search(r'<tr data-channel="whatsapp">.*?</tr>', html, re.S).group(0)
     assert re.findall(r'<td class="n">(\d+)</td>', row) == ["2", "0", "0"]
-    response = signed_in.post(f"/dashboard/links/{link['id']}/variants", headers=HOST,
-                              data={"csrf_token": token, "channel": "myspace"})
+    response = signed_in.post(
+        f"/dashboard/links/{link['id']}/variants",
+        headers=HOST,
+        data={"csrf_token": token, "channel": "myspace"},
+    )
     assert response.status_code == 422 and 'id="channel-error"' in response.get_data(as_text=True)
 
 
@@ -221,7 +278,11 @@ def test_hostile_title_referrer_and_user_agent_are_escaped(signed_in, create_lin
     visit(signed_in, link["code"], ua=HOSTILE_UA, referrer=HOSTILE_REFERRER)
     for path in (f"/dashboard/links/{link['id']}", "/dashboard/links", "/dashboard/"):
         _, html = page(signed_in, path)
-        assert "<script>window.pwned" not in html and "<img src=x" not in html and "<script>alert" not in html
+        assert (
+            "<script>window.pwned" not in html
+            and "<img src=x" not in html
+            and "<script>alert" not in html
+        )
         assert "&lt;script&gt;window.pwned=1&lt;/script&gt;" in html
     _, html = page(signed_in, f"/dashboard/links/{link['id']}")
     assert "&lt;img src=x onerror=alert(2)&gt;" in html  # the referrer, shown as text
@@ -231,15 +292,21 @@ def test_hostile_title_referrer_and_user_agent_are_escaped(signed_in, create_lin
 def test_dashboard_pages_carry_a_strict_policy_and_only_local_assets(signed_in, create_link):
     link = create_link()
     signed_out = signed_in.application.test_client()
-    for client, path in ((signed_in, "/dashboard/"), (signed_in, "/dashboard/links"),
-                         (signed_in, f"/dashboard/links/{link['id']}"), (signed_out, "/dashboard/login")):
+    for client, path in (
+        (signed_in, "/dashboard/"),
+        (signed_in, "/dashboard/links"),
+        (signed_in, f"/dashboard/links/{link['id']}"),
+        (signed_out, "/dashboard/login"),
+    ):
         response, html = page(client, path)
         policy = response.headers["Content-Security-Policy"]
         assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
         assert response.headers["Cache-Control"] == "no-store"
         assets = re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="([^"]+)"', html)
         assert assets and all(asset.startswith("/static/") for asset in assets), assets
-        assert "<script>" not in html and " style=" not in html  # nothing inline for the policy to block
+        assert (
+            "<script>" not in html and " style=" not in html
+        )  # nothing inline for the policy to block
     for asset in ("dashboard.css", "dashboard.js", "favicon.svg"):
         assert signed_in.get(f"/static/{asset}", headers=HOST).status_code == 200
 

@@ -21,7 +21,9 @@ def test_served_as_cacheable_javascript_loadable_from_any_site(client):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "Set-Cookie" not in response.headers
     assert response.data == (STATIC / "share.js").read_bytes()
-    again = client.get("/embed/share.js", headers={"Host": DOMAINS[0], "If-None-Match": response.headers["ETag"]})
+    again = client.get(
+        "/embed/share.js", headers={"Host": DOMAINS[0], "If-None-Match": response.headers["ETag"]}
+    )
     assert again.status_code == 304
 
 
@@ -36,9 +38,26 @@ def test_at_most_8_kb_gzipped():
 
 def test_no_cookies_storage_or_third_party_addresses_in_the_script():
     source = (STATIC / "share.js").read_text()
-    for forbidden in ("document.cookie", "localStorage", "sessionStorage", "indexedDB", "eval(", "new Function"):
+    for forbidden in (
+        "document.cookie",
+        "localStorage",
+        "sessionStorage",
+        "indexedDB",
+        "eval(",
+        "new Function",
+    ):
         assert forbidden not in source, forbidden
     # Every absolute URL is a share intent the visitor's own click opens; nothing is fetched from them.
     hosts = set(re.findall(r"https://([a-z0-9.-]+)", source))
-    assert hosts <= {"wa.me", "t.me", "twitter.com", "www.facebook.com", "www.linkedin.com", "www.reddit.com", "go.example"}
-    assert "fetch(BASE" in source and source.count("fetch(") == 2  # share links and the beacon fallback
+    assert hosts <= {
+        "wa.me",
+        "t.me",
+        "twitter.com",
+        "www.facebook.com",
+        "www.linkedin.com",
+        "www.reddit.com",
+        "go.example",
+    }
+    assert (
+        "fetch(BASE" in source and source.count("fetch(") == 2
+    )  # share links and the beacon fallback

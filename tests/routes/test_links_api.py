@@ -12,8 +12,14 @@ PROBLEM = "application/problem+json"
 def test_create_link_returns_the_link_with_every_field(client, auth):
     response = client.post(
         "/api/v1/links",
-        json={"url": "https://example.com/a?b=1", "title": "Spring sale", "tags": ["Promo", "spring"],
-              "expires_at": "2999-01-01T00:00:00Z", "max_clicks": 10, "redirect_status": 301},
+        json={
+            "url": "https://example.com/a?b=1",
+            "title": "Spring sale",
+            "tags": ["Promo", "spring"],
+            "expires_at": "2999-01-01T00:00:00Z",
+            "max_clicks": 10,
+            "redirect_status": 301,
+        },
         headers=auth,
     )
     assert response.status_code == 201
@@ -45,7 +51,9 @@ def test_custom_slug_is_used_as_the_code(create_link):
 
 def test_taken_slug_is_a_conflict(client, auth, create_link):
     create_link(slug="taken")
-    response = client.post("/api/v1/links", json={"url": "https://example.com", "slug": "taken"}, headers=auth)
+    response = client.post(
+        "/api/v1/links", json={"url": "https://example.com", "slug": "taken"}, headers=auth
+    )
     assert response.status_code == 409
     assert response.mimetype == PROBLEM
     assert "taken" in response.get_json()["detail"]
@@ -60,18 +68,52 @@ def test_same_slug_may_exist_on_two_domains(create_link):
 
 @pytest.mark.parametrize(
     "slug",
-    ["", "has space", "a" * 65, "émoji", "dot.dot", "slash/slash", "api", "dashboard", "embed", "static",
-     "healthz", "readyz", "metrics", "API", 12],
-    ids=["empty-string-is-not-a-slug", "space", "too-long", "non-ascii", "dot", "slash", "api", "dashboard",
-         "embed", "static", "healthz", "readyz", "metrics", "reserved-any-case", "not-a-string"],
+    [
+        "",
+        "has space",
+        "a" * 65,
+        "émoji",
+        "dot.dot",
+        "slash/slash",
+        "api",
+        "dashboard",
+        "embed",
+        "static",
+        "healthz",
+        "readyz",
+        "metrics",
+        "API",
+        12,
+    ],
+    ids=[
+        "empty-string-is-not-a-slug",
+        "space",
+        "too-long",
+        "non-ascii",
+        "dot",
+        "slash",
+        "api",
+        "dashboard",
+        "embed",
+        "static",
+        "healthz",
+        "readyz",
+        "metrics",
+        "reserved-any-case",
+        "not-a-string",
+    ],
 )
 def test_bad_slugs_are_refused_with_422_naming_the_field(client, auth, slug):
     if slug == "":
         # An empty slug means "generate a code", like an absent one.
-        response = client.post("/api/v1/links", json={"url": "https://example.com", "slug": slug}, headers=auth)
+        response = client.post(
+            "/api/v1/links", json={"url": "https://example.com", "slug": slug}, headers=auth
+        )
         assert response.status_code == 201
         return
-    response = client.post("/api/v1/links", json={"url": "https://example.com", "slug": slug}, headers=auth)
+    response = client.post(
+        "/api/v1/links", json={"url": "https://example.com", "slug": slug}, headers=auth
+    )
     assert response.status_code == 422
     assert response.mimetype == PROBLEM
     assert response.get_json()["field"] == "slug"
@@ -97,8 +139,20 @@ def test_slug_of_64_characters_is_accepted(create_link):
         (42, "type"),
         (None, "missing"),
     ],
-    ids=["ftp", "javascript", "relative", "no-host", "credentials", "too-long", "own-domain",
-         "own-domain-with-port", "space", "bad-port", "number", "null"],
+    ids=[
+        "ftp",
+        "javascript",
+        "relative",
+        "no-host",
+        "credentials",
+        "too-long",
+        "own-domain",
+        "own-domain-with-port",
+        "space",
+        "bad-port",
+        "number",
+        "null",
+    ],
 )
 def test_bad_targets_are_refused_with_422_naming_url(client, auth, url, why):
     response = client.post("/api/v1/links", json={"url": url}, headers=auth)
@@ -125,11 +179,24 @@ def test_bad_targets_are_refused_with_422_naming_url(client, auth, url, why):
         ({"domain": "evil.test"}, "domain"),
         ({"colour": "red"}, "colour"),
     ],
-    ids=["zero-clicks", "clicks-as-string", "clicks-as-bool", "status-303", "expiry-not-iso", "expiry-past",
-         "tag-too-long", "tags-not-strings", "title-not-string", "unknown-domain", "unknown-field"],
+    ids=[
+        "zero-clicks",
+        "clicks-as-string",
+        "clicks-as-bool",
+        "status-303",
+        "expiry-not-iso",
+        "expiry-past",
+        "tag-too-long",
+        "tags-not-strings",
+        "title-not-string",
+        "unknown-domain",
+        "unknown-field",
+    ],
 )
 def test_bad_fields_are_refused_with_422_naming_the_field(client, auth, fields, field):
-    response = client.post("/api/v1/links", json={"url": "https://example.com", **fields}, headers=auth)
+    response = client.post(
+        "/api/v1/links", json={"url": "https://example.com", **fields}, headers=auth
+    )
     assert response.status_code == 422
     assert response.get_json()["field"] == field
 
@@ -138,7 +205,9 @@ def test_bad_fields_are_refused_with_422_naming_the_field(client, auth, fields, 
     "body", [b"{not json", b"", b"[1, 2]", b'"text"'], ids=["malformed", "empty", "array", "string"]
 )
 def test_a_body_that_is_not_a_json_object_is_a_400(client, auth, body):
-    response = client.post("/api/v1/links", data=body, headers={**auth, "Content-Type": "application/json"})
+    response = client.post(
+        "/api/v1/links", data=body, headers={**auth, "Content-Type": "application/json"}
+    )
     assert response.status_code == 400
     assert response.mimetype == PROBLEM
 
@@ -152,7 +221,12 @@ def test_refused_input_stores_nothing(client, auth, redis_client):
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Authorization": "Bearer lum_wrong"}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer"}],
+    [
+        {},
+        {"Authorization": "Bearer lum_wrong"},
+        {"Authorization": "Basic abc"},
+        {"Authorization": "Bearer"},
+    ],
     ids=["none", "wrong-key", "wrong-scheme", "empty-bearer"],
 )
 def test_api_without_a_valid_key_is_401(client, headers):
@@ -172,7 +246,11 @@ def test_revoked_key_is_refused(client, auth, redis_client, keys):
 
 
 def test_api_keys_are_stored_only_as_hashes(redis_client, api_key):
-    dump = " ".join(str(redis_client.hgetall(key)) for key in redis_client.keys("*") if redis_client.type(key) == "hash")
+    dump = " ".join(
+        str(redis_client.hgetall(key))
+        for key in redis_client.keys("*")
+        if redis_client.type(key) == "hash"
+    )
     assert api_key not in dump
 
 
@@ -194,7 +272,11 @@ def test_get_link_and_unknown_link(client, auth, create_link):
 
 def test_patch_changes_only_the_given_fields(client, auth, create_link):
     link = create_link(title="Old", tags=["a"])
-    response = client.patch(f"/api/v1/links/{link['id']}", json={"title": "New", "url": "https://example.org/x"}, headers=auth)
+    response = client.patch(
+        f"/api/v1/links/{link['id']}",
+        json={"title": "New", "url": "https://example.org/x"},
+        headers=auth,
+    )
     assert response.status_code == 200
     edited = response.get_json()
     assert edited["title"] == "New"
@@ -203,8 +285,11 @@ def test_patch_changes_only_the_given_fields(client, auth, create_link):
     assert edited["code"] == link["code"]
 
 
-@pytest.mark.parametrize("fields", [{"slug": "new"}, {"domain": DOMAINS[1]}, {"url": "mailto:x@y"}, {"nope": 1}],
-                         ids=["slug-is-fixed", "domain-is-fixed", "bad-url", "unknown-field"])
+@pytest.mark.parametrize(
+    "fields",
+    [{"slug": "new"}, {"domain": DOMAINS[1]}, {"url": "mailto:x@y"}, {"nope": 1}],
+    ids=["slug-is-fixed", "domain-is-fixed", "bad-url", "unknown-field"],
+)
 def test_patch_refuses_what_cannot_change(client, auth, create_link, fields):
     link = create_link()
     response = client.patch(f"/api/v1/links/{link['id']}", json=fields, headers=auth)
@@ -214,7 +299,9 @@ def test_patch_refuses_what_cannot_change(client, auth, create_link, fields):
 
 def test_patch_clears_expiry_and_click_budget_with_null(client, auth, create_link):
     link = create_link(expires_at="2999-01-01T00:00:00Z", max_clicks=3)
-    edited = client.patch(f"/api/v1/links/{link['id']}", json={"expires_at": None, "max_clicks": None}, headers=auth).get_json()
+    edited = client.patch(
+        f"/api/v1/links/{link['id']}", json={"expires_at": None, "max_clicks": None}, headers=auth
+    ).get_json()
     assert edited["expires_at"] is None and edited["max_clicks"] is None
 
 
@@ -232,9 +319,13 @@ def test_list_is_newest_first_with_cursor_pagination(client, auth, create_link):
     ids = [create_link(title=f"n{i}")["id"] for i in range(7)]
     first = client.get("/api/v1/links?limit=3", headers=auth).get_json()
     assert [link["id"] for link in first["links"]] == ids[::-1][:3]
-    second = client.get(f"/api/v1/links?limit=3&cursor={first['next_cursor']}", headers=auth).get_json()
+    second = client.get(
+        f"/api/v1/links?limit=3&cursor={first['next_cursor']}", headers=auth
+    ).get_json()
     assert [link["id"] for link in second["links"]] == ids[::-1][3:6]
-    third = client.get(f"/api/v1/links?limit=3&cursor={second['next_cursor']}", headers=auth).get_json()
+    third = client.get(
+        f"/api/v1/links?limit=3&cursor={second['next_cursor']}", headers=auth
+    ).get_json()
     assert [link["id"] for link in third["links"]] == ids[:1]
     assert third["next_cursor"] is None
 
@@ -245,7 +336,10 @@ def test_list_filters_by_tag_domain_and_search(client, auth, create_link):
     create_link(title="Other")
 
     def ids(query: str) -> list[int]:
-        return [link["id"] for link in client.get(f"/api/v1/links?{query}", headers=auth).get_json()["links"]]
+        return [
+            link["id"]
+            for link in client.get(f"/api/v1/links?{query}", headers=auth).get_json()["links"]
+        ]
 
     assert ids("tag=shoes") == [a["id"]]
     assert ids(f"domain={DOMAINS[1]}") == [b["id"]]
@@ -253,7 +347,11 @@ def test_list_filters_by_tag_domain_and_search(client, auth, create_link):
     assert ids("q=summer-hats") == [b["id"]]
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=abc", "limit=201", "cursor=x"], ids=["zero", "text", "too-big", "bad-cursor"])
+@pytest.mark.parametrize(
+    "query",
+    ["limit=0", "limit=abc", "limit=201", "cursor=x"],
+    ids=["zero", "text", "too-big", "bad-cursor"],
+)
 def test_list_refuses_bad_query_parameters(client, auth, query):
     response = client.get(f"/api/v1/links?{query}", headers=auth)
     assert response.status_code == 422
@@ -274,7 +372,14 @@ def test_wrong_method_is_a_problem_405(client, auth):
 
 def test_openapi_document_names_the_503_of_every_operation(client):
     document = client.get("/api/v1/openapi.json", headers={"Host": DOMAINS[0]}).get_json()
-    operations = [item for path_item in document["paths"].values()
-                  for method, item in path_item.items() if method in ("get", "post", "patch", "delete")]
-    assert operations and all(op["responses"]["503"] == {"$ref": "#/components/responses/Unavailable"} for op in operations)
+    operations = [
+        item
+        for path_item in document["paths"].values()
+        for method, item in path_item.items()
+        if method in ("get", "post", "patch", "delete")
+    ]
+    assert operations and all(
+        op["responses"]["503"] == {"$ref": "#/components/responses/Unavailable"}
+        for op in operations
+    )
     assert "Retry-After" in document["components"]["responses"]["Unavailable"]["headers"]

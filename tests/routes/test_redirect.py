@@ -15,13 +15,24 @@ WHATSAPP_PREVIEW = "WhatsApp/2.23.20.0 A"
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 
 
-def visit(client, code: str, *, host: str = DOMAINS[0], ua: str = CHROME, referrer: str = "",
-          method: str = "GET", ip: str = "203.0.113.7", **headers: str):
+def visit(
+    client,
+    code: str,
+    *,
+    host: str = DOMAINS[0],
+    ua: str = CHROME,
+    referrer: str = "",
+    method: str = "GET",
+    ip: str = "203.0.113.7",
+    **headers: str,
+):
     """Request a short code the way a browser would, from `ip`."""
     all_headers = {"Host": host, "User-Agent": ua, **headers}
     if referrer:
         all_headers["Referer"] = referrer
-    return client.open(f"/{code}", method=method, headers=all_headers, environ_base={"REMOTE_ADDR": ip})
+    return client.open(
+        f"/{code}", method=method, headers=all_headers, environ_base={"REMOTE_ADDR": ip}
+    )
 
 
 def link_hits(redis_client, link_id: int) -> list[dict[str, str]]:
@@ -47,7 +58,13 @@ def test_hit_is_stored_field_by_field(client, create_link, redis_client):
     long_referrer = "https://news.example.org/story?" + "q" * 2000
     long_ua = CHROME + " " + "x" * 600
     before = int(time.time() * 1000)
-    visit(client, link["code"], ua=long_ua, referrer=long_referrer, **{"Accept-Language": "fr-CH, fr;q=0.9, en;q=0.8"})
+    visit(
+        client,
+        link["code"],
+        ua=long_ua,
+        referrer=long_referrer,
+        **{"Accept-Language": "fr-CH, fr;q=0.9, en;q=0.8"},
+    )
     after = int(time.time() * 1000)
     entries = redis_client.xrange(f"lumen:{{l:{link['id']}}}:hits")
     assert len(entries) == 1
@@ -83,7 +100,9 @@ def test_no_raw_ip_is_stored_anywhere(client, create_link, redis_client):
         assert b"198.51.100.23" not in raw, key
 
 
-def test_visitor_hash_is_the_same_within_a_day_and_differs_by_visitor(client, create_link, redis_client):
+def test_visitor_hash_is_the_same_within_a_day_and_differs_by_visitor(
+    client, create_link, redis_client
+):
     link = create_link()
     visit(client, link["code"], ip="198.51.100.1")
     visit(client, link["code"], ip="198.51.100.1")
@@ -113,7 +132,10 @@ def test_unknown_code_is_a_404_page_counted_as_orphan(client, redis_client):
     assert response.status_code == 404
     assert response.mimetype == "text/html"
     today = day_of(int(time.time() * 1000))
-    orphans = sum(int(redis_client.hget(key, "orphan") or 0) for key in redis_client.keys(f"lumen:{{g}}:d:{today}"))
+    orphans = sum(
+        int(redis_client.hget(key, "orphan") or 0)
+        for key in redis_client.keys(f"lumen:{{g}}:d:{today}")
+    )
     assert orphans == 1
 
 
@@ -179,11 +201,15 @@ def test_max_clicks_counts_only_human_clicks(client, create_link):
 def test_edit_of_target_shows_at_once_despite_the_link_cache(client, auth, create_link):
     link = create_link(url="https://before.example/")
     assert visit(client, link["code"]).headers["Location"] == "https://before.example/"
-    client.patch(f"/api/v1/links/{link['id']}", json={"url": "https://after.example/"}, headers=auth)
+    client.patch(
+        f"/api/v1/links/{link['id']}", json={"url": "https://after.example/"}, headers=auth
+    )
     assert visit(client, link["code"]).headers["Location"] == "https://after.example/"
 
 
-def test_deleted_link_is_gone_even_when_another_worker_cached_it(app, client, auth, create_link, redis_client):
+def test_deleted_link_is_gone_even_when_another_worker_cached_it(
+    app, client, auth, create_link, redis_client
+):
     link = create_link(slug="cached")
     assert visit(client, "cached").status_code == 302
     # Delete behind this app's back, as another worker would: its cache still holds the code.
@@ -228,15 +254,24 @@ def test_favicon_and_robots_are_answered_not_counted_as_orphans(client, redis_cl
     assert not any(redis_client.hget(key, "orphan") for key in redis_client.keys("lumen:{g}:d:*"))
 
 
-def test_a_slug_deleted_and_made_again_by_another_worker_follows_the_new_link(app, settings_overrides, client, auth, create_link):
+def test_a_slug_deleted_and_made_again_by_another_worker_follows_the_new_link(
+    app, settings_overrides, client, auth, create_link
+):
     from shortener.app import create_app
 
     create_link(slug="reuse", url="https://first.example/")
-    assert visit(client, "reuse").headers["Location"] == "https://first.example/"  # cached by this worker
+    assert (
+        visit(client, "reuse").headers["Location"] == "https://first.example/"
+    )  # cached by this worker
     other_worker = create_app(settings_overrides).test_client()
     old = other_worker.get("/api/v1/links?q=first.example", headers=auth).get_json()["links"][0]
     assert other_worker.delete(f"/api/v1/links/{old['id']}", headers=auth).status_code == 204
-    assert other_worker.post("/api/v1/links", json={"url": "https://second.example/", "slug": "reuse"}, headers=auth).status_code == 201
+    assert (
+        other_worker.post(
+            "/api/v1/links", json={"url": "https://second.example/", "slug": "reuse"}, headers=auth
+        ).status_code
+        == 201
+    )
     assert visit(client, "reuse").headers["Location"] == "https://second.example/"
 
 
@@ -244,21 +279,40 @@ def test_non_ascii_targets_are_sent_as_ascii_uris(client, create_link):
     link = create_link(url="https://例え.jp/ページ?q=é")
     response = visit(client, link["code"])
     assert response.status_code == 302
-    assert response.headers["Location"] == "https://xn--r8jz45g.jp/%E3%83%9A%E3%83%BC%E3%82%B8?q=%C3%A9"
+    assert (
+        response.headers["Location"]
+        == "https://xn--r8jz45g.jp/%E3%83%9A%E3%83%BC%E3%82%B8?q=%C3%A9"
+    )
 
 
-def test_forwarded_host_and_address_count_only_behind_trusted_proxies(settings_overrides, create_link, redis_client):
+def test_forwarded_host_and_address_count_only_behind_trusted_proxies(
+    settings_overrides, create_link, redis_client
+):
     from shortener.app import create_app
 
     create_link(slug="proxied", url="https://example.com/p")
-    forwarded = {"Host": "internal:8080", "X-Forwarded-Host": DOMAINS[0], "X-Forwarded-For": "198.51.100.77",
-                 "User-Agent": CHROME}
+    forwarded = {
+        "Host": "internal:8080",
+        "X-Forwarded-Host": DOMAINS[0],
+        "X-Forwarded-For": "198.51.100.77",
+        "User-Agent": CHROME,
+    }
     untrusting = create_app(settings_overrides).test_client()
-    assert untrusting.get("/proxied", headers=forwarded).status_code == 404  # Host internal:8080 is not a domain
+    assert (
+        untrusting.get("/proxied", headers=forwarded).status_code == 404
+    )  # Host internal:8080 is not a domain
     trusting = create_app({**settings_overrides, "trusted_proxies": 1}).test_client()
-    assert trusting.get("/proxied", headers=forwarded, environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code == 302
-    direct = trusting.get("/proxied", headers={"Host": DOMAINS[0], "User-Agent": CHROME, "X-Forwarded-For": "198.51.100.78"},
-                          environ_base={"REMOTE_ADDR": "10.0.0.1"})
+    assert (
+        trusting.get(
+            "/proxied", headers=forwarded, environ_base={"REMOTE_ADDR": "10.0.0.1"}
+        ).status_code
+        == 302
+    )
+    direct = trusting.get(
+        "/proxied",
+        headers={"Host": DOMAINS[0], "User-Agent": CHROME, "X-Forwarded-For": "198.51.100.78"},
+        environ_base={"REMOTE_ADDR": "10.0.0.1"},
+    )
     assert direct.status_code == 302
     visitors = [hit["visitor"] for hit in stored_hits(redis_client, 1)]
     # Same proxy address, two forwarded clients: two visitors.
@@ -275,7 +329,9 @@ def test_a_redirect_while_redis_is_down_answers_503_with_retry_after(settings_ov
 
 def test_the_api_while_redis_is_down_answers_503_as_a_problem(settings_overrides, tmp_path):
     app = create_app({**settings_overrides, "redis_url": f"unix://{tmp_path}/stopped-redis.sock"})
-    response = app.test_client().get("/api/v1/links", headers={"Host": DOMAINS[0], "Authorization": "Bearer lum_x"})
+    response = app.test_client().get(
+        "/api/v1/links", headers={"Host": DOMAINS[0], "Authorization": "Bearer lum_x"}
+    )
     assert response.status_code == 503
     assert response.mimetype == "application/problem+json"
     assert response.get_json()["title"] == "Service Unavailable"

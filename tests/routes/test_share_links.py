@@ -46,13 +46,18 @@ def test_all_buttons_when_none_are_named_and_no_api_key_needed(client, publisher
 
 def link_records(redis_client) -> list[int]:
     """The ids of the link records in Redis."""
-    return sorted(int(key[9:-1]) for key in redis_client.scan_iter("lumen:{l:*}") if key.endswith("}"))
+    return sorted(
+        int(key[9:-1]) for key in redis_client.scan_iter("lumen:{l:*}") if key.endswith("}")
+    )
 
 
 def test_is_idempotent_per_publisher_and_canonical_url(client, publisher, redis_client, keys):
     first = ask(client, publisher, channels=["whatsapp"]).get_json()
-    again = send(client, "/api/v1/share-links", {"key": publisher.key, "url": PAGE + "#lm=abcdefgh.1",
-                                                 "channels": ["whatsapp", "sms"]}).get_json()
+    again = send(
+        client,
+        "/api/v1/share-links",
+        {"key": publisher.key, "url": PAGE + "#lm=abcdefgh.1", "channels": ["whatsapp", "sms"]},
+    ).get_json()
     assert again["link"] == first["link"]
     assert again["variants"]["whatsapp"] == first["variants"]["whatsapp"]
     assert "sms" in again["variants"]
@@ -100,7 +105,12 @@ def test_variant_clicks_are_attributed_with_evidence_tag(client, publisher, redi
     assert response.status_code == 302 and response.headers["Location"] == PAGE
     link_id = body["link"]["id"]
     [hit] = stored_hits(redis_client, link_id)
-    assert (hit["evidence"], hit["channel"], hit["source"], hit["variant"]) == ("tag", "whatsapp", "messaging", "whatsapp")
+    assert (hit["evidence"], hit["channel"], hit["source"], hit["variant"]) == (
+        "tag",
+        "whatsapp",
+        "messaging",
+        "whatsapp",
+    )
     day = day_fields(redis_client, f"lumen:{{l:{link_id}}}:d:{day_of(now_ms())}")
     assert day["t:whatsapp"] == "1" and day["e:tag"] == "1"
 
@@ -122,16 +132,33 @@ def test_variant_clicks_are_attributed_with_evidence_tag(client, publisher, redi
         ({"title": ["not", "text"]}, 422, "title"),
         ({"extra": 1}, 422, "extra"),
     ],
-    ids=["foreign-origin", "no-origin", "null-origin", "unknown-key", "no-key", "page-off-origin",
-         "page-other-scheme", "page-not-http", "page-on-lumen", "unknown-channel", "channels-not-a-list",
-         "title-not-text", "unknown-field"],
+    ids=[
+        "foreign-origin",
+        "no-origin",
+        "null-origin",
+        "unknown-key",
+        "no-key",
+        "page-off-origin",
+        "page-other-scheme",
+        "page-not-http",
+        "page-on-lumen",
+        "unknown-channel",
+        "channels-not-a-list",
+        "title-not-text",
+        "unknown-field",
+    ],
 )
 def test_refusals_create_nothing(client, publisher, redis_server, change, status, field):
     payload = {"key": publisher.key, "url": PAGE, "channels": ["whatsapp"]}
     origin = change.pop("origin", ORIGIN)
     payload.update(change)
     before = snapshot(redis_server)
-    response = send(client, "/api/v1/share-links", {k: v for k, v in payload.items() if v is not None}, origin=origin)
+    response = send(
+        client,
+        "/api/v1/share-links",
+        {k: v for k, v in payload.items() if v is not None},
+        origin=origin,
+    )
     assert response.status_code == status, response.get_json()
     assert response.mimetype == "application/problem+json"
     assert response.get_json()["field"] == field
@@ -147,7 +174,7 @@ def test_a_revoked_key_is_refused(client, publisher, redis_client, keys):
 
 @pytest.mark.parametrize(
     ("raw", "status"),
-    [("", 400), ("{not json", 400), ("[1, 2]", 400), ("{\"url\": \"" + "x" * 5000 + "\"}", 413)],
+    [("", 400), ("{not json", 400), ("[1, 2]", 400), ('{"url": "' + "x" * 5000 + '"}', 413)],
     ids=["empty", "malformed", "array", "oversized"],
 )
 def test_bodies_that_are_not_small_json_objects(client, publisher, redis_server, raw, status):
@@ -159,15 +186,27 @@ def test_bodies_that_are_not_small_json_objects(client, publisher, redis_server,
 
 
 def test_preflight_answers_publishers_origins_only(client, publisher):
-    allowed = client.options("/api/v1/share-links", headers={
-        "Host": DOMAINS[0], "Origin": ORIGIN, "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "content-type"})
+    allowed = client.options(
+        "/api/v1/share-links",
+        headers={
+            "Host": DOMAINS[0],
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
     assert allowed.status_code == 204
     assert allowed.headers["Access-Control-Allow-Origin"] == ORIGIN
     assert allowed.headers["Access-Control-Allow-Methods"] == "POST"
     assert allowed.headers["Access-Control-Allow-Headers"] == "Content-Type"
-    refused = client.options("/api/v1/share-links", headers={
-        "Host": DOMAINS[0], "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    refused = client.options(
+        "/api/v1/share-links",
+        headers={
+            "Host": DOMAINS[0],
+            "Origin": "https://evil.example",
+            "Access-Control-Request-Method": "POST",
+        },
+    )
     assert refused.status_code == 403
     assert "Access-Control-Allow-Origin" not in refused.headers
     assert "evil.example" in refused.get_json()["detail"]
@@ -175,13 +214,23 @@ def test_preflight_answers_publishers_origins_only(client, publisher):
 
 def test_requests_are_rate_limited_per_address(settings_overrides, publisher, redis_client):
     client = create_app({**settings_overrides, "embed_rate_limit": "3 per minute"}).test_client()
-    statuses = [send(client, "/api/v1/share-links", {"key": publisher.key, "url": PAGE}).status_code for _ in range(4)]
+    statuses = [
+        send(client, "/api/v1/share-links", {"key": publisher.key, "url": PAGE}).status_code
+        for _ in range(4)
+    ]
     assert statuses == [200, 200, 200, 429]
     limited = send(client, "/api/v1/share-links", {"key": publisher.key, "url": PAGE})
     assert limited.mimetype == "application/problem+json"
     assert "3 per 1 minute" in limited.get_json()["detail"]
     assert int(limited.headers["Retry-After"]) > 0
-    assert send(client, "/api/v1/share-links", {"key": publisher.key, "url": PAGE}, ip="198.51.100.4").status_code == 200
+    assert (
+        send(
+            client, "/api/v1/share-links", {"key": publisher.key, "url": PAGE}, ip="198.51.100.4"
+        ).status_code
+        == 200
+    )
     windows = redis_client.keys("lumen:rl:*")
     assert windows  # the windows live in Redis, shared by every worker
-    assert not [key for key in windows if "203.0.113.9" in key or "198.51.100.4" in key]  # no IP stored
+    assert not [
+        key for key in windows if "203.0.113.9" in key or "198.51.100.4" in key
+    ]  # no IP stored

@@ -10,8 +10,12 @@ from tests.routes.test_redirect import CHROME, visit
 
 def test_variant_is_created_once_per_channel(client, auth, create_link):
     link = create_link()
-    first = client.post(f"/api/v1/links/{link['id']}/variants", json={"channel": "whatsapp"}, headers=auth)
-    again = client.post(f"/api/v1/links/{link['id']}/variants", json={"channel": "whatsapp"}, headers=auth)
+    first = client.post(
+        f"/api/v1/links/{link['id']}/variants", json={"channel": "whatsapp"}, headers=auth
+    )
+    again = client.post(
+        f"/api/v1/links/{link['id']}/variants", json={"channel": "whatsapp"}, headers=auth
+    )
     assert first.status_code == 201 and again.status_code == 200
     assert first.get_json() == again.get_json()
     variant = first.get_json()
@@ -31,7 +35,9 @@ def test_variants_are_listed_by_channel(client, auth, create_link):
 
 def test_variant_lives_on_the_links_domain(client, auth, create_link):
     link = create_link(domain=DOMAINS[1])
-    variant = client.post(f"/api/v1/links/{link['id']}/variants", json={"channel": "sms"}, headers=auth).get_json()
+    variant = client.post(
+        f"/api/v1/links/{link['id']}/variants", json={"channel": "sms"}, headers=auth
+    ).get_json()
     assert variant["short_url"].startswith(f"https://{DOMAINS[1]}/")
     assert visit(client, variant["code"], host=DOMAINS[1]).status_code == 302
     assert visit(client, variant["code"], host=DOMAINS[0]).status_code == 404
@@ -39,7 +45,12 @@ def test_variant_lives_on_the_links_domain(client, auth, create_link):
 
 @pytest.mark.parametrize(
     ("body", "status"),
-    [({"channel": "carrier-pigeon"}, 422), ({"channel": 3}, 422), ({}, 422), ({"channel": "sms", "x": 1}, 422)],
+    [
+        ({"channel": "carrier-pigeon"}, 422),
+        ({"channel": 3}, 422),
+        ({}, 422),
+        ({"channel": "sms", "x": 1}, 422),
+    ],
     ids=["unknown-channel", "not-a-string", "missing", "unknown-field"],
 )
 def test_bad_variant_requests_are_refused(client, auth, create_link, body, status):
@@ -47,16 +58,28 @@ def test_bad_variant_requests_are_refused(client, auth, create_link, body, statu
     response = client.post(f"/api/v1/links/{link['id']}/variants", json=body, headers=auth)
     assert response.status_code == status
     assert response.mimetype == "application/problem+json"
-    assert client.get(f"/api/v1/links/{link['id']}/variants", headers=auth).get_json()["variants"] == []
+    assert (
+        client.get(f"/api/v1/links/{link['id']}/variants", headers=auth).get_json()["variants"]
+        == []
+    )
 
 
 def test_variant_of_unknown_link_is_404(client, auth):
-    assert client.post("/api/v1/links/4242/variants", json={"channel": "sms"}, headers=auth).status_code == 404
+    assert (
+        client.post(
+            "/api/v1/links/4242/variants", json={"channel": "sms"}, headers=auth
+        ).status_code
+        == 404
+    )
 
 
-def test_hit_on_variant_counts_for_the_parent_with_evidence_tag(client, auth, create_link, redis_client):
+def test_hit_on_variant_counts_for_the_parent_with_evidence_tag(
+    client, auth, create_link, redis_client
+):
     link = create_link(url="https://example.com/article")
-    variant = client.post(f"/api/v1/links/{link['id']}/variants", json={"channel": "sms"}, headers=auth).get_json()
+    variant = client.post(
+        f"/api/v1/links/{link['id']}/variants", json={"channel": "sms"}, headers=auth
+    ).get_json()
     response = visit(client, variant["code"], referrer="https://www.facebook.com/")
     assert response.status_code == 302
     assert response.headers["Location"] == "https://example.com/article"
@@ -67,18 +90,25 @@ def test_hit_on_variant_counts_for_the_parent_with_evidence_tag(client, auth, cr
     assert hits[0]["source"] == "messaging"
     assert hits[0]["dark"] == "1"
     assert hits[0]["variant"] == "sms"
-    assert client.get(f"/api/v1/links/{link['id']}", headers=auth).get_json()["clicks"] == {"total": 1, "human": 1}
+    assert client.get(f"/api/v1/links/{link['id']}", headers=auth).get_json()["clicks"] == {
+        "total": 1,
+        "human": 1,
+    }
 
 
 def test_variant_follows_an_edit_of_the_parent_target(client, auth, create_link):
     link = create_link(url="https://old.example/")
-    variant = client.post(f"/api/v1/links/{link['id']}/variants", json={"channel": "email"}, headers=auth).get_json()
+    variant = client.post(
+        f"/api/v1/links/{link['id']}/variants", json={"channel": "email"}, headers=auth
+    ).get_json()
     client.patch(f"/api/v1/links/{link['id']}", json={"url": "https://new.example/"}, headers=auth)
     assert visit(client, variant["code"], ua=CHROME).headers["Location"] == "https://new.example/"
 
 
 def test_deleting_the_link_deletes_its_variants(client, auth, create_link):
     link = create_link()
-    variant = client.post(f"/api/v1/links/{link['id']}/variants", json={"channel": "email"}, headers=auth).get_json()
+    variant = client.post(
+        f"/api/v1/links/{link['id']}/variants", json={"channel": "email"}, headers=auth
+    ).get_json()
     client.delete(f"/api/v1/links/{link['id']}", headers=auth)
     assert visit(client, variant["code"]).status_code == 404
