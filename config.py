@@ -51,6 +51,8 @@ class Settings:
     key_prefix: str = "lumen"
     # Seconds a worker keeps a code -> link mapping in memory (targets are always read fresh).
     link_cache_seconds: float = 30.0
+    # Seconds a link a worker has redirected keeps redirecting from memory while Redis fails.
+    link_cache_stale_seconds: float = 86_400.0
     # Gunicorn worker processes for `serve` (gevent workers; one per core is the measured best).
     workers: int = 2
     # Concurrent connections each gevent worker serves.
@@ -130,6 +132,7 @@ def from_env(environ: Mapping[str, str]) -> Settings:
         preview_window_seconds=_int(environ, "LUMEN_PREVIEW_WINDOW", 6 * 3600),
         key_prefix=environ.get("LUMEN_KEY_PREFIX", "").strip() or "lumen",
         link_cache_seconds=_int(environ, "LUMEN_LINK_CACHE_SECONDS", 30),
+        link_cache_stale_seconds=_int(environ, "LUMEN_LINK_CACHE_STALE_SECONDS", 86_400),
         workers=_int(environ, "LUMEN_WORKERS", 2, minimum=1),
         worker_connections=_int(environ, "LUMEN_WORKER_CONNECTIONS", 1000, minimum=1),
         embed_rate_limit=_rate_limit(

@@ -31,7 +31,15 @@ from config import Settings  # noqa: E402
 from shortener.analytics.attribution import classify_hit  # noqa: E402
 from shortener.context import build_context  # noqa: E402
 from shortener.embedded_redis import EmbeddedRedis  # noqa: E402
-from shortener.hits.recording import Hit, daily_key, day_of, network_hash, record_hit, visitor_hash  # noqa: E402
+from shortener.hits.recording import (
+    Hit,
+    RecordingPolicy,
+    daily_key,
+    day_of,
+    network_hash,
+    record_hit,
+    visitor_hash,
+)  # noqa: E402
 from shortener.store import connect  # noqa: E402
 
 TARGET_LINK_BYTES = 400
@@ -70,9 +78,11 @@ def measure_hits(client, ctx, settings, traffic, count: int, *, links: range, da
             classify_hit(ua, referrer, own_hosts=settings.all_domains, target_site="example.com"),
             variant_channel="",
             count=True,
-            retention_count=settings.hit_retention_count,
-            retention_days=settings.hit_retention_days,
-            preview_window_ms=settings.preview_window_seconds * 1000,
+            policy=RecordingPolicy(
+                settings.hit_retention_count,
+                settings.hit_retention_days,
+                settings.preview_window_seconds * 1000,
+            ),
         )
     return (used_memory(client) - before) / count
 

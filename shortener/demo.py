@@ -439,7 +439,7 @@ def _clicks_on(rng: random.Random, spec: DemoLink, day_number: int, days_ago: in
 
 def _record(ctx: AppContext, event: Event, summary: DemoSummary) -> None:
     settings: Settings = ctx.settings
-    r, keys = ctx.redis, ctx.keys
+    r, keys, policy = ctx.redis, ctx.keys, ctx.recording
     if event.share_button:
         record_share(r, keys, event.link.id, event.share_button, event.time_ms)
         summary.shares_made += 1
@@ -462,8 +462,7 @@ def _record(ctx: AppContext, event: Event, summary: DemoSummary) -> None:
             event.link,
             hit,
             event.copy_generation,
-            retention_count=settings.hit_retention_count,
-            retention_days=settings.hit_retention_days,
+            policy=policy,
         )
     else:
         attribution = classify_hit(
@@ -481,9 +480,7 @@ def _record(ctx: AppContext, event: Event, summary: DemoSummary) -> None:
             attribution,
             variant_channel=event.variant,
             count=True,
-            retention_count=settings.hit_retention_count,
-            retention_days=settings.hit_retention_days,
-            preview_window_ms=settings.preview_window_seconds * 1000,
+            policy=policy,
         )
     summary.hits += 1
 

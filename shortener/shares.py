@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
@@ -19,7 +19,7 @@ import redis
 from shortener.analytics.attribution import classify_hit
 from shortener.analytics.vocabulary import Kind
 from shortener.errors import Forbidden, InvalidInput, NotFound
-from shortener.hits.recording import AGGREGATE_DAYS, Hit, day_of, record_hit
+from shortener.hits.recording import AGGREGATE_DAYS, Hit, RecordingPolicy, day_of, record_hit
 from shortener.links import Link, LinkStore, Variant, short_url
 from shortener.publishers import Publisher, origin_of
 from shortener.store import Keys
@@ -182,8 +182,7 @@ def record_copy_arrival(
     hit: Hit,
     generation: int,
     *,
-    retention_count: int,
-    retention_days: int,
+    policy: RecordingPolicy,
 ) -> bool:
     """Record a visitor who pasted a page's URL: a dark human hit with evidence `copy`.
 
@@ -199,9 +198,7 @@ def record_copy_arrival(
         attribution,
         variant_channel="",
         count=True,
-        retention_count=retention_count,
-        retention_days=retention_days,
-        preview_window_ms=0,
+        policy=replace(policy, preview_window_ms=0),
     )
     if outcome is None or outcome.status == 410:
         return False

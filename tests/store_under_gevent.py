@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from config import Settings  # noqa: E402
 from shortener.analytics.attribution import classify_hit  # noqa: E402
 from shortener.context import build_context  # noqa: E402
-from shortener.hits.recording import Hit, record_hit  # noqa: E402
-from shortener.store import SCRIPTS, connect  # noqa: E402
+from shortener.hits.recording import RECORD_HIT, Hit, RecordingPolicy, record_hit  # noqa: E402
+from shortener.store import connect  # noqa: E402
 
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
 DOMAIN = "go.test"
@@ -56,9 +56,7 @@ def follow(link, user_agent=CHROME):  # type: ignore[no-untyped-def]
         classify_hit(user_agent, ""),
         variant_channel="",
         count=True,
-        retention_count=100,
-        retention_days=30,
-        preview_window_ms=1000,
+        policy=RecordingPolicy(100, 30, 1000),
     )
     return outcome.status, outcome.url
 
@@ -77,7 +75,7 @@ def hits() -> list[int]:
 
 report: dict[str, object] = {}
 if scenario in ("together", "apart"):
-    client.script_load(SCRIPTS["record_hit"])
+    client.script_load(RECORD_HIT.source)
     before = reads()
     if scenario == "together":
         greenlets = [gevent.spawn(follow, link) for link in links]

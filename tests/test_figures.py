@@ -9,7 +9,7 @@ import pytest
 from shortener.analytics.attribution import classify_hit
 from shortener.errors import InvalidInput
 from shortener.figures import DayRange, day_range, load_stats, select_links
-from shortener.hits.recording import Hit, record_hit, record_orphan
+from shortener.hits.recording import Hit, RecordingPolicy, record_hit, record_orphan
 from shortener.links import Link
 from tests.conftest import DOMAINS
 
@@ -81,9 +81,7 @@ def send(ctx):  # type: ignore[no-untyped-def]
             attribution,
             variant_channel=variant,
             count=True,
-            retention_count=1000,
-            retention_days=3650,
-            preview_window_ms=6 * 3600_000,
+            policy=RecordingPolicy(1000, 3650, 6 * 3600_000),
         )
         assert outcome is not None and outcome.status == 302
 

@@ -16,7 +16,7 @@ import redis
 
 from shortener.analytics.attribution import classify_hit
 from shortener.embedded_redis import EmbeddedRedis
-from shortener.hits.recording import Hit, record_hit
+from shortener.hits.recording import Hit, RecordingPolicy, record_hit
 from shortener.store import Keys
 from tests.conftest import DOMAINS, ROOT
 
@@ -97,9 +97,7 @@ def test_concurrent_threads_each_get_the_reply_to_their_own_call(app, redis_clie
             classify_hit(CHROME, ""),
             variant_channel="",
             count=True,
-            retention_count=100,
-            retention_days=30,
-            preview_window_ms=1000,
+            policy=RecordingPolicy(100, 30, 1000),
         )
         replies[link.id] = outcome.url
 
@@ -136,7 +134,5 @@ def test_a_call_on_a_stopped_server_raises_a_connection_error(tmp_path):
             classify_hit(CHROME, ""),
             variant_channel="",
             count=True,
-            retention_count=100,
-            retention_days=30,
-            preview_window_ms=1000,
+            policy=RecordingPolicy(100, 30, 1000),
         )

@@ -26,6 +26,6 @@ def readyz() -> tuple[dict[str, object], int]:
         return {
             "status": "unavailable",
             "detail": f"Redis does not answer: {error}",
-            "record_failures": ctx.record_failures,
+            "record_failures": ctx.failures.total,
         }, 503
-    return {"status": "ok", "record_failures": ctx.record_failures}, 200
+    return {"status": "ok", "record_failures": ctx.failures.total}, 200

@@ -169,8 +169,7 @@ def beacon() -> Response | tuple[str, int]:
         link,
         hit,
         generation,
-        retention_count=settings.hit_retention_count,
-        retention_days=settings.hit_retention_days,
+        policy=ctx.recording,
     )
     if not counted:
         return problem(410, "Gone", "this page's link has expired or is out of clicks")

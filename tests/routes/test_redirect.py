@@ -240,7 +240,7 @@ def test_a_failure_to_record_still_redirects_and_is_counted(app, client, create_
         redis_client.config_set("maxmemory", "0")
     assert response.status_code == 302
     assert response.headers["Location"] == "https://example.com/still-works"
-    assert app.extensions["lumen"].record_failures == 1
+    assert app.extensions["lumen"].failures.total == 1
     assert len(link_hits(redis_client, link["id"])) == 1
     ready = client.get("/readyz", headers={"Host": DOMAINS[0]}).get_json()
     assert ready["record_failures"] == 1
