@@ -59,6 +59,11 @@ class Settings:
     worker_connections: int = 1000
     # Requests per client IP to each public share-button endpoint (share-links, beacons).
     embed_rate_limit: str = "120 per minute"
+    # Links without their own utm_from_attribution add utm_source/utm_medium from each hit's
+    # attribution to the target's query (where the link's utm sets none).
+    utm_from_attribution: bool = False
+    # Wrong guesses of a protected link's password allowed per client address and link.
+    password_guess_limit: str = "10 per hour"
 
     @property
     def all_domains(self) -> tuple[str, ...]:
@@ -99,11 +104,23 @@ _RATE = r"\d+\s*(/|per)\s*(\d+\s*)?(second|minute|hour|day)s?"
 _RATE_LIMIT = re.compile(rf"^\s*{_RATE}(\s*[;,]\s*{_RATE})*\s*$", re.IGNORECASE)
 
 
-def _rate_limit(raw: str) -> str:
+def _rate_limit(raw: str, name: str = "LUMEN_EMBED_RATE_LIMIT") -> str:
     """A rate such as "120 per minute" or "10/second; 1000/hour" (`limits` notation)."""
     if not _RATE_LIMIT.match(raw):
-        raise SettingsError(f"LUMEN_EMBED_RATE_LIMIT must read like '120 per minute', got {raw!r}")
+        raise SettingsError(f"{name} must read like '120 per minute', got {raw!r}")
     return raw.strip()
+
+
+# The spellings of a yes/no setting.
+_FLAGS = {"1": True, "true": True, "yes": True, "on": True}
+_FLAGS |= {"0": False, "false": False, "no": False, "off": False, "": False}
+
+
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    raw = environ.get(name, "").strip().lower()
+    if raw not in _FLAGS:
+        raise SettingsError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {raw!r}")
+    return _FLAGS[raw]
 
 
 def _domains(raw: str) -> tuple[str, ...]:
@@ -137,6 +154,11 @@ def from_env(environ: Mapping[str, str]) -> Settings:
         worker_connections=_int(environ, "LUMEN_WORKER_CONNECTIONS", 1000, minimum=1),
         embed_rate_limit=_rate_limit(
             environ.get("LUMEN_EMBED_RATE_LIMIT", "").strip() or "120 per minute"
+        ),
+        utm_from_attribution=_flag(environ, "LUMEN_UTM_FROM_ATTRIBUTION"),
+        password_guess_limit=_rate_limit(
+            environ.get("LUMEN_PASSWORD_GUESS_LIMIT", "").strip() or "10 per hour",
+            "LUMEN_PASSWORD_GUESS_LIMIT",
         ),
     )
     if settings.default_domain and settings.default_domain not in settings.all_domains:

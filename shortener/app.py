@@ -61,6 +61,12 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
     share_buttons.limit_requests(
         app, limiter_storage_uri(redis_url), settings.embed_rate_limit, ctx.keys.rate_limits()
     )
+    redirect.limit_password_guesses(
+        app,
+        limiter_storage_uri(redis_url),
+        settings.password_guess_limit,
+        f"{ctx.keys.rate_limits()}:pw",
+    )
 
     app.wsgi_app = redirect.RedirectFastPath(app, ctx)  # type: ignore[method-assign]
     if settings.trusted_proxies > 0:  # outermost, so every layer below sees the client's address

@@ -311,6 +311,9 @@ class Stats:
     variants: tuple[VariantClicks, ...] | None = None
     # Copy-paste arrivals by generation (`gen:<n>`): 1 = a paste by someone who came another way.
     copy_generations: tuple[Count, ...] = ()
+    # A link's human clicks per destination (`dst:<label>`): a device target's key, `default`
+    # (its own url), or a split destination's URL. Only links with targets or a split have them.
+    destinations: tuple[Count, ...] = ()
 
     @property
     def dark_share(self) -> float | None:
@@ -346,6 +349,7 @@ class Stats:
                     {"generation": int(c.name or 0), "arrivals": c.count}
                     for c in self.copy_generations
                 ],
+                "destinations": [c.as_json() for c in self.destinations],
             },
             "shares": [s.as_json() for s in self.shares],
             "top_links": [t.as_json() for t in self.top_links],
@@ -487,6 +491,7 @@ def load_stats(
         top_links=top_links,
         variants=None if variants is None else _variants(variants, total),
         copy_generations=tuple(sorted(_breakdown(total, "gen:"), key=lambda c: int(c.name or 0))),
+        destinations=_breakdown(total, "dst:"),
     )
 
 

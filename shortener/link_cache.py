@@ -26,6 +26,8 @@ class LinkTarget:
     url: str
     status: int
     expires_at_ms: int | None = None
+    options: str = ""  # the link's LinkOptions, encoded
+    protected: bool = False  # password-protected: never answered from memory
 
     def is_live(self, now_ms: int) -> bool:
         """False once the link's expiry has passed."""

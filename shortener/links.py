@@ -8,10 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import redis
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from shortener.analytics.referrers import registrable_domain
 from shortener.analytics.vocabulary import is_known_channel
 from shortener.codes import CodeFactory, validate_slug
+from shortener.destinations import NO_DESTINATIONS, NO_OPTIONS, Destinations, LinkOptions
 from shortener.errors import Conflict, InvalidInput, NotFound
 from shortener.store import Keys
 from shortener.validation import (
@@ -19,17 +21,28 @@ from shortener.validation import (
     reject_unknown_fields,
     validate_domain,
     validate_expires_at,
+    validate_flag,
     validate_max_clicks,
+    validate_password,
+    validate_preview,
     validate_redirect_status,
+    validate_split,
     validate_tags,
     validate_target_url,
+    validate_targets,
     validate_title,
+    validate_utm,
 )
 
-CREATE_FIELDS = frozenset(
-    {"url", "slug", "domain", "title", "tags", "expires_at", "max_clicks", "redirect_status"}
+# Fields that shape where a link sends visitors and what it shows (shortener.destinations).
+ROUTING_FIELDS = frozenset(
+    {"utm", "forward_query", "utm_from_attribution", "targets", "split", "preview", "password"}
 )
-EDITABLE_FIELDS = frozenset({"url", "title", "tags", "expires_at", "max_clicks", "redirect_status"})
+EDITABLE_FIELDS = (
+    frozenset({"url", "title", "tags", "expires_at", "max_clicks", "redirect_status"})
+    | ROUTING_FIELDS
+)
+CREATE_FIELDS = EDITABLE_FIELDS | {"slug", "domain"}
 MAX_PAGE_SIZE = 200
 CODE_ATTEMPTS = 20
 
@@ -62,11 +75,14 @@ class Link:
     expires_at: int | None
     max_clicks: int | None
     redirect_status: int
+    destinations: Destinations = NO_DESTINATIONS
+    options: LinkOptions = NO_OPTIONS
+    password_hash: str = ""
     hits: int = 0
     human: int = 0
 
     def as_json(self) -> dict[str, object]:
-        """The link as the API shows it."""
+        """The link as the API shows it (never the password or its hash)."""
         return {
             "id": self.id,
             "domain": self.domain,
@@ -80,6 +96,20 @@ class Link:
             "max_clicks": self.max_clicks,
             "redirect_status": self.redirect_status,
             "clicks": {"total": self.hits, "human": self.human},
+            **self.routing_json(),
+        }
+
+    def routing_json(self) -> dict[str, object]:
+        """The fields of ROUTING_FIELDS as the API shows them."""
+        options = self.options
+        return {
+            "utm": dict(options.utm),
+            "forward_query": options.forward_query,
+            "utm_from_attribution": options.utm_from_attribution,
+            "targets": dict(self.destinations.targets),
+            "split": [{"url": url, "weight": weight} for url, weight in self.destinations.split],
+            "preview": None if options.preview is None else options.preview.as_json(),
+            "password_protected": bool(self.password_hash),
         }
 
 
@@ -104,19 +134,21 @@ class Variant:
 
 @dataclass(frozen=True, slots=True)
 class LinkRef:
-    """What a code resolves to: its link, the variant channel if any, and the target's site."""
+    """What a code resolves to: its link, the variant channel if any, the target's site, and the
+    link's destinations (so the redirect can choose one before its single script call)."""
 
     link_id: int
     channel: str
     site: str
+    destinations: str = ""  # Destinations.encode() of the link
 
     def encode(self) -> str:
-        return f"{self.link_id}|{self.channel}|{self.site}"
+        return f"{self.link_id}|{self.channel}|{self.site}|{self.destinations}"
 
     @classmethod
     def decode(cls, raw: str) -> LinkRef:
-        link_id, channel, site = raw.split("|", 2)
-        return cls(int(link_id), channel, site)
+        link_id, channel, site, *destinations = raw.split("|", 3)
+        return cls(int(link_id), channel, site, destinations[0] if destinations else "")
 
 
 def _link_from_hash(link_id: int, data: Mapping[str, str]) -> Link:
@@ -131,6 +163,9 @@ def _link_from_hash(link_id: int, data: Mapping[str, str]) -> Link:
         expires_at=int(data["expires_at"]) if data.get("expires_at") else None,
         max_clicks=int(data["max_clicks"]) if data.get("max_clicks", "0") != "0" else None,
         redirect_status=int(data.get("redirect_status", "302")),
+        destinations=Destinations.decode(data.get("dests", "")),
+        options=LinkOptions.decode(data.get("options", "")),
+        password_hash=data.get("password", ""),
         hits=int(data.get("hits", "0")),
         human=int(data.get("human", "0")),
     )
@@ -143,6 +178,9 @@ DEFAULTS = {
     "expires_at": "",
     "max_clicks": "0",
     "redirect_status": "302",
+    "dests": "",
+    "options": "",
+    "password": "",
 }
 
 
@@ -157,6 +195,9 @@ def _link_fields(link: Link) -> dict[str, str]:
         "expires_at": "" if link.expires_at is None else str(link.expires_at),
         "max_clicks": str(link.max_clicks or 0),
         "redirect_status": str(link.redirect_status),
+        "dests": link.destinations.encode(),
+        "options": link.options.encode(),
+        "password": link.password_hash,
     }
     return {name: value for name, value in fields.items() if DEFAULTS.get(name) != value}
 
@@ -197,9 +238,10 @@ class LinkStore:
             max_clicks=validate_max_clicks(payload.get("max_clicks")),
             redirect_status=validate_redirect_status(payload.get("redirect_status")),
         )
+        link = self._with_routing(link, payload)
         link_id = int(self.r.incr(self.keys.sequence()))
         site = registrable_domain(url) or ""
-        ref = LinkRef(link_id, "", site)
+        ref = LinkRef(link_id, "", site, link.destinations.encode())
         if slug is None or slug == "":
             code = self._claim_generated_code(domain, link_id, ref)
         else:
@@ -247,20 +289,58 @@ class LinkStore:
         if "redirect_status" in payload:
             changes["redirect_status"] = validate_redirect_status(payload["redirect_status"])
         updated = replace(link, **changes)
+        updated = self._with_routing(updated, payload)
         fields = _link_fields(updated)
         pipe = self.r.pipeline(transaction=False)
         pipe.hset(self.keys.link(link_id), mapping=fields)
         if back_to_default := [name for name in DEFAULTS if name not in fields]:
             pipe.hdel(self.keys.link(link_id), *back_to_default)
-        if updated.url != link.url:
+        if updated.url != link.url or updated.destinations != link.destinations:
             site = registrable_domain(updated.url) or ""
+            destinations = updated.destinations.encode()
             refs = {
-                code: LinkRef(link_id, channel, site).encode()
+                code: LinkRef(link_id, channel, site, destinations).encode()
                 for code, channel in self._codes_of(updated)
             }
             pipe.hset(self.keys.codes(updated.domain), mapping=refs)
         pipe.execute()
         return updated
+
+    def _with_routing(self, link: Link, payload: Mapping[str, object]) -> Link:
+        """`link` with the fields of ROUTING_FIELDS that `payload` sets (the others kept)."""
+        targets, split = link.destinations.targets, link.destinations.split
+        if "targets" in payload:
+            targets = validate_targets(payload["targets"], self.domains)
+        if "split" in payload:
+            split = validate_split(payload["split"], self.domains)
+        options = link.options
+        if "utm" in payload:
+            options = replace(options, utm=validate_utm(payload["utm"]))
+        if "forward_query" in payload:
+            forward = validate_flag(payload["forward_query"], "forward_query")
+            options = replace(options, forward_query=bool(forward))
+        if "utm_from_attribution" in payload:
+            flag = validate_flag(
+                payload["utm_from_attribution"], "utm_from_attribution", nullable=True
+            )
+            options = replace(options, utm_from_attribution=flag)
+        if "preview" in payload:
+            options = replace(options, preview=validate_preview(payload["preview"]))
+        password_hash = link.password_hash
+        if "password" in payload:
+            password = validate_password(payload["password"])
+            password_hash = "" if password is None else generate_password_hash(password)
+        return replace(
+            link,
+            destinations=Destinations(targets, split),
+            options=options,
+            password_hash=password_hash,
+        )
+
+    def check_password(self, link_id: int, password: str) -> bool:
+        """True when `password` is the link's password (False for a link without one)."""
+        stored = self.r.hget(self.keys.link(link_id), "password")
+        return bool(stored) and check_password_hash(stored, password)
 
     def _codes_of(self, link: Link) -> list[tuple[str, str]]:
         """Every (code, variant channel) that resolves to `link`, its own code first."""
@@ -335,7 +415,8 @@ class LinkStore:
         existing = self.r.hget(self.keys.variants(link_id), channel)
         if existing:
             return Variant(link_id, channel, link.domain, existing), False
-        ref = LinkRef(link_id, channel, registrable_domain(link.url) or "")
+        site = registrable_domain(link.url) or ""
+        ref = LinkRef(link_id, channel, site, link.destinations.encode())
         code = self._claim_generated_code(link.domain, int(self.r.incr(self.keys.sequence())), ref)
         if not self.r.hsetnx(self.keys.variants(link_id), channel, code):
             self.r.hdel(self.keys.codes(link.domain), code)

@@ -19,6 +19,91 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+# The fields that shape where a link sends each visitor and what it shows (issue 15, 1-6).
+_TARGET_URL = {"type": "string", "format": "uri", "maxLength": 2048}
+_UTM = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        name: {"type": "string", "maxLength": 200}
+        for name in ("source", "medium", "campaign", "term", "content")
+    },
+    "description": "Added to the target's query as utm_<name> where the target sets none.",
+}
+_PREVIEW = {
+    "type": ["object", "null"],
+    "additionalProperties": False,
+    "required": ["title"],
+    "properties": {
+        "title": {"type": "string", "maxLength": 300},
+        "description": {"type": "string", "maxLength": 1000},
+        "image": {**_TARGET_URL, "description": "Absolute http(s) URL of the image"},
+    },
+    "description": "Preview robots (WhatsApp, Slack, iMessage...) get a page with these Open Graph "
+    "and Twitter card tags instead of the redirect (still counted as shares observed); people "
+    "are redirected as before. null: robots follow the redirect to the target's own tags.",
+}
+_TARGETS = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        key: _TARGET_URL
+        for key in ("ios", "android", "windows", "macos", "linux", "mobile", "tablet", "desktop")
+    },
+    "description": "Device targets from the visitor's user-agent: an operating system's key "
+    "first, then the device class; `url` otherwise. Clicks are counted per target.",
+}
+_SPLIT = {
+    "type": "array",
+    "minItems": 2,
+    "maxItems": 10,
+    "items": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["url"],
+        "properties": {
+            "url": _TARGET_URL,
+            "weight": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1},
+        },
+    },
+    "description": "Weighted split: one visitor gets the same destination all day; clicks are "
+    "counted per destination. [] removes the split.",
+}
+ROUTING_INPUT = {
+    "utm": {**_UTM, "type": ["object", "null"]},
+    "forward_query": {
+        "type": "boolean",
+        "default": True,
+        "description": "Forward the short link's own query string to the target.",
+    },
+    "utm_from_attribution": {
+        "type": ["boolean", "null"],
+        "default": None,
+        "description": "Add utm_source=<channel> and utm_medium=<source> of Lumen's attribution "
+        "of each hit where `utm` sets none; null: the instance's LUMEN_UTM_FROM_ATTRIBUTION.",
+    },
+    "targets": {**_TARGETS, "type": ["object", "null"]},
+    "split": {**_SPLIT, "type": ["array", "null"]},
+    "preview": _PREVIEW,
+    "password": {
+        "type": ["string", "null"],
+        "minLength": 4,
+        "maxLength": 200,
+        "writeOnly": True,
+        "description": "Visitors get a form; the right password redirects and counts. Stored as "
+        "a hash, never returned. null removes it.",
+    },
+}
+ROUTING_OUTPUT = {
+    "utm": _UTM,
+    "forward_query": {"type": "boolean"},
+    "utm_from_attribution": {"type": ["boolean", "null"]},
+    "targets": _TARGETS,
+    "split": _SPLIT,
+    "preview": _PREVIEW,
+    "password_protected": {"type": "boolean"},
+}
+
 LINK_INPUT = {
     "type": "object",
     "additionalProperties": False,
@@ -45,6 +130,7 @@ LINK_INPUT = {
             "description": "Human clicks allowed; previews and bots never spend it.",
         },
         "redirect_status": {"type": "integer", "enum": [301, 302, 307], "default": 302},
+        **ROUTING_INPUT,
     },
 }
 
@@ -74,6 +160,7 @@ LINK = {
             "type": "object",
             "properties": {"total": {"type": "integer"}, "human": {"type": "integer"}},
         },
+        **ROUTING_OUTPUT,
     },
 }
 
@@ -368,6 +455,16 @@ STATS = {
                         "properties": {"generation": _INT, "arrivals": _INT},
                     },
                 },
+                "destinations": {
+                    "type": "array",
+                    "description": "A link's human clicks per destination: a device target's key "
+                    "(ios, android...), `default` (its own url) or a split destination's URL. "
+                    "Only for links with targets or a split.",
+                    "items": {
+                        "type": "object",
+                        "properties": {"name": {"type": "string"}, "count": _INT},
+                    },
+                },
             },
         },
         "shares": {
@@ -609,6 +706,72 @@ SHARE_PATHS: dict[str, Any] = {
 }
 
 
+def _json_request(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+_PAGE_URL_OR_NULL = {**_TARGET_URL, "type": ["string", "null"]}
+DOMAIN_PAGES = {
+    "type": "object",
+    "properties": {
+        "domain": {"type": "string"},
+        "root_url": {
+            **_PAGE_URL_OR_NULL,
+            "description": "Where the bare domain (/) sends people; null: the dashboard",
+        },
+        "not_found_url": {
+            **_PAGE_URL_OR_NULL,
+            "description": "Where unknown codes send people (still counted as orphan hits); "
+            "null: Lumen's 404 page",
+        },
+    },
+}
+DOMAIN_PATHS: dict[str, Any] = {
+    "/domains": {
+        "get": {
+            "summary": "The configured domains and their pages",
+            "operationId": "listDomains",
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {"domains": {"type": "array", "items": DOMAIN_PAGES}},
+                    },
+                    "Every configured domain",
+                ),
+                "401": _PROBLEM,
+            },
+        }
+    },
+    "/domains/{domain}": {
+        "patch": {
+            "summary": "Set where a domain's bare address and unknown codes send people",
+            "operationId": "updateDomain",
+            "parameters": [
+                {"name": "domain", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "requestBody": _json_request(
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "root_url": _PAGE_URL_OR_NULL,
+                        "not_found_url": _PAGE_URL_OR_NULL,
+                    },
+                }
+            ),
+            "responses": {
+                "200": _json(DOMAIN_PAGES, "The domain's pages"),
+                "400": _PROBLEM,
+                "401": _PROBLEM,
+                "404": _PROBLEM,
+                "422": _PROBLEM,
+            },
+        }
+    },
+}
+
+
 def _with_unavailable(paths: dict[str, Any]) -> dict[str, Any]:
     """Every operation may answer 503 (with Retry-After) while Redis does not answer."""
     return {
@@ -633,7 +796,7 @@ def openapi_document() -> dict[str, Any]:
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
-        "paths": _with_unavailable({**PATHS, **STATS_PATHS, **SHARE_PATHS}),
+        "paths": _with_unavailable({**PATHS, **STATS_PATHS, **SHARE_PATHS, **DOMAIN_PATHS}),
         "components": {
             "securitySchemes": {
                 "bearer": {

@@ -6,11 +6,16 @@
    their limits, the IP reduced to daily hashes);
 2. a request for a host that is not a Lumen domain is refused;
 3. the code is resolved through the per-process cache (or one HGET of the code index);
-4. the hit is attributed by the pure rules of `shortener.analytics`;
+4. the hit is attributed by the pure rules of `shortener.analytics`, and a destination chosen from
+   the link's device targets or split (`shortener.destinations`; the code index carries them);
 5. one script call reads the link's state and records the hit (HEAD: reads only); a cached code
-   whose link went away is dropped from the cache and looked up afresh, once;
-6. the answer is a `Result`: redirect, gone, unknown or unavailable. A failure to record is
-   counted and logged once; it never reaches the visitor as anything but a 503.
+   whose link went away is dropped from the cache and looked up afresh, once, and a choice made
+   from destinations edited since is made again, once;
+6. the answer is a `Result`: redirect (to the chosen target with the link's UTM, the forwarded
+   query and the attribution's UTM merged in), preview (a preview robot, when the link has its
+   own preview), password (a protected link not unlocked: its human hit is not counted), gone,
+   unknown (the domain's not-found URL when set) or unavailable. A failure to record is counted
+   and logged once; it never reaches the visitor as anything but a 503.
 
 The WSGI fast path and the Flask view in `shortener.routes.redirect` only render a `Result`.
 """
@@ -18,13 +23,24 @@ The WSGI fast path and the Flask view in `shortener.routes.redirect` only render
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import redis
 
-from shortener.analytics.attribution import classify_hit
+from shortener.analytics.attribution import Attribution, classify_hit
+from shortener.analytics.vocabulary import Kind
 from shortener.context import AppContext
+from shortener.destinations import (
+    Choice,
+    Destinations,
+    LinkOptions,
+    Preview,
+    attribution_utm,
+    choose_target,
+    final_url,
+)
+from shortener.domain_pages import load_domain_pages
 from shortener.hits.recording import (
     MAX_REFERRER,
     MAX_USER_AGENT,
@@ -39,8 +55,11 @@ from shortener.hits.recording import (
     visitor_hash,
 )
 from shortener.link_cache import LinkTarget
-from shortener.links import LinkRef, now_ms
+from shortener.links import LinkRef, now_ms, short_url
+from shortener.store import NO_VALUE
 
+# The short link's own query string forwarded to the target is cut to this many characters.
+MAX_FORWARDED_QUERY = 2048
 # Every redirect answer says this: a visitor's browser may not keep it, nor may a shared cache.
 NO_STORE = "private, max-age=0"
 
@@ -53,6 +72,8 @@ class Answer(StrEnum):
     UNKNOWN = "unknown"  # no link has this code on this domain
     FOREIGN_HOST = "foreign-host"  # the Host is not a Lumen domain
     UNAVAILABLE = "unavailable"  # Redis did not answer
+    PREVIEW = "preview"  # a preview robot, shown the link's own preview page
+    PASSWORD = "password"  # a protected link: the password form
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +84,8 @@ class Result:
     status: int
     location: str = ""
     gone_reason: str = ""
+    preview: Preview | None = None
+    short_url: str = ""
 
     def redirect_headers(self) -> list[tuple[str, str]]:
         """The headers of a redirect answer (its body is empty)."""
@@ -132,39 +155,121 @@ def _host(environ: Mapping[str, object]) -> str:
     return name if default or not port else f"{name}:{port}"
 
 
-def follow_code(ctx: AppContext, environ: Mapping[str, object], code: str) -> Result:
-    """Every step of GET or HEAD /<code> (see the module docstring); HEAD records nothing."""
+def follow_code(
+    ctx: AppContext, environ: Mapping[str, object], code: str, *, unlocked: bool = False
+) -> Result:
+    """Every step of GET or HEAD /<code> (see the module docstring); HEAD records nothing.
+
+    `unlocked`: the visitor gave the link's password (the form's POST, counted like a GET).
+    """
     hit = hit_from_environ(environ, code, ctx.secret_key)
     if hit.domain not in ctx.settings.all_domains:
         return REFUSED_HOST
-    counted = environ.get("REQUEST_METHOD") == "GET"
+    counted = environ.get("REQUEST_METHOD") != "HEAD"
+    query = header_text(environ.get("QUERY_STRING"))[:MAX_FORWARDED_QUERY]
     try:
-        outcome = _resolve_and_record(ctx, hit, counted)
+        step = _resolve_and_record(ctx, hit, counted, unlocked)
     except redis.RedisError as error:
         ctx.failures.note("recording a hit", error)
-        return _answer_from_memory(ctx, hit)
-    if outcome is None:
-        if counted:
-            try:
-                record_orphan(ctx.redis, ctx.keys, hit)
-            except redis.RedisError as error:
-                ctx.failures.note("recording an orphan hit", error)
-        return UNKNOWN
+        return _answer_from_memory(ctx, hit, query)
+    if step is None:
+        return _unknown_code(ctx, hit, counted)
+    outcome, attribution, choice = step
     if outcome.status == 410:
         return Result(Answer.GONE, 410, gone_reason=outcome.gone_reason)
-    return Result(Answer.REDIRECT, outcome.status, location=outcome.url)
+    target = LinkTarget(outcome.url, outcome.status, outcome.expires_at_ms, outcome.options)
+    return _answer(ctx, hit, query, target, attribution, choice, outcome, unlocked)
 
 
-def _answer_from_memory(ctx: AppContext, hit: Hit) -> Result:
+def _unknown_code(ctx: AppContext, hit: Hit, counted: bool) -> Result:
+    """An unknown code: counted as an orphan hit, sent to its domain's not-found URL if set."""
+    try:
+        if counted:
+            record_orphan(ctx.redis, ctx.keys, hit)
+        pages = load_domain_pages(ctx.redis, ctx.keys, hit.domain)
+    except redis.RedisError as error:
+        ctx.failures.note("recording an orphan hit", error)
+        return UNKNOWN
+    if pages.not_found_url:
+        return Result(Answer.UNKNOWN, 302, location=pages.not_found_url)
+    return UNKNOWN
+
+
+def _answer(
+    ctx: AppContext,
+    hit: Hit,
+    query: str,
+    target: LinkTarget,
+    attribution: Attribution,
+    choice: Choice | None,
+    outcome: Outcome | None,
+    unlocked: bool,
+) -> Result:
+    """The answer for a live link: its preview page, its password form, or the redirect to the
+    chosen target's final address (`outcome` is None when answering from memory)."""
+    options = LinkOptions.decode(target.options)
+    own_url = short_url(hit.domain, hit.code)
+    if attribution.kind is Kind.PREVIEW and options.preview is not None:
+        return Result(Answer.PREVIEW, 200, preview=options.preview, short_url=own_url)
+    if outcome is not None and outcome.locked:
+        return Result(Answer.PASSWORD, 200, short_url=own_url)
+    with_attribution = options.utm_from_attribution
+    if with_attribution is None:
+        with_attribution = ctx.settings.utm_from_attribution
+    channel = attribution.channel if outcome is None else outcome.channel
+    location = final_url(
+        choice.url if choice is not None and choice.url else target.url,
+        dict(options.utm),
+        query if options.forward_query else "",
+        attribution_utm(channel, attribution.source) if with_attribution else {},
+    )
+    # After the password form's POST, 303: the browser GETs the target (a 307 would re-POST).
+    return Result(Answer.REDIRECT, 303 if unlocked else target.status, location=location)
+
+
+def _answer_from_memory(ctx: AppContext, hit: Hit, query: str) -> Result:
     """While Redis fails, a link this worker redirected recently still redirects (not past its
-    expiry); any other code is unavailable."""
+    expiry, never a protected one); any other code is unavailable."""
     entry = ctx.link_cache.fallback(hit.domain, hit.code)
     if entry is None or entry.target is None or not entry.target.is_live(hit.time_ms):
         return UNAVAILABLE
-    return Result(Answer.REDIRECT, entry.target.status, location=entry.target.url)
+    if entry.target.protected:
+        return UNAVAILABLE
+    attribution = _attribute(ctx, hit, entry.ref)
+    choice = _choose(hit, entry.ref, attribution)
+    return _answer(ctx, hit, query, entry.target, attribution, choice, None, unlocked=False)
 
 
-def _resolve_and_record(ctx: AppContext, hit: Hit, counted: bool) -> Outcome | None:
+def _attribute(ctx: AppContext, hit: Hit, ref: LinkRef) -> Attribution:
+    """The hit's attribution by the pure rules of `shortener.analytics`."""
+    return classify_hit(
+        hit.user_agent,
+        hit.referrer,
+        own_hosts=ctx.settings.all_domains,
+        target_site=ref.site or None,
+        tag_channel=ref.channel or None,
+    )
+
+
+def _choose(hit: Hit, ref: LinkRef, attribution: Attribution) -> Choice | None:
+    """This visitor's destination among the link's targets and split, if it has any."""
+    if not ref.destinations:
+        return None
+    return choose_target(
+        Destinations.decode(ref.destinations),
+        attribution.os,
+        attribution.device,
+        hit.visitor,
+        day_of(hit.time_ms),
+        ref.link_id,
+    )
+
+
+# What `_resolve_and_record` hands on: the script's outcome, the attribution, the choice made.
+Step = tuple[Outcome, Attribution, Choice | None]
+
+
+def _resolve_and_record(ctx: AppContext, hit: Hit, counted: bool, unlocked: bool) -> Step | None:
     """The recording script's outcome for the code's link, or None for a code no link owns.
 
     A cached code whose link the script no longer finds (deleted, or deleted and made again
@@ -172,28 +277,61 @@ def _resolve_and_record(ctx: AppContext, hit: Hit, counted: bool) -> Outcome | N
     """
     ref = ctx.link_cache.get(hit.domain, hit.code)
     if ref is not None:
-        outcome = _attribute_and_record(ctx, hit, ref, counted)
-        if outcome is not None:
-            return outcome
+        step = _attribute_and_record(ctx, hit, ref, counted, unlocked)
+        if step is not None:
+            return step
         ctx.link_cache.forget(hit.domain, hit.code)
     ref = ctx.links.resolve(hit.domain, hit.code)
     if ref is None:
         return None
     ctx.link_cache.put(hit.domain, hit.code, ref)
-    return _attribute_and_record(ctx, hit, ref, counted)
+    return _attribute_and_record(ctx, hit, ref, counted, unlocked)
 
 
-def _attribute_and_record(ctx: AppContext, hit: Hit, ref: LinkRef, counted: bool) -> Outcome | None:
-    """Classify the hit for the link `ref` names, record it (or only read, for HEAD), and
-    remember where the link sends visitors for when Redis fails."""
-    attribution = classify_hit(
-        hit.user_agent,
-        hit.referrer,
-        own_hosts=ctx.settings.all_domains,
-        target_site=ref.site or None,
-        tag_channel=ref.channel or None,
-    )
-    outcome = record_hit(
+def _attribute_and_record(
+    ctx: AppContext, hit: Hit, ref: LinkRef, counted: bool, unlocked: bool
+) -> Step | None:
+    """Classify the hit for the link `ref` names, choose its destination, record it (or only
+    read, for HEAD), and remember where the link sends visitors for when Redis fails.
+
+    When the link's destinations were edited since `ref` was read, the script records nothing
+    and answers with the stored ones: the choice is made again from them, once.
+    """
+    attribution = _attribute(ctx, hit, ref)
+    for _ in range(2):
+        choice = _choose(hit, ref, attribution)
+        outcome = _record(ctx, hit, ref, attribution, choice, counted, unlocked)
+        if outcome is None:
+            return None
+        if outcome.stored_destinations is None:
+            break
+        ref = replace(ref, destinations=outcome.stored_destinations)
+        ctx.link_cache.put(hit.domain, hit.code, ref)
+    else:
+        return None  # edited again between the two runs: resolved afresh by the caller
+    if outcome.status != 410:
+        target = LinkTarget(
+            outcome.url,
+            outcome.status,
+            outcome.expires_at_ms,
+            outcome.options,
+            protected=outcome.locked or unlocked,
+        )
+        ctx.link_cache.remember_target(hit.domain, hit.code, target)
+    return outcome, attribution, choice
+
+
+def _record(
+    ctx: AppContext,
+    hit: Hit,
+    ref: LinkRef,
+    attribution: Attribution,
+    choice: Choice | None,
+    counted: bool,
+    unlocked: bool,
+) -> Outcome | None:
+    """One run of the recording script for this hit of the link `ref` names."""
+    return record_hit(
         ctx.redis,
         ctx.keys,
         ref.link_id,
@@ -202,8 +340,7 @@ def _attribute_and_record(ctx: AppContext, hit: Hit, ref: LinkRef, counted: bool
         variant_channel=ref.channel,
         count=counted,
         policy=ctx.recording,
+        destinations=ref.destinations,
+        destination=NO_VALUE if choice is None else choice.label,
+        unlocked=unlocked,
     )
-    if outcome is not None and outcome.status != 410:
-        target = LinkTarget(outcome.url, outcome.status, outcome.expires_at_ms)
-        ctx.link_cache.remember_target(hit.domain, hit.code, target)
-    return outcome

@@ -199,6 +199,7 @@ def record_copy_arrival(
         variant_channel="",
         count=True,
         policy=replace(policy, preview_window_ms=0),
+        unlocked=True,  # a paste comes from someone who was on the page: past any password
     )
     if outcome is None or outcome.status == 410:
         return False

@@ -10,6 +10,7 @@ link lives in one slot and per-link work never crosses slots):
     lumen:publishers                 hash: publisher name -> its public key (share buttons)
     lumen:pubkeys                    hash: publisher public key -> {"name", "origins", "created_at"}
     lumen:pub:<name>:pages           hash: canonical page URL -> the id of that page's link
+    lumen:domain:<domain>            hash: where that domain sends people: root_url, not_found_url
     lumen:rl:...                     rate-limit windows of `limits` (share-links, beacons)
     lumen:{l:42}                     hash: link 42's record and its running totals
     lumen:{l:42}:variants            hash: share-variant channel -> its code
@@ -74,6 +75,9 @@ class Keys:
 
     def publisher_pages(self, name: str) -> str:
         return f"{self.prefix}:pub:{name}:pages"
+
+    def domain_pages(self, domain: str) -> str:
+        return f"{self.prefix}:domain:{domain}"
 
     def rate_limits(self) -> str:
         """The prefix under which the rate limiter keeps its windows."""

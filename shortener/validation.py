@@ -6,6 +6,7 @@ from collections.abc import Mapping, Set
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from shortener.destinations import TARGET_KEYS, UTM_FIELDS, Preview
 from shortener.errors import InvalidInput
 
 MAX_URL_LENGTH = 2048
@@ -13,6 +14,11 @@ MAX_TITLE_LENGTH = 300
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 50
 REDIRECT_STATUSES = (301, 302, 307)
+MAX_UTM_LENGTH = 200
+MAX_SPLIT = 10
+MAX_WEIGHT = 1000
+MAX_PREVIEW_DESCRIPTION = 1000
+MIN_PASSWORD, MAX_PASSWORD = 4, 200
 
 
 def reject_unknown_fields(payload: Mapping[str, object], allowed: Set[str]) -> None:
@@ -25,38 +31,38 @@ def reject_unknown_fields(payload: Mapping[str, object], allowed: Set[str]) -> N
         )
 
 
-def validate_target_url(url: object, lumen_domains: tuple[str, ...]) -> str:
+def validate_target_url(url: object, lumen_domains: tuple[str, ...], field: str = "url") -> str:
     """Return `url` when it is an absolute http(s) URL Lumen may redirect to.
 
     >>> validate_target_url("https://example.com/a?b=1", ("go.brand.com",))
     'https://example.com/a?b=1'
     """
     if not isinstance(url, str) or not url.strip():
-        raise InvalidInput("url is required and must be a string", field="url")
+        raise InvalidInput(f"{field} is required and must be a string", field=field)
     url = url.strip()
     if len(url) > MAX_URL_LENGTH:
-        raise InvalidInput(f"url is longer than {MAX_URL_LENGTH} characters", field="url")
+        raise InvalidInput(f"{field} is longer than {MAX_URL_LENGTH} characters", field=field)
     if any(ch.isspace() or ord(ch) < 32 for ch in url):
-        raise InvalidInput("url must not contain spaces or control characters", field="url")
+        raise InvalidInput(f"{field} must not contain spaces or control characters", field=field)
     try:
         parts = urlsplit(url)
         hostname = parts.hostname
         port = parts.port
     except ValueError as error:
-        raise InvalidInput(f"url is not a valid URL ({error})", field="url") from None
+        raise InvalidInput(f"{field} is not a valid URL ({error})", field=field) from None
     if parts.scheme.lower() not in ("http", "https"):
-        raise InvalidInput("url must start with http:// or https://", field="url")
+        raise InvalidInput(f"{field} must start with http:// or https://", field=field)
     if not hostname:
-        raise InvalidInput("url must name a host, as in https://example.com/page", field="url")
+        raise InvalidInput(f"{field} must name a host, as in https://example.com/page", field=field)
     if parts.username is not None or parts.password is not None:
-        raise InvalidInput("url must not carry a user name or password", field="url")
+        raise InvalidInput(f"{field} must not carry a user name or password", field=field)
     host_with_port = f"{hostname}:{port}" if port else hostname
     lumen_hosts = {d.lower() for d in lumen_domains} | {
         d.split(":")[0].lower() for d in lumen_domains
     }
     if hostname in lumen_hosts or host_with_port in lumen_hosts:
         raise InvalidInput(
-            "url must not point at a Lumen short domain (no redirect loops)", field="url"
+            f"{field} must not point at a Lumen short domain (no redirect loops)", field=field
         )
     return url
 
@@ -144,6 +150,118 @@ def validate_domain(value: object, domains: tuple[str, ...], default: str) -> st
     if not isinstance(value, str) or value.lower() not in domains:
         raise InvalidInput(f"domain must be one of: {', '.join(domains)}", field="domain")
     return value.lower()
+
+
+def validate_utm(value: object) -> tuple[tuple[str, str], ...]:
+    """Return the `utm` object's parameters, in UTM_FIELDS order (null or {} for none)."""
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping):
+        raise InvalidInput(f"utm must be an object with {', '.join(UTM_FIELDS)}", field="utm")
+    reject_unknown_fields(value, set(UTM_FIELDS))
+    found = []
+    for name in UTM_FIELDS:
+        text = value.get(name)
+        if text is None or text == "":
+            continue
+        if not isinstance(text, str) or len(text) > MAX_UTM_LENGTH or not text.isprintable():
+            raise InvalidInput(
+                f"utm.{name} must be printable text of at most {MAX_UTM_LENGTH} characters",
+                field=f"utm.{name}",
+            )
+        found.append((name, text))
+    return tuple(found)
+
+
+def validate_flag(value: object, field: str, *, nullable: bool = False) -> bool | None:
+    """Return true or false (or null when `nullable`: the instance's default)."""
+    if value is None and nullable:
+        return None
+    if not isinstance(value, bool):
+        allowed = "true, false or null" if nullable else "true or false"
+        raise InvalidInput(f"{field} must be {allowed}", field=field)
+    return value
+
+
+def validate_targets(value: object, lumen_domains: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """Return device targets as sorted (key, URL) pairs (null or {} for none)."""
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping):
+        raise InvalidInput(
+            'targets must be an object such as {"ios": url, "android": url}; keys: '
+            + ", ".join(TARGET_KEYS),
+            field="targets",
+        )
+    reject_unknown_fields(value, set(TARGET_KEYS))
+    return tuple(
+        (key, validate_target_url(url, lumen_domains, field=f"targets.{key}"))
+        for key, url in sorted(value.items())
+    )
+
+
+def validate_split(value: object, lumen_domains: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    """Return split destinations as (URL, weight) pairs: 2 to MAX_SPLIT (null or [] for none)."""
+    if value is None or value == []:
+        return ()
+    if not isinstance(value, list) or not 2 <= len(value) <= MAX_SPLIT:
+        raise InvalidInput(
+            f'split must be a list of 2 to {MAX_SPLIT} objects {{"url", "weight"}}',
+            field="split",
+        )
+    parts = []
+    for index, part in enumerate(value):
+        field = f"split[{index}]"
+        if not isinstance(part, Mapping):
+            raise InvalidInput(f'{field} must be an object {{"url", "weight"}}', field=field)
+        reject_unknown_fields(part, {"url", "weight"})
+        url = validate_target_url(part.get("url"), lumen_domains, field=f"{field}.url")
+        weight = part.get("weight", 1)
+        if isinstance(weight, bool) or not isinstance(weight, int) or not 1 <= weight <= MAX_WEIGHT:
+            raise InvalidInput(
+                f"{field}.weight must be a whole number from 1 to {MAX_WEIGHT}",
+                field=f"{field}.weight",
+            )
+        parts.append((url, weight))
+    if len({url for url, _ in parts}) != len(parts):
+        raise InvalidInput("split must not name the same url twice", field="split")
+    return tuple(parts)
+
+
+def validate_preview(value: object) -> Preview | None:
+    """Return a preview (title, description, image URL), or None to show the target's own."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise InvalidInput("preview must be an object {title, description, image}", field="preview")
+    reject_unknown_fields(value, {"title", "description", "image"})
+    texts = {}
+    for name, limit in (("title", MAX_TITLE_LENGTH), ("description", MAX_PREVIEW_DESCRIPTION)):
+        text = value.get(name) or ""
+        if not isinstance(text, str) or len(text) > limit:
+            raise InvalidInput(
+                f"preview.{name} must be text of at most {limit} characters",
+                field=f"preview.{name}",
+            )
+        texts[name] = text.strip()
+    image = value.get("image") or ""
+    if image:
+        image = validate_target_url(image, (), field="preview.image")
+    if not texts["title"]:
+        raise InvalidInput("preview.title is required", field="preview.title")
+    return Preview(title=texts["title"], description=texts["description"], image=image)
+
+
+def validate_password(value: object) -> str | None:
+    """Return a new password, or None to remove the link's password."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not MIN_PASSWORD <= len(value) <= MAX_PASSWORD:
+        raise InvalidInput(
+            f"password must be text of {MIN_PASSWORD} to {MAX_PASSWORD} characters, or null",
+            field="password",
+        )
+    return value
 
 
 def iso_from_ms(millis: int | None) -> str | None:

@@ -61,6 +61,9 @@ class Outcome:
     sender_test: bool = False
     gone_reason: str = ""
     expires_at_ms: int | None = None
+    options: str = ""  # the link's LinkOptions, encoded
+    locked: bool = False  # password-protected and not unlocked: a human hit was not recorded
+    stored_destinations: str | None = None  # set when the caller chose from stale destinations
 
 
 def day_of(time_ms: int) -> str:
@@ -222,6 +225,9 @@ RECORD_HIT_ARGS = (
     "link_id",
     "ttl",  # seconds a day aggregate is kept
     "live",  # "1": recorded as it happens (the server's stream id); "0": recorded later
+    "dests",  # the link's destinations the caller chose from ('' for none; '*': no choice made)
+    "destination",  # the chosen destination's label (human clicks count `dst:<label>`), or NO_VALUE
+    "unlocked",  # "1": the visitor gave the link's password (a locked human hit is not recorded)
 )
 
 
@@ -241,9 +247,10 @@ def _in_order(names: tuple[str, ...], values: Mapping[str, V]) -> list[V]:
 # Records one hit of a link: checks that the link exists and can still be followed, credits a
 # dark click to a recent preview, bumps the link's and the instance's day aggregates and appends
 # the raw hit to both streams, all atomically, in one round trip.
-# Returns {status, url, channel, evidence, source, dark, sender_test, expires_at}; status 0 = no
-# such link,
-# 410 = expired or out of clicks (url, reason), else the redirect status.
+# Returns {status, url, channel, evidence, source, dark, sender_test, expires_at, options, locked};
+# status 0 = no such link, -1 = the link's destinations are not the caller's (then {-1, the
+# stored destinations}: choose again), 410 = expired or out of clicks (url, reason), else the
+# redirect status. A human hit of a password-protected link is recorded only when unlocked.
 RECORD_HIT = LuaScript(
     "record_hit",
     _named(
@@ -254,7 +261,7 @@ RECORD_HIT = LuaScript(
             "ARGV",
             """
 local link = redis.call('HMGET', K.link,
-  'url', 'redirect_status', 'expires_at', 'max_clicks', 'human')
+  'url', 'redirect_status', 'expires_at', 'max_clicks', 'human', 'dests', 'options', 'password')
 if not link[1] then return {0} end
 local now = tonumber(A.now)
 if link[3] and link[3] ~= '' and tonumber(link[3]) <= now then return {410, link[1], 'expired'} end
@@ -262,11 +269,15 @@ local max_clicks = tonumber(link[4] or '0') or 0
 if max_clicks > 0 and (tonumber(link[5] or '0') or 0) >= max_clicks then
   return {410, link[1], 'max_clicks'}
 end
+if A.dests ~= '*' and (link[6] or '') ~= A.dests then return {-1, link[6] or ''} end
 local kind, source, channel, evidence, dark = A.kind, A.source, A.channel, A.evidence, A.dark
 local sender_test = '0'
 local status = tonumber(link[2]) or 302
-if A.count ~= '1' then
-  return {status, link[1], channel, evidence, source, dark, sender_test, link[3]}
+local locked = (link[8] or '') ~= '' and A.unlocked ~= '1'
+local options, locked_flag = link[7] or '', locked and '1' or '0'
+if A.count ~= '1' or (locked and kind == 'human') then
+  return {status, link[1], channel, evidence, source, dark, sender_test, link[3] or '', options,
+    locked_flag}
 end
 
 local window = tonumber(A.window)
@@ -313,6 +324,9 @@ local function count(key, ttl)
 end
 local ttl = tonumber(A.ttl)
 local link_first_human = count(K.link_day, ttl)
+if kind == 'human' and A.destination ~= '-' then
+  redis.call('HINCRBY', K.link_day, 'dst:' .. A.destination, 1)
+end
 local global_first_human = count(K.global_day, ttl)
 local total = redis.call('HINCRBY', K.link, 'hits', 1)
 if kind == 'human' then
@@ -349,7 +363,8 @@ redis.call('XADD', K.all_hits, 'MAXLEN', '~', cap * 10, stream_id(K.all_hits),
 -- Trimming by age walks the stream head; once every 64 hits is enough (MINID ~ is approximate).
 if total % 64 == 1 then redis.call('XTRIM', K.link_hits, 'MINID', '~', A.min_id) end
 if total % 64 == 2 then redis.call('XTRIM', K.all_hits, 'MINID', '~', A.min_id) end
-return {status, link[1], channel, evidence, source, dark, sender_test, link[3]}
+return {status, link[1], channel, evidence, source, dark, sender_test, link[3] or '', options,
+  locked_flag}
 """,
         ),
     ),
@@ -384,8 +399,16 @@ def record_hit(
     variant_channel: str,
     count: bool,
     policy: RecordingPolicy,
+    destinations: str | None = None,
+    destination: str = NO_VALUE,
+    unlocked: bool = False,
 ) -> Outcome | None:
-    """Resolve and (when `count`) record a hit of one link in one round trip; None if it is gone."""
+    """Resolve and (when `count`) record a hit of one link in one round trip; None if it is gone.
+
+    `destinations` are the link's as the caller knows them (None: the caller chooses none) and
+    `destination` the label it chose; when the stored destinations differ nothing is recorded
+    and the Outcome carries them (`stored_destinations`) to choose again.
+    """
     day = day_of(hit.time_ms)
     script_keys = {
         "link": keys.link(link_id),
@@ -422,6 +445,9 @@ def record_hit(
         "link_id": link_id,
         "ttl": AGGREGATE_DAYS * 86_400,
         "live": 1 if abs(time.time_ns() // 1_000_000 - hit.time_ms) < LIVE_MS else 0,
+        "dests": "*" if destinations is None else destinations,
+        "destination": destination,
+        "unlocked": 1 if unlocked else 0,
     }
     reply = run_script(
         r,
@@ -434,6 +460,8 @@ def record_hit(
         return None
     if status == 410:
         return Outcome(status=410, url=reply[1], gone_reason=reply[2])
+    if status == -1:
+        return Outcome(status=-1, url="", stored_destinations=reply[1])
     channel = None if reply[2] == NO_VALUE else reply[2]
     return Outcome(
         status=status,
@@ -441,7 +469,9 @@ def record_hit(
         channel=channel,
         evidence=reply[3],
         sender_test=reply[6] == "1",
-        expires_at_ms=int(reply[7]) if len(reply) > 7 and reply[7] else None,
+        expires_at_ms=int(reply[7]) if reply[7] else None,
+        options=reply[8],
+        locked=reply[9] == "1",
     )
 
 

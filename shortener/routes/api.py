@@ -1,4 +1,4 @@
-"""The JSON API under /api/v1: links, share variants, and the OpenAPI document."""
+"""The JSON API under /api/v1: links, share variants, domain pages, and the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 from flask import Blueprint, Response, jsonify, request, url_for
 
 from shortener.apikeys import verify_api_key
+from shortener.domain_pages import load_domain_pages, save_domain_pages
 from shortener.errors import InvalidInput, LumenError
 from shortener.openapi import openapi_document
 from shortener.routes import lumen
@@ -138,3 +139,20 @@ def create_variant(link_id: int) -> tuple[Response, int]:
 def list_variants(link_id: int) -> Response:
     """Every share variant of a link."""
     return jsonify({"variants": [v.as_json() for v in lumen().links.list_variants(link_id)]})
+
+
+@bp.get("/domains")
+def list_domains() -> Response:
+    """Each configured domain with where its bare address and unknown codes send people."""
+    ctx = lumen()
+    pages = [load_domain_pages(ctx.redis, ctx.keys, d) for d in ctx.settings.all_domains]
+    return jsonify({"domains": [p.as_json() for p in pages]})
+
+
+@bp.patch("/domains/<domain>")
+def update_domain(domain: str) -> Response:
+    """Set a domain's root and not-found URLs (null: Lumen's own page)."""
+    ctx = lumen()
+    domains = ctx.settings.all_domains
+    pages = save_domain_pages(ctx.redis, ctx.keys, domain.lower(), json_body(), domains)
+    return jsonify(pages.as_json())

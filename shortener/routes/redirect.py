@@ -22,8 +22,9 @@ from werkzeug.urls import iri_to_uri
 
 from shortener.codes import RESERVED_WORDS, SLUG_PATTERN
 from shortener.context import AppContext
+from shortener.domain_pages import load_domain_pages
 from shortener.redirect import NO_STORE, Answer, Result, follow_code, request_domain
-from shortener.routes import lumen
+from shortener.routes import RateLimit, client_key, lumen
 from shortener.routes.problems import unavailable
 
 bp = Blueprint("redirect", __name__)
@@ -60,8 +61,12 @@ def robots() -> Response:
 
 @bp.get("/")
 def home() -> Response:
-    """The bare short domain sends people to the dashboard."""
-    return redirect("/dashboard", code=302)
+    """The bare short domain sends people to its root URL when one is set, else the dashboard."""
+    ctx = lumen()
+    pages = load_domain_pages(ctx.redis, ctx.keys, request_domain(request.host))
+    response = redirect(pages.root_url or "/dashboard", code=302)
+    response.headers["Cache-Control"] = NO_STORE
+    return response
 
 
 @bp.route("/<code>", methods=["GET", "HEAD"])
@@ -75,6 +80,36 @@ def follow(code: str) -> Response:
     return render_result(result)
 
 
+@bp.post("/<code>")
+def unlock(code: str) -> Response:
+    """The password form of a protected link: the right password redirects (303) and counts the
+    click; wrong guesses are limited per client address and link."""
+    ctx = lumen()
+    ref = ctx.links.resolve(request_domain(request.host), code)
+    if ref is None:
+        abort(404, description="This short link does not exist. Check the address for typos.")
+    guesses: RateLimit = current_app.extensions["lumen_password_guesses"]
+    who = (client_key(), str(ref.link_id))
+    if guesses.is_exceeded(*who):
+        return _password_form(429, "Too many wrong passwords. Try again later.")
+    password = request.form.get("password", "")
+    if not ctx.links.check_password(ref.link_id, password):
+        guesses.hit(*who)
+        return _password_form(403, "That password is not right.")
+    return render_result(follow_code(ctx, request.environ, code, unlocked=True))
+
+
+def limit_password_guesses(app: Flask, storage_uri: str, rate: str, key_prefix: str) -> None:
+    """Limit the wrong guesses of link passwords per client address and link."""
+    app.extensions["lumen_password_guesses"] = RateLimit.build(storage_uri, rate, key_prefix)
+
+
+def _password_form(status: int, error: str = "") -> Response:
+    action = request.full_path if request.query_string else request.path
+    page = render_template("password.html", action=action, error=error)
+    return make_response(page, status, {"Cache-Control": NO_STORE})
+
+
 def render_result(result: Result) -> Response:
     """The HTTP answer of a redirect's result: a bare 30x, or a page."""
     if result.answer is Answer.REDIRECT:
@@ -86,6 +121,13 @@ def render_result(result: Result) -> Response:
         return make_response(page, 410, {"Cache-Control": NO_STORE})
     if result.answer is Answer.UNAVAILABLE:
         return unavailable()
+    if result.answer is Answer.PREVIEW:
+        page = render_template("preview.html", preview=result.preview, short_url=result.short_url)
+        return make_response(page, 200, {"Cache-Control": NO_STORE})
+    if result.answer is Answer.PASSWORD:
+        return _password_form(200)
+    if result.answer is Answer.UNKNOWN and result.location:
+        return Response(status=302, headers=result.redirect_headers())
     abort(404, description="This short link does not exist. Check the address for typos.")
 
 

@@ -7,19 +7,14 @@ content type (`navigator.sendBeacon` sends text/plain), and requests are rate-li
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
 from flask import Blueprint, Flask, Response, abort, current_app, g, jsonify, make_response, request
-from limits import parse_many
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
 
 from shortener.errors import Forbidden, InvalidInput
-from shortener.hits.recording import daily_key, day_of, network_hash
 from shortener.links import now_ms
 from shortener.publishers import Publisher, find_publisher, is_publisher_origin
-from shortener.routes import hit_from_request, lumen
+from shortener.routes import RateLimit, client_key, hit_from_request, lumen
 from shortener.routes.api import json_body
 from shortener.routes.problems import problem
 from shortener.shares import (
@@ -41,32 +36,21 @@ MAX_ORIGIN_SHOWN = 200
 EVENTS = ("share", "copy-arrival")
 
 
-def client_key() -> str:
-    """Who a rate limit counts: the client's address under the daily key, never the address itself."""
-    return network_hash(daily_key(lumen().secret_key, day_of(now_ms())), request.remote_addr or "")
-
-
 def limit_requests(app: Flask, storage_uri: str, rate: str, key_prefix: str) -> None:
-    """Rate-limit this blueprint's endpoints per client address (moving window, counted in Redis).
-
-    `limits` (the library under flask-limiter) is used directly: flask-limiter hooks every request
-    of the app, and resolving its limits cost the redirect ~0.1 ms a request, measured.
-    """
-    storage = storage_from_string(storage_uri, key_prefix=key_prefix)
-    app.extensions["lumen_rate_limit"] = (MovingWindowRateLimiter(storage), parse_many(rate))
+    """Rate-limit this blueprint's endpoints per client address (moving window, in Redis)."""
+    app.extensions["lumen_rate_limit"] = RateLimit.build(storage_uri, rate, key_prefix)
 
 
 def _over_the_limit() -> Response | None:
-    limiter, limits = current_app.extensions["lumen_rate_limit"]
-    scope, key = request.endpoint or bp.name, client_key()  # each endpoint has its own window
-    limit = next((limit for limit in limits if not limiter.hit(limit, scope, key)), None)
-    if limit is None:
+    rate_limit: RateLimit = current_app.extensions["lumen_rate_limit"]
+    scope = request.endpoint or bp.name  # each endpoint has its own window
+    retry_after = rate_limit.hit(scope, client_key())
+    if retry_after is None:
         return None
-    reset_at, _ = limiter.get_window_stats(limit, scope, key)
-    response = problem(
-        429, "Too many requests", f"at most {limit} from one address; try again later"
-    )
-    response.headers["Retry-After"] = str(max(1, int(reset_at - time.time())))
+    rate = "; ".join(str(limit) for limit in rate_limit.limits)
+    detail = f"at most {rate} from one address; try again later"
+    response = problem(429, "Too many requests", detail)
+    response.headers["Retry-After"] = str(retry_after)
     return response
 
 

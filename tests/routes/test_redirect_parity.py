@@ -18,6 +18,7 @@ from flask import Flask
 from werkzeug.test import Client, TestResponse
 
 from shortener.app import create_app
+from shortener.domain_pages import save_domain_pages
 from shortener.embedded_redis import EmbeddedRedis
 from shortener.routes.redirect import RedirectFastPath
 from shortener.store import Keys
@@ -41,7 +42,21 @@ class Case:
     # "delete": another worker deletes the link after caching; "expire": its expiry passes
     then: str = ""
     redis_down: bool = False
+    user_agent: str = CHROME
+    query: str = ""  # the short link's own query string
+    not_found_url: str = ""  # the domain's page for unknown codes
 
+
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
+WHATSAPP_PREVIEW = "WhatsApp/2.23.20.0 A"
+ROUTED = {
+    "utm": {"source": "news"},
+    "targets": {"ios": "https://apps.apple.com/app/id1"},
+    "preview": {"title": "Card"},
+}
 
 CASES = [
     Case("get-live", link={}),
@@ -57,6 +72,25 @@ CASES = [
     Case("get-cached-while-redis-is-down", link={}, cache_first=True, redis_down=True),
     Case("get-uncached-while-redis-is-down", link={}, redis_down=True),
     Case("get-unknown-code-while-redis-is-down", redis_down=True),
+    Case("get-utm-and-query", link=ROUTED, query="ref=1"),
+    Case("get-device-target", link=ROUTED, user_agent=IPHONE),
+    Case(
+        "get-device-target-cached-while-redis-is-down",
+        link=ROUTED,
+        user_agent=IPHONE,
+        cache_first=True,
+        redis_down=True,
+    ),
+    Case("get-custom-preview", link=ROUTED, user_agent=WHATSAPP_PREVIEW),
+    Case("head-custom-preview", method="HEAD", link=ROUTED, user_agent=WHATSAPP_PREVIEW),
+    Case("get-password-form", link={"password": "open sesame"}),
+    Case(
+        "get-password-cached-while-redis-is-down",
+        link={"password": "open sesame"},
+        cache_first=True,
+        redis_down=True,
+    ),
+    Case("get-unknown-code-with-a-not-found-url", not_found_url="https://brand.example/404"),
 ]
 
 
@@ -72,6 +106,7 @@ class Answer:
     status: int
     headers: dict[str, str]
     counts: tuple[int, int, int]  # the link's hits, its human clicks, the instance's orphan hits
+    body: bytes
 
 
 def counts(r: redis.Redis, keys: Keys, link_id: int | None) -> tuple[int, int, int]:
@@ -93,9 +128,11 @@ def run_case(case: Case, app: Flask, wsgi: Callable[..., object], server: Embedd
     if case.link is not None:
         link = ctx.links.create({"url": "https://example.com/landing", **case.link})
         code, link_id = link.code, link.id
-    headers = {"Host": case.host, "User-Agent": CHROME}
+    if case.not_found_url:
+        save_domain_pages(r, keys, DOMAINS[0], {"not_found_url": case.not_found_url}, DOMAINS)
+    headers = {"Host": case.host, "User-Agent": case.user_agent}
     if case.cache_first:
-        served.get(f"/{code}", headers={"Host": DOMAINS[0], "User-Agent": CHROME})
+        served.get(f"/{code}", headers={"Host": DOMAINS[0], "User-Agent": case.user_agent})
     if case.then == "expire" and link_id is not None:
         r.hset(keys.link(link_id), "expires_at", 1)  # as if the time had come
     if case.then == "delete" and link_id is not None:
@@ -104,14 +141,18 @@ def run_case(case: Case, app: Flask, wsgi: Callable[..., object], server: Embedd
         server.stop()
     try:
         response = Client(wsgi, TestResponse).open(
-            f"/{code}", method=case.method, headers=headers, environ_base={"REMOTE_ADDR": "1.2.3.4"}
+            f"/{code}",
+            query_string=case.query,
+            method=case.method,
+            headers=headers,
+            environ_base={"REMOTE_ADDR": "1.2.3.4"},
         )
     finally:
         if case.redis_down:
             server.ensure_running()
             _wait_until_answering(r)
     recorded = counts(r, keys, link_id) if not case.redis_down else (0, 0, 0)
-    return Answer(response.status_code, dict(response.headers), recorded)
+    return Answer(response.status_code, dict(response.headers), recorded, response.get_data())
 
 
 def _wait_until_answering(r: redis.Redis) -> None:
@@ -170,6 +211,20 @@ EXPECTED = {
     "get-cached-while-redis-is-down": (302, (0, 0, 0)),
     "get-uncached-while-redis-is-down": (503, (0, 0, 0)),
     "get-unknown-code-while-redis-is-down": (503, (0, 0, 0)),
+    "get-utm-and-query": (302, (1, 1, 0)),
+    "get-device-target": (302, (1, 1, 0)),
+    "get-device-target-cached-while-redis-is-down": (302, (0, 0, 0)),
+    "get-custom-preview": (200, (1, 0, 0)),
+    "head-custom-preview": (200, (0, 0, 0)),
+    "get-password-form": (200, (0, 0, 0)),
+    "get-password-cached-while-redis-is-down": (503, (0, 0, 0)),
+    "get-unknown-code-with-a-not-found-url": (302, (0, 0, 1)),
+}
+LOCATIONS = {
+    "get-utm-and-query": "https://example.com/landing?utm_source=news&ref=1",
+    "get-device-target": "https://apps.apple.com/app/id1?utm_source=news",
+    "get-device-target-cached-while-redis-is-down": "https://apps.apple.com/app/id1?utm_source=news",
+    "get-unknown-code-with-a-not-found-url": "https://brand.example/404",
 }
 
 
@@ -180,7 +235,8 @@ def test_each_case_gets_its_expected_status_and_counts(
     answer = run_case(case, parity_app, parity_app.wsgi_app, own_server)
     assert (answer.status, answer.counts) == EXPECTED[case.name]
     if answer.status in (301, 302):
-        assert answer.headers["Location"] == "https://example.com/landing"
+        expected = LOCATIONS.get(case.name, "https://example.com/landing")
+        assert answer.headers["Location"] == expected
         assert answer.headers["Cache-Control"] == "private, max-age=0"
     if answer.status == 503:
         assert answer.headers["Retry-After"] == "5"
