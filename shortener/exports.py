@@ -68,6 +68,7 @@ def stats_rows(stats: Stats) -> Iterator[Row]:
         ("browser", stats.browsers),
         ("language", stats.languages),
         ("previews", stats.previews),
+        ("destination", stats.destinations),
     ):
         for count in counts:
             yield (section, "", count.name or "(unknown)", count.count)

@@ -37,6 +37,7 @@ from shortener import charts
 from shortener.analytics.vocabulary import CHANNELS
 from shortener.apikeys import key_digest, key_name, verify_api_key
 from shortener.errors import InvalidInput, LumenError, NotFound
+from shortener.exports import STATS_COLUMNS, csv_lines, stats_rows
 from shortener.figures import (
     DEFAULT_RANGE_DAYS,
     DayRange,
@@ -50,6 +51,13 @@ from shortener.figures import (
 from shortener.hits.reading import recent_hits
 from shortener.links import Link, now_ms
 from shortener.routes import lumen
+from shortener.routes.link_form import (
+    CHECKBOXES,
+    FORM_FIELDS,
+    form_field_of,
+    form_from_link,
+    payload_from_form,
+)
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -61,7 +69,6 @@ SORTS = {
     "clicks": ("Most clicks", lambda link: (-link.human, -link.id)),
     "title": ("Title", lambda link: ((link.title or link.url).lower(), -link.id)),
 }
-CREATE_FIELDS = ("url", "slug", "domain", "title", "tags", "expires_at")
 # Offered first when adding a share link; every other channel follows in alphabetical order.
 COMMON_CHANNELS = (
     "whatsapp",
@@ -285,12 +292,8 @@ def overview() -> Response:
         range_error=error,
         tag=tag,
         keep=keep,
+        csv_href=_csv_href(tag=tag or None),
     )
-
-
-def _create_payload(form: Mapping[str, str]) -> dict[str, object]:
-    """The create form as an API payload: empty fields left out (a datetime-local expiry is UTC)."""
-    return {name: form[name].strip() for name in CREATE_FIELDS if form.get(name, "").strip()}
 
 
 @bp.route("/links", methods=["GET", "POST"])
@@ -301,11 +304,11 @@ def links() -> Response:
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
-        form = {name: request.form.get(name, "") for name in CREATE_FIELDS}
+        form = _submitted_form()
         try:
-            link = ctx.links.create(_create_payload(form))
+            link = ctx.links.create(payload_from_form(form))
         except LumenError as error:
-            errors[error.field if error.field in CREATE_FIELDS else "url"] = error.detail
+            errors[form_field_of(error.field)] = error.detail
             status = error.status
         else:
             return redirect(url_for("dashboard.link_detail", link_id=link.id))
@@ -357,6 +360,7 @@ def _link_page(link: Link, *, variant_error: str | None = None, status: int = 20
         ranges=_range_links(preset, {}),
         range_error=error,
         keep={},
+        csv_href=_csv_href(link=link.id),
         recent=recent_hits(ctx.redis, ctx.keys, link.id, 20),
         qr=charts.qr_code(link.as_json()["short_url"]),
         variant_error=variant_error,
@@ -383,3 +387,67 @@ def add_variant(link_id: int) -> Response:
     except InvalidInput as error:
         return _link_page(link, variant_error=error.detail, status=422)
     return redirect(url_for("dashboard.link_detail", link_id=link.id) + "#variants")
+
+
+def _submitted_form() -> dict[str, str]:
+    return {name: request.form.get(name, "") for name in (*FORM_FIELDS, *CHECKBOXES)}
+
+
+@bp.route("/links/<int:link_id>/edit", methods=["GET", "POST"])
+def edit_link(link_id: int) -> Response:
+    """Every field of a link, edited through the same validation as the API's PATCH."""
+    ctx = lumen()
+    link = _link_or_404(link_id)
+    form, errors, status = form_from_link(link), {}, 200
+    if request.method == "POST":
+        form = _submitted_form()
+        try:
+            ctx.links.update(link.id, payload_from_form(form, link))
+        except LumenError as error:
+            errors[form_field_of(error.field)] = error.detail
+            status = error.status
+        else:
+            ctx.link_cache.clear()
+            return redirect(url_for("dashboard.link_detail", link_id=link.id))
+    page = render_template("dashboard/link_edit.html", link=link, form=form, errors=errors)
+    return make_response(page, status)
+
+
+@bp.route("/links/<int:link_id>/delete", methods=["GET", "POST"])
+def delete_link(link_id: int) -> Response:
+    """Ask, then delete the link and its share variants."""
+    ctx = lumen()
+    link = _link_or_404(link_id)
+    if request.method == "GET":
+        return make_response(render_template("dashboard/link_delete.html", link=link))
+    ctx.links.delete(link.id)
+    ctx.link_cache.clear()
+    return redirect(url_for("dashboard.links"))
+
+
+def _csv_href(**scope: object) -> str:
+    """The CSV download of the figures on screen: the same scope and range."""
+    shown = {name: request.args[name] for name in ("range", "from", "to") if name in request.args}
+    wanted = {name: value for name, value in scope.items() if value is not None}
+    return url_for("dashboard.figures_csv", **shown, **wanted)
+
+
+@bp.get("/figures.csv")
+def figures_csv() -> Response:
+    """The figures of a dashboard page (instance, tag or link; its range) as CSV."""
+    ctx = lumen()
+    days, _, error = _requested_range()
+    if error:
+        abort(422, description=error)
+    link_id = request.args.get("link", "")
+    link = _link_or_404(int(link_id)) if link_id.isdigit() else None
+    tag = request.args.get("tag", "").strip().lower() or None
+    stats = stats_for(ctx.links, days, link=link, tag=None if link else tag)
+    span = stats.range.as_json()
+    name = f"lumen-{'link-' + link_id if link else 'figures'}-{span['from']}-{span['to']}.csv"
+    body = "".join(csv_lines(STATS_COLUMNS, stats_rows(stats)))
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
