@@ -136,6 +136,8 @@ def final_url(
     >>> final_url("https://ex.com/?a=1", {"source": "news"}, "a=2&b=3", {"utm_source": "sms"})
     'https://ex.com/?a=1&utm_source=news&b=3'
     """
+    if not (utm or forwarded_query or attribution_utm):
+        return target  # the common case, kept cheap: the redirect calls this every time
     added = [(f"utm_{name}", value) for name, value in utm.items() if value]
     added += parse_qsl(forwarded_query, keep_blank_values=True)
     added += list(attribution_utm.items())

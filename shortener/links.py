@@ -340,7 +340,7 @@ class LinkStore:
     def check_password(self, link_id: int, password: str) -> bool:
         """True when `password` is the link's password (False for a link without one)."""
         stored = self.r.hget(self.keys.link(link_id), "password")
-        return bool(stored) and check_password_hash(stored, password)
+        return isinstance(stored, str) and bool(stored) and check_password_hash(stored, password)
 
     def _codes_of(self, link: Link) -> list[tuple[str, str]]:
         """Every (code, variant channel) that resolves to `link`, its own code first."""

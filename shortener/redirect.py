@@ -22,6 +22,7 @@ The WSGI fast path and the Flask view in `shortener.routes.redirect` only render
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -207,12 +208,12 @@ def _answer(
 ) -> Result:
     """The answer for a live link: its preview page, its password form, or the redirect to the
     chosen target's final address (`outcome` is None when answering from memory)."""
-    options = LinkOptions.decode(target.options)
-    own_url = short_url(hit.domain, hit.code)
+    options = _options(target.options)
     if attribution.kind is Kind.PREVIEW and options.preview is not None:
+        own_url = short_url(hit.domain, hit.code)
         return Result(Answer.PREVIEW, 200, preview=options.preview, short_url=own_url)
     if outcome is not None and outcome.locked:
-        return Result(Answer.PASSWORD, 200, short_url=own_url)
+        return Result(Answer.PASSWORD, 200, short_url=short_url(hit.domain, hit.code))
     with_attribution = options.utm_from_attribution
     if with_attribution is None:
         with_attribution = ctx.settings.utm_from_attribution
@@ -256,7 +257,7 @@ def _choose(hit: Hit, ref: LinkRef, attribution: Attribution) -> Choice | None:
     if not ref.destinations:
         return None
     return choose_target(
-        Destinations.decode(ref.destinations),
+        _destinations(ref.destinations),
         attribution.os,
         attribution.device,
         hit.visitor,
@@ -264,6 +265,10 @@ def _choose(hit: Hit, ref: LinkRef, attribution: Attribution) -> Choice | None:
         ref.link_id,
     )
 
+
+# Stored options and destinations repeat from hit to hit: each is parsed once per process.
+_options = functools.lru_cache(maxsize=4096)(LinkOptions.decode)
+_destinations = functools.lru_cache(maxsize=4096)(Destinations.decode)
 
 # What `_resolve_and_record` hands on: the script's outcome, the attribution, the choice made.
 Step = tuple[Outcome, Attribution, Choice | None]

@@ -32,6 +32,7 @@ from flask import (
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.wrappers import Request
 from markupsafe import Markup
+from werkzeug.wrappers import Response as BaseResponse
 
 from shortener import charts
 from shortener.analytics.vocabulary import CHANNELS
@@ -394,7 +395,7 @@ def _submitted_form() -> dict[str, str]:
 
 
 @bp.route("/links/<int:link_id>/edit", methods=["GET", "POST"])
-def edit_link(link_id: int) -> Response:
+def edit_link(link_id: int) -> BaseResponse:
     """Every field of a link, edited through the same validation as the API's PATCH."""
     ctx = lumen()
     link = _link_or_404(link_id)
@@ -414,7 +415,7 @@ def edit_link(link_id: int) -> Response:
 
 
 @bp.route("/links/<int:link_id>/delete", methods=["GET", "POST"])
-def delete_link(link_id: int) -> Response:
+def delete_link(link_id: int) -> BaseResponse:
     """Ask, then delete the link and its share variants."""
     ctx = lumen()
     link = _link_or_404(link_id)
@@ -429,7 +430,8 @@ def _csv_href(**scope: object) -> str:
     """The CSV download of the figures on screen: the same scope and range."""
     shown = {name: request.args[name] for name in ("range", "from", "to") if name in request.args}
     wanted = {name: value for name, value in scope.items() if value is not None}
-    return url_for("dashboard.figures_csv", **shown, **wanted)
+    query = urlencode({**shown, **wanted})
+    return url_for("dashboard.figures_csv") + (f"?{query}" if query else "")
 
 
 @bp.get("/figures.csv")
