@@ -37,6 +37,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from shortener import charts
 from shortener.analytics.vocabulary import CHANNELS
 from shortener.apikeys import key_digest, key_name, verify_api_key
+from shortener.domain_pages import PAGE_FIELDS, load_domain_pages, save_domain_pages
 from shortener.errors import InvalidInput, LumenError, NotFound
 from shortener.exports import STATS_COLUMNS, csv_lines, stats_rows
 from shortener.figures import (
@@ -453,3 +454,24 @@ def figures_csv() -> Response:
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+@bp.route("/domains", methods=["GET", "POST"])
+def domains() -> BaseResponse:
+    """Each configured domain's pages: where its bare address and unknown codes send people."""
+    ctx = lumen()
+    errors: dict[str, dict[str, str]] = {}
+    status = 200
+    if request.method == "POST":
+        domain = request.form.get("domain", "")
+        fields = {name: request.form.get(name, "").strip() for name in PAGE_FIELDS}
+        try:
+            save_domain_pages(ctx.redis, ctx.keys, domain, fields, ctx.settings.all_domains)
+        except LumenError as error:
+            errors[domain] = {error.field or "root_url": error.detail}
+            status = error.status
+        else:
+            return redirect(url_for("dashboard.domains"))
+    pages = [load_domain_pages(ctx.redis, ctx.keys, d) for d in ctx.settings.all_domains]
+    page = render_template("dashboard/domains.html", domains=pages, errors_of=errors)
+    return make_response(page, status)

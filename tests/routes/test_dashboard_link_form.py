@@ -8,6 +8,7 @@ import io
 
 import pytest
 
+from tests.conftest import DOMAINS
 from tests.routes.test_dashboard import HOST, csrf_of, page, sign_in
 from tests.routes.test_link_routing import IPHONE
 from tests.routes.test_redirect import visit
@@ -209,3 +210,23 @@ def test_the_csv_download_has_the_figures_on_screen(signed_in, create_link):
 def test_the_overview_offers_its_csv(signed_in):
     _, html = page(signed_in, "/dashboard/?tag=spring")
     assert 'href="/dashboard/figures.csv?tag=spring"' in html
+
+
+def test_the_domains_page_sets_each_domains_pages(signed_in):
+    response = post_form(
+        signed_in,
+        "/dashboard/domains",
+        {"domain": DOMAINS[1], "root_url": "https://brand.example/", "not_found_url": ""},
+    )
+    assert response.headers["Location"] == "/dashboard/domains"
+    assert signed_in.get("/", headers={"Host": DOMAINS[1]}).headers["Location"] == (
+        "https://brand.example/"
+    )
+    assert signed_in.get("/", headers=HOST).headers["Location"] == "/dashboard"
+    _, html = page(signed_in, "/dashboard/domains")
+    assert 'value="https://brand.example/"' in html
+    refused = post_form(
+        signed_in, "/dashboard/domains", {"domain": DOMAINS[0], "not_found_url": "javascript:x"}
+    )
+    assert refused.status_code == 422
+    assert "not_found_url must start with http:// or https://" in refused.get_data(as_text=True)
