@@ -46,6 +46,8 @@ def test_domains_and_default_domain():
         {"LUMEN_TRUSTED_PROXIES": "-1"},
         {"HASHIDS_MIN_LENGTH": "x"},
         {"LUMEN_HIT_RETENTION_DAYS": "0"},
+        {"LUMEN_UTM_FROM_ATTRIBUTION": "maybe"},
+        {"LUMEN_PASSWORD_GUESS_LIMIT": "ten"},
     ],
     ids=[
         "port-text",
@@ -56,11 +58,22 @@ def test_domains_and_default_domain():
         "negative-proxies",
         "bad-min-length",
         "zero-retention",
+        "utm-flag-not-yes-or-no",
+        "password-limit-not-a-rate",
     ],
 )
 def test_bad_settings_are_refused_with_the_variable_named(environ):
     with pytest.raises(config.SettingsError, match=next(iter(environ))):
         config.from_env(environ)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("", False), ("1", True), ("yes", True), ("off", False)]
+)
+def test_utm_from_attribution_is_a_yes_or_no_setting(raw, expected):
+    settings = config.from_env({"LUMEN_UTM_FROM_ATTRIBUTION": raw})
+    assert settings.utm_from_attribution is expected
+    assert settings.password_guess_limit == "10 per hour"
 
 
 def test_importing_lumen_reads_no_environment_and_opens_nothing():

@@ -88,6 +88,7 @@ def unlock(code: str) -> Response:
     ref = ctx.links.resolve(request_domain(request.host), code)
     if ref is None:
         abort(404, description="This short link does not exist. Check the address for typos.")
+    request.max_content_length = MAX_PASSWORD_FORM_BYTES
     guesses: RateLimit = current_app.extensions["lumen_password_guesses"]
     who = (client_key(), str(ref.link_id))
     if guesses.is_exceeded(*who):
@@ -131,6 +132,8 @@ def render_result(result: Result) -> Response:
     abort(404, description="This short link does not exist. Check the address for typos.")
 
 
+# A password form's body is a few hundred bytes; anything much larger is refused (413).
+MAX_PASSWORD_FORM_BYTES = 4096
 # Where the fast path leaves a result it does not render itself, for `follow` to render.
 RESULT_KEY = "lumen.redirect_result"
 

@@ -9,7 +9,7 @@ import pytest
 
 from shortener.app import create_app
 from shortener.hits.recording import day_of
-from shortener.links import now_ms
+from shortener.links import CREATE_FIELDS, EDITABLE_FIELDS, now_ms
 from tests.conftest import DOMAINS
 from tests.routes.test_redirect import CHROME, GOOGLEBOT, WHATSAPP_PREVIEW, visit
 
@@ -364,3 +364,19 @@ def test_bad_domain_pages_are_refused(client, auth, path, body, status):
     response = client.patch(path, json=body, headers=auth)
     assert response.status_code == status
     assert response.content_type == "application/problem+json"
+
+
+def test_the_openapi_document_describes_every_link_field(client, create_link):
+    document = client.get("/api/v1/openapi.json", headers={"Host": DOMAINS[0]}).get_json()
+    create = document["paths"]["/links"]["post"]["requestBody"]["content"]["application/json"]
+    assert set(create["schema"]["properties"]) == set(CREATE_FIELDS)
+    edit = document["paths"]["/links/{link_id}"]["patch"]["requestBody"]["content"]
+    assert set(edit["application/json"]["schema"]["properties"]) == set(EDITABLE_FIELDS)
+    shown = document["paths"]["/links/{link_id}"]["get"]["responses"]["200"]["content"]
+    assert set(shown["application/json"]["schema"]["properties"]) == set(create_link())
+    assert "/domains" in document["paths"] and "/domains/{domain}" in document["paths"]
+
+
+def test_an_oversized_password_form_is_refused(client, create_link):
+    link = create_link(url="https://example.com/m", password="open sesame")
+    assert unlock(client, link["code"], "x" * 10_000).status_code == 413
