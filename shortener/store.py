@@ -5,7 +5,8 @@ link lives in one slot and per-link work never crosses slots):
 
     lumen:seq                        counter behind link and share-variant codes (hashids)
     lumen:codes:<domain>             hash, the code index:
-                                     code -> "<link id>|<variant channel>|<target site>"
+                                     code -> "<link id>|<variant channel>|<target site>|
+                                     <destinations JSON, '' for none>"
     lumen:apikeys                    hash: SHA-256 of an API key -> {"name", "created_at"}
     lumen:publishers                 hash: publisher name -> its public key (share buttons)
     lumen:pubkeys                    hash: publisher public key -> {"name", "origins", "created_at"}
@@ -27,7 +28,8 @@ link lives in one slot and per-link work never crosses slots):
 Day aggregates store these fields: `k:<kind>`, `orphan`; for human hits
 `a:<source>|<channel>|<evidence>` (written by the recording script and read back by
 `shortener.hits.recording.decode_attribution`; the readers derive source, channel, evidence, dark
-and tagged counts from it), `dev:`, `os:`, `br:`, `lang:`; for previews `p:<channel>`
+and tagged counts from it), `dev:`, `os:`, `br:`, `lang:`, and in a link's day hash `dst:<label>`
+(clicks per device target or split destination); for previews `p:<channel>`
 (shares observed); for share-button clicks `sh:<channel>` (shares made; `sh:more` is the Web
 Share sheet); for copy-paste arrivals, which are also human hits with evidence `copy`,
 `gen:<n>` (arrivals of generation n: 1 = pasted by someone who came another way, 2 = a paste of
