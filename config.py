@@ -53,6 +53,10 @@ class Settings:
     link_cache_seconds: float = 30.0
     # Seconds a link a worker has redirected keeps redirecting from memory while Redis fails.
     link_cache_stale_seconds: float = 86_400.0
+    # Hits a worker keeps (in memory and in a spool file under data_dir) while Redis fails.
+    hit_buffer_size: int = 100_000
+    # Seconds every Redis call may take (connect, then each reply) before it counts as failed.
+    redis_timeout: float = 0.5
     # Gunicorn worker processes for `serve` (gevent workers; one per core is the measured best).
     workers: int = 2
     # Concurrent connections each gevent worker serves.
@@ -95,6 +99,19 @@ def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) 
     return value
 
 
+def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not 0 < value <= 60:
+        raise SettingsError(f"{name} must be more than 0 and at most 60 seconds, got {value}")
+    return value
+
+
 _RATE = r"\d+\s*(/|per)\s*(\d+\s*)?(second|minute|hour|day)s?"
 _RATE_LIMIT = re.compile(rf"^\s*{_RATE}(\s*[;,]\s*{_RATE})*\s*$", re.IGNORECASE)
 
@@ -133,6 +150,8 @@ def from_env(environ: Mapping[str, str]) -> Settings:
         key_prefix=environ.get("LUMEN_KEY_PREFIX", "").strip() or "lumen",
         link_cache_seconds=_int(environ, "LUMEN_LINK_CACHE_SECONDS", 30),
         link_cache_stale_seconds=_int(environ, "LUMEN_LINK_CACHE_STALE_SECONDS", 86_400),
+        hit_buffer_size=_int(environ, "LUMEN_HIT_BUFFER_SIZE", 100_000, minimum=1),
+        redis_timeout=_seconds(environ, "LUMEN_REDIS_TIMEOUT", 0.5),
         workers=_int(environ, "LUMEN_WORKERS", 2, minimum=1),
         worker_connections=_int(environ, "LUMEN_WORKER_CONNECTIONS", 1000, minimum=1),
         embed_rate_limit=_rate_limit(

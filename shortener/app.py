@@ -14,6 +14,7 @@ import config
 from shortener.analytics import warm_up
 from shortener.context import build_context
 from shortener.embedded_redis import EmbeddedRedis
+from shortener.redirect import resume_buffered_hits
 from shortener.routes import api, dashboard, embed, health, problems, redirect, share_buttons, stats
 from shortener.store import connect, limiter_storage_uri
 
@@ -35,7 +36,7 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
         embedded = EmbeddedRedis(settings.data_dir, settings.redis_server_bin)
         embedded.ensure_running()
         redis_url = embedded.url
-    ctx = build_context(settings, connect(redis_url))
+    ctx = build_context(settings, connect(redis_url, settings.redis_timeout))
     app.config["SECRET_KEY"] = ctx.secret_key
     # Flask's defaults hold these keys already (SameSite None), so setdefault would not apply them.
     app.config["SESSION_COOKIE_SAMESITE"] = overrides.get("SESSION_COOKIE_SAMESITE", "Lax")
@@ -67,4 +68,5 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
     warm_up()
+    resume_buffered_hits(ctx)
     return app

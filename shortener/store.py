@@ -123,9 +123,19 @@ def limiter_storage_uri(url: str) -> str:
     return url
 
 
-def connect(url: str) -> redis.Redis:
-    """A client for `url` (redis://, rediss://, unix://) answering str; connects lazily."""
-    return redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+def connect(url: str, timeout: float = 0.5) -> redis.Redis:
+    """A client for `url` (redis://, rediss://, unix://) answering str; connects lazily.
+
+    Every call gives up after `timeout` seconds (to connect, then to read each reply): a stalled
+    Redis must not hold a redirect longer than that (links then redirect from memory).
+    """
+    return redis.Redis.from_url(
+        url,
+        decode_responses=True,
+        health_check_interval=30,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+    )
 
 
 @dataclass(frozen=True, slots=True)

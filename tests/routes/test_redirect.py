@@ -119,12 +119,21 @@ def test_clicks_show_in_the_link(client, auth, create_link):
     assert clicks == {"total": 2, "human": 1}
 
 
-def test_head_is_answered_but_not_counted(client, create_link, redis_client):
-    link = create_link()
+def test_head_is_answered_and_recorded_as_a_probe_never_a_click(client, create_link, redis_client):
+    link = create_link(max_clicks=1)
     response = visit(client, link["code"], method="HEAD")
     assert response.status_code == 302
     assert response.headers["Location"] == link["url"]
-    assert link_hits(redis_client, link["id"]) == []
+    [probe] = link_hits(redis_client, link["id"])
+    assert (probe["kind"], probe["source"], probe["dark"]) == ("bot", "-", "0")
+    assert redis_client.hget(f"lumen:{{l:{link['id']}}}", "human") is None
+    assert visit(client, link["code"]).status_code == 302  # the click budget is untouched
+
+
+def test_head_of_an_unknown_code_counts_as_an_orphan(client, redis_client):
+    assert visit(client, "nosuchcode", method="HEAD").status_code == 404
+    today = day_of(int(time.time() * 1000))
+    assert redis_client.hget(f"lumen:{{g}}:d:{today}", "orphan") == "1"
 
 
 def test_unknown_code_is_a_404_page_counted_as_orphan(client, redis_client):
