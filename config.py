@@ -55,6 +55,8 @@ class Settings:
     link_cache_stale_seconds: float = 86_400.0
     # Hits a worker keeps (in memory and in a spool file under data_dir) while Redis fails.
     hit_buffer_size: int = 100_000
+    # fsync policy of the embedded Redis's append-only file: everysec (default), always, or no.
+    redis_appendfsync: str = "everysec"
     # Seconds every Redis call may take (connect, then each reply) before it counts as failed.
     redis_timeout: float = 0.5
     # Gunicorn worker processes for `serve` (gevent workers; one per core is the measured best).
@@ -97,6 +99,13 @@ def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) 
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}, got {value}")
     return value
+
+
+def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    raw = environ.get(name, "").strip().lower() or choices[0]
+    if raw not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
 
 
 def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
@@ -152,6 +161,7 @@ def from_env(environ: Mapping[str, str]) -> Settings:
         link_cache_stale_seconds=_int(environ, "LUMEN_LINK_CACHE_STALE_SECONDS", 86_400),
         hit_buffer_size=_int(environ, "LUMEN_HIT_BUFFER_SIZE", 100_000, minimum=1),
         redis_timeout=_seconds(environ, "LUMEN_REDIS_TIMEOUT", 0.5),
+        redis_appendfsync=_choice(environ, "LUMEN_REDIS_APPENDFSYNC", ("everysec", "always", "no")),
         workers=_int(environ, "LUMEN_WORKERS", 2, minimum=1),
         worker_connections=_int(environ, "LUMEN_WORKER_CONNECTIONS", 1000, minimum=1),
         embed_rate_limit=_rate_limit(

@@ -17,6 +17,7 @@ from config import from_env as _from_env
 from shortener.boot import first_admin_key as _first_admin_key
 from shortener.boot import start_redis as _start_redis
 from shortener.boot import welcome_text as _welcome_text
+from shortener.redirect import write_back as _write_back
 from shortener.store import Keys as _Keys
 from shortener.store import connect as _connect
 
@@ -39,6 +40,8 @@ def on_starting(server):
     """In the master, before workers fork: start the embedded Redis and show the first key."""
     global _embedded
     url, _embedded = _start_redis(_settings)
+    if _embedded is not None:
+        _embedded.supervise()  # brought back within a second if it dies, its data reloaded
     _os.environ["REDIS_URL"] = url
     client = _connect(url)
     key = _first_admin_key(client, _Keys(_settings.key_prefix))
@@ -73,3 +76,11 @@ def on_exit(server):
     """Stop the embedded Redis this master started."""
     if _embedded is not None:
         _embedded.stop()
+
+
+def worker_exit(server, worker):
+    """On SIGTERM (or any exit), write the hits this worker buffered while Redis failed; what
+    cannot be written stays in its spool file for the next worker."""
+    ctx = getattr(worker.wsgi, "extensions", {}).get("lumen")
+    if ctx is not None and len(ctx.buffer):
+        _write_back(ctx)

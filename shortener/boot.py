@@ -19,22 +19,34 @@ def start_redis(settings: Settings) -> tuple[str, EmbeddedRedis | None]:
     """The Redis URL to use, starting (or reusing) the embedded server when REDIS_URL is unset."""
     if settings.redis_url:
         return settings.redis_url, None
-    embedded = EmbeddedRedis(settings.data_dir, settings.redis_server_bin)
+    embedded = EmbeddedRedis(
+        settings.data_dir, settings.redis_server_bin, settings.redis_appendfsync
+    )
     embedded.ensure_running()
     return embedded.url, embedded
 
 
 @contextmanager
 def open_context(settings: Settings) -> Iterator[AppContext]:
-    """AppContext for a command-line run; an embedded Redis started here is stopped at the end."""
+    """AppContext for a command-line run. An embedded Redis this command started is stopped at
+    the end, unless another process (a server started meanwhile) is using it."""
     url, embedded = start_redis(settings)
     client = connect(url, timeout=5.0)  # a command may wait longer than a visitor
     try:
         yield build_context(settings, client)
     finally:
+        others_connected = embedded is not None and _has_other_clients(client)
         client.close()
-        if embedded is not None:
+        if embedded is not None and not others_connected:
             embedded.stop()
+
+
+def _has_other_clients(client: redis.Redis) -> bool:
+    """Whether a process other than this one holds a connection to the server."""
+    try:
+        return len(client.client_list()) > 1
+    except redis.RedisError:
+        return False
 
 
 def first_admin_key(r: redis.Redis, keys: Keys) -> str | None:
