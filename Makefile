@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench demo clean
+.PHONY: run test bench soak demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run_all.py
+
+# Longer fault runs than `make test` has time for (redis-server stalled and killed under traffic).
+soak: $(VENV)/.installed-dev
+	LUMEN_SOAK_SECONDS=60 $(BIN)/python -m pytest -q tests/test_faults_e2e.py
 
 demo: $(VENV)/.installed
 	$(BIN)/python -m shortener demo

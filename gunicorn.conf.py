@@ -17,7 +17,6 @@ from config import from_env as _from_env
 from shortener.boot import first_admin_key as _first_admin_key
 from shortener.boot import start_redis as _start_redis
 from shortener.boot import welcome_text as _welcome_text
-from shortener.redirect import write_back as _write_back
 from shortener.store import Keys as _Keys
 from shortener.store import connect as _connect
 
@@ -81,6 +80,8 @@ def on_exit(server):
 def worker_exit(server, worker):
     """On SIGTERM (or any exit), write the hits this worker buffered while Redis failed; what
     cannot be written stays in its spool file for the next worker."""
+    from shortener.redirect import write_back  # imported in the worker, after gevent's patching
+
     ctx = getattr(worker.wsgi, "extensions", {}).get("lumen")
     if ctx is not None and len(ctx.buffer):
-        _write_back(ctx)
+        write_back(ctx)

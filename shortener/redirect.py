@@ -21,8 +21,6 @@ The WSGI fast path and the Flask view in `shortener.routes.redirect` only render
 from __future__ import annotations
 
 import os
-import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -193,25 +191,9 @@ def resume_buffered_hits(ctx: AppContext) -> None:
 
 def _start_writing_back(ctx: AppContext) -> None:
     """Start the worker's write-back loop unless it runs (a greenlet under gevent workers)."""
-    with _writer_lock:
-        thread = _writers.get(id(ctx))
-        if thread is not None and thread.is_alive():
-            return
-        thread = threading.Thread(target=_write_back_loop, args=(ctx,), daemon=True)
-        _writers[id(ctx)] = thread
-        thread.start()
-
-
-def _write_back_loop(ctx: AppContext) -> None:
-    """Every WRITE_BACK_SECONDS, try to write the buffer; stop once it is empty."""
-    while len(ctx.buffer):
-        time.sleep(WRITE_BACK_SECONDS)
-        write_back(ctx)
-
-
-WRITE_BACK_SECONDS = 1.0
-_writers: dict[int, threading.Thread] = {}
-_writer_lock = threading.Lock()
+    ctx.buffer.write_back_in_background(
+        lambda pending: _record(ctx, pending.hit, pending.ref, pending.replay, pending.probe)
+    )
 
 
 def _resolve_and_record(ctx: AppContext, hit: Hit, probe: bool) -> Outcome | None:

@@ -47,6 +47,8 @@ from typing import Any
 import gevent
 import redis
 from gevent import monkey
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 NO_VALUE = "-"
 
@@ -126,8 +128,10 @@ def limiter_storage_uri(url: str) -> str:
 def connect(url: str, timeout: float = 0.5) -> redis.Redis:
     """A client for `url` (redis://, rediss://, unix://) answering str; connects lazily.
 
-    Every call gives up after `timeout` seconds (to connect, then to read each reply): a stalled
-    Redis must not hold a redirect longer than that (links then redirect from memory).
+    Every call gives up after `timeout` seconds (to connect, then to read each reply), and is not
+    retried: redis-py's default retries three times with a backoff of up to 10 s, which held
+    redirects for over 10 s while Redis was stalled. A failed call fails at once; the redirect
+    then answers from memory and buffers its hit.
     """
     return redis.Redis.from_url(
         url,
@@ -135,6 +139,7 @@ def connect(url: str, timeout: float = 0.5) -> redis.Redis:
         health_check_interval=30,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 0),
     )
 
 

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -75,7 +76,10 @@ class HitBuffer:
         self._pending: deque[PendingHit] = deque()
         self._lock = threading.Lock()
         self._spool: Path | None = None
+        # Locks are made here, in the worker: one made at import time in gunicorn's master would
+        # be a real OS lock in a gevent worker, and a greenlet waiting on it blocks them all.
         self._flushing = threading.Lock()
+        self._writer_running = False
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -140,6 +144,31 @@ class HitBuffer:
                 self._rewrite_spool()
             self._flushing.release()
         return written
+
+    def write_back_in_background(self, write: Writer, interval: float = 1.0) -> None:
+        """Flush every `interval` seconds from a thread of its own (a greenlet under gevent)
+        until the buffer is empty; does nothing while such a thread runs."""
+        with self._lock:
+            if self._writer_running:
+                return
+            self._writer_running = True
+        threading.Thread(
+            target=self._write_back_loop, args=(write, interval), name="hit-write-back", daemon=True
+        ).start()
+
+    def _write_back_loop(self, write: Writer, interval: float) -> None:
+        try:
+            while True:
+                time.sleep(interval)
+                self.flush(write)
+                with self._lock:  # checked and cleared together: a hit added now finds no writer
+                    if not self._pending:
+                        self._writer_running = False
+                        return
+        except BaseException:
+            with self._lock:
+                self._writer_running = False
+            raise
 
     def _spool_path(self) -> Path:
         if self._spool is None or self._spool.stem != str(os.getpid()):  # a forked worker

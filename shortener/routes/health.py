@@ -29,10 +29,13 @@ def readyz() -> tuple[dict[str, object], int]:
         "hits_written_back": buffer.written,
         "hits_dropped": buffer.dropped,
     }
+    problems = []
     try:
         ctx.redis.ping()
     except redis.RedisError as error:
-        return {**body, "status": "unavailable", "detail": f"Redis does not answer: {error}"}, 503
+        problems.append(f"Redis does not answer: {error}")
     if buffer.full:
-        return {**body, "status": "unavailable", "detail": "the hit buffer is full"}, 503
+        problems.append("the hit buffer is full")
+    if problems:
+        return {**body, "status": "unavailable", "detail": "; ".join(problems)}, 503
     return body, 200
