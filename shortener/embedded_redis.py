@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +71,9 @@ class EmbeddedRedis:
         """True when a server answers PING on the socket."""
         if not self.socket_path.exists():
             return False
-        client = redis.Redis(unix_socket_path=str(self.socket_path), socket_timeout=1)
+        client = redis.Redis(
+            unix_socket_path=str(self.socket_path), socket_timeout=1, retry=Retry(NoBackoff(), 0)
+        )
         try:
             return bool(client.ping())
         except (redis.ConnectionError, redis.TimeoutError, OSError):
@@ -138,7 +142,9 @@ class EmbeddedRedis:
         """True when no server runs on the socket (a stalled one that times out is not gone)."""
         if not self.socket_path.exists():
             return True
-        client = redis.Redis(unix_socket_path=str(self.socket_path), socket_timeout=1)
+        client = redis.Redis(
+            unix_socket_path=str(self.socket_path), socket_timeout=1, retry=Retry(NoBackoff(), 0)
+        )
         try:
             client.ping()
         except redis.TimeoutError:
