@@ -20,7 +20,7 @@ from shortener.hits.recording import daily_key, day_of, network_hash
 from shortener.links import now_ms
 from shortener.publishers import Publisher, find_publisher, is_publisher_origin
 from shortener.routes import hit_from_request, lumen
-from shortener.routes.api import json_body
+from shortener.routes.api_requests import json_body
 from shortener.routes.problems import problem
 from shortener.shares import (
     generation_of,

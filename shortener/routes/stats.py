@@ -9,7 +9,7 @@ from shortener.figures import DayRange, Stats, day_range, stats_for, today_of
 from shortener.hits.reading import iter_hits
 from shortener.links import Link, now_ms
 from shortener.routes import lumen
-from shortener.routes.api import int_arg, require_api_key
+from shortener.routes.api_requests import int_arg, require_api_key
 
 bp = Blueprint("stats", __name__, url_prefix="/api/v1")
 bp.before_request(require_api_key)
