@@ -203,8 +203,10 @@ def main() -> None:
                 client.set(f"naive:code:{variant.code}", link.url)
         traffic = make_traffic(codes, 20_000)
 
+        # The servers' settings are these alone: none of the shell's Lumen settings.
+        shell = {k: v for k, v in os.environ.items() if not k.startswith(("LUMEN_", "HASHIDS_"))}
         env = {
-            **os.environ,
+            **shell,
             "REDIS_URL": redis_server.url,
             "BENCH_REDIS_URL": redis_server.url,
             "LUMEN_DOMAINS": domain,

@@ -119,7 +119,8 @@ def main() -> int:
             server.ensure_running()
             servers.append(server)
             app = create_app(
-                {"redis_url": server.url, "data_dir": str(workdir / name), "secret_key": "bench"}
+                {"redis_url": server.url, "data_dir": str(workdir / name), "secret_key": "bench"},
+                environ={},
             )
             ctx = app.extensions["lumen"]
             api_key = create_api_key(ctx.redis, ctx.keys, "bench", now_ms())

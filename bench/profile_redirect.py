@@ -63,7 +63,8 @@ def main() -> None:
                 "data_dir": str(workdir),
                 "secret_key": "p",
                 "domains": (DOMAIN,),
-            }
+            },
+            environ={},
         )
         links = app.extensions["lumen"].links
         codes = [links.create({"url": f"https://example.com/post/{i}"}).code for i in range(500)]

@@ -20,10 +20,13 @@ from shortener.store import connect, limiter_storage_uri
 SETTING_NAMES = frozenset(f.name for f in dataclasses.fields(config.Settings))
 
 
-def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
-    """Build a Lumen app: settings from the environment, then `overrides` (settings or Flask keys)."""
+def create_app(
+    overrides: Mapping[str, object] | None = None, *, environ: Mapping[str, str] | None = None
+) -> Flask:
+    """Build a Lumen app: settings from `environ` (the process environment when None), then
+    `overrides` (settings or Flask keys). Tests pass their own `environ`, never the shell's."""
     overrides = dict(overrides or {})
-    settings = config.from_env(os.environ)
+    settings = config.from_env(os.environ if environ is None else environ)
     settings = settings.replace(**{k: v for k, v in overrides.items() if k in SETTING_NAMES})
 
     app = Flask(__name__)

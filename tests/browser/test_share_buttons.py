@@ -25,10 +25,10 @@ from urllib.parse import quote
 import pytest
 from werkzeug.serving import make_server
 
-from shortener.app import create_app
 from shortener.hits.recording import day_of
 from shortener.links import now_ms, short_url
 from shortener.publishers import create_publisher
+from shortener.store import Keys
 from tests.conftest import day_fields
 
 # A desktop Chrome: HeadlessChrome is (rightly) classified as a bot, whose arrivals are not people's.
@@ -120,6 +120,7 @@ class Stage:
 
     browser: object
     redis: object
+    keys: Keys
     lumen: str
     site_port: int
     key: str
@@ -144,15 +145,15 @@ class Stage:
         route.fulfill(status=200, content_type="text/html", body="<p>intercepted</p>")
 
     def link_id(self, page_url: str) -> int:
-        return int(eventually(lambda: self.redis.hget("lumen:pub:news:pages", page_url)))
+        return int(eventually(lambda: self.redis.hget(self.keys.publisher_pages("news"), page_url)))
 
     def variants(self, page_url: str) -> dict[str, str]:
         domain = self.lumen.removeprefix("http://")
-        codes = self.redis.hgetall(f"lumen:{{l:{self.link_id(page_url)}}}:variants")
+        codes = self.redis.hgetall(self.keys.variants(self.link_id(page_url)))
         return {channel: short_url(domain, code) for channel, code in codes.items()}
 
     def day(self, page_url: str) -> dict[str, str]:
-        return day_fields(self.redis, f"lumen:{{l:{self.link_id(page_url)}}}:d:{day_of(now_ms())}")
+        return day_fields(self.redis, self.keys.link_day(self.link_id(page_url), day_of(now_ms())))
 
 
 def eventually(check: Callable[[], object], timeout: float = 15.0) -> object:
@@ -168,17 +169,12 @@ def eventually(check: Callable[[], object], timeout: float = 15.0) -> object:
 
 
 @pytest.fixture
-def stage(browser, settings_overrides, redis_client, keys) -> Iterator[Stage]:
+def stage(browser, make_app, redis_client, keys) -> Iterator[Stage]:
     lumen_app, site_app = LateApp(), LateApp()
     with serving(lumen_app) as lumen_port, serving(site_app) as site_port:
         domain = f"localhost:{lumen_port}"
-        lumen_app.app = create_app(
-            {
-                **settings_overrides,
-                "domains": (domain,),
-                "default_domain": domain,
-                "embed_rate_limit": "1000 per minute",
-            }
+        lumen_app.app = make_app(
+            domains=(domain,), default_domain=domain, embed_rate_limit="1000 per minute"
         )
         publisher = create_publisher(
             redis_client, keys, "news", [f"http://127.0.0.1:{site_port}"], now_ms()
@@ -196,7 +192,7 @@ def stage(browser, settings_overrides, redis_client, keys) -> Iterator[Stage]:
             return [(html or "not found").encode()]
 
         site_app.app = site
-        stage = Stage(browser, redis_client, f"http://{domain}", site_port, publisher.key)
+        stage = Stage(browser, redis_client, keys, f"http://{domain}", site_port, publisher.key)
         yield stage
         for context in stage.contexts:
             context.close()
@@ -319,7 +315,7 @@ def test_the_address_bar_token_and_copy_paste_arrivals_by_generation(stage):
     link_id = stage.link_id(story)
     arrivals = [
         hit
-        for _, hit in stage.redis.xrange(f"lumen:{{l:{link_id}}}:hits")
+        for _, hit in stage.redis.xrange(stage.keys.link_hits(link_id))
         if hit["evidence"] == "copy"
     ]
     assert [(hit["kind"], hit["source"], hit["referrer"]) for hit in arrivals] == [
@@ -348,10 +344,8 @@ def test_a_page_on_an_origin_the_publisher_did_not_list_gets_no_links_and_no_but
     assert refused == [f"{stage.lumen}/api/v1/share-links"]  # 403 without CORS headers: unreadable
     assert page.eval_on_selector("[data-lumen-share]", "el => el.shadowRoot") is None
     assert page.url == stage.url("/story", host="site.localhost")  # no token either
-    assert [
-        k for k in stage.redis.scan_iter("lumen:{l:*}") if k.endswith("}")
-    ] == []  # no link record
-    assert stage.redis.keys("lumen:pub:*") == []
+    assert stage.redis.get(stage.keys.sequence()) is None  # no link was ever made
+    assert not stage.redis.exists(stage.keys.publisher_pages("news"))
 
 
 @pytest.mark.parametrize(

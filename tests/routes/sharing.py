@@ -8,7 +8,7 @@ import pytest
 import redis
 
 from shortener.publishers import Publisher, create_publisher
-from tests.conftest import DOMAINS
+from tests.conftest import DOMAINS, TEST_KEYS
 
 ORIGIN = "https://news.example"
 PAGE = "https://news.example/2026/11/story"
@@ -49,6 +49,10 @@ def snapshot(redis_server) -> dict[bytes, bytes]:
     """Every key's serialised value, except the rate limiter's own counters."""
     raw = redis.Redis.from_url(redis_server.url)
     try:
-        return {key: raw.dump(key) for key in raw.keys("*") if not key.startswith(b"lumen:rl:")}
+        return {
+            key: raw.dump(key)
+            for key in raw.keys("*")
+            if not key.startswith(TEST_KEYS.rate_limits().encode())
+        }
     finally:
         raw.close()
