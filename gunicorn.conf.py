@@ -35,7 +35,7 @@ control_socket_disable = True
 _embedded = None
 
 
-def on_starting(server):
+def on_starting(server: object) -> None:
     """In the master, before workers fork: start the embedded Redis and show the first key."""
     global _embedded
     url, _embedded = _start_redis(_settings)
@@ -47,7 +47,7 @@ def on_starting(server):
         print(_welcome_text(key, _settings.primary_domain), flush=True)
 
 
-def post_worker_init(worker):
+def post_worker_init(worker: object) -> None:
     """Freeze what loading the app made (rule tables, parsers, Flask) out of the garbage collector.
 
     Those ~80,000 objects live as long as the worker, yet every full collection walked them: a
@@ -57,7 +57,7 @@ def post_worker_init(worker):
     _gc.freeze()
 
 
-def post_request(worker, req, environ, resp):
+def post_request(worker: object, req: object, environ: object, resp: object) -> None:
     """Under gevent, let the worker's other connections run before this one's next request.
 
     A greenlet only yields when it waits, and a keep-alive client (a benchmark, or a proxy that
@@ -69,7 +69,7 @@ def post_request(worker, req, environ, resp):
         _gevent_sleep(0)
 
 
-def on_exit(server):
+def on_exit(server: object) -> None:
     """Stop the embedded Redis this master started."""
     if _embedded is not None:
         _embedded.stop()

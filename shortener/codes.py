@@ -53,7 +53,7 @@ class CodeFactory:
 
     def encode(self, number: int) -> str:
         """The code of a counter value."""
-        return self._hashids.encode(number)
+        return str(self._hashids.encode(number))
 
     def is_canonical(self, code: str) -> bool:
         """True when `code` decodes to one number that encodes back to exactly `code`."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 import redis
 
@@ -233,7 +235,7 @@ class LinkStore:
             raise InvalidInput(f"{field} cannot be changed; create a new link instead", field=field)
         reject_unknown_fields(payload, EDITABLE_FIELDS)
         link = self.get(link_id)
-        changes: dict[str, object] = {}
+        changes: dict[str, Any] = {}
         if "url" in payload:
             changes["url"] = validate_target_url(payload["url"], self.domains)
         if "title" in payload:
@@ -303,7 +305,7 @@ class LinkStore:
             pipe = self.r.pipeline(transaction=False)
             for link_id in ids:
                 pipe.hgetall(self.keys.link(link_id))
-            for link_id, data in zip(ids, pipe.execute()):
+            for link_id, data in zip(ids, pipe.execute(), strict=True):
                 upper = link_id - 1
                 if not data:
                     continue
@@ -344,7 +346,7 @@ class LinkStore:
             ), False
         return Variant(link_id, channel, link.domain, code), True
 
-    def list_variants(self, link_id: int) -> list[Variant]:
+    def list_variants(self, link_id: int) -> builtins.list[Variant]:
         """The link's share variants, by channel."""
         link = self.get(link_id)
         variants = self.r.hgetall(self.keys.variants(link_id))

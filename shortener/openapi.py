@@ -19,7 +19,7 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-LINK_INPUT = {
+LINK_INPUT: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "required": ["url"],
@@ -231,13 +231,18 @@ _RANGE_PARAMS = [
         "name": "from",
         "in": "query",
         "schema": {"type": "string", "format": "date"},
-        "description": "First UTC day (ISO 8601; a date-time is taken in UTC). Default: 29 days before `to`.",
+        "description": (
+            "First UTC day (ISO 8601; a date-time is taken in UTC). Default: 29 days before `to`."
+        ),
     },
     {
         "name": "to",
         "in": "query",
         "schema": {"type": "string", "format": "date"},
-        "description": "Last UTC day, inclusive. Default: today. A range is at most 800 days; a bad range is a 422.",
+        "description": (
+            "Last UTC day, inclusive. Default: today. A range is at most 800 days; a bad "
+            "range is a 422."
+        ),
     },
 ]
 _SCOPE_PARAMS = [
@@ -261,7 +266,7 @@ _SCOPE_PARAMS = [
     },
 ]
 
-STATS = {
+STATS: dict[str, Any] = {
     "type": "object",
     "properties": {
         "scope": {
@@ -282,7 +287,9 @@ STATS = {
         },
         "totals": {
             "type": "object",
-            "description": "public = human - dark; orphans (unknown codes) only for the whole instance.",
+            "description": (
+                "public = human - dark; orphans (unknown codes) only for the whole instance."
+            ),
             "properties": {
                 k: _INT
                 for k in (
@@ -362,7 +369,11 @@ STATS = {
                 },
                 "copy_generations": {
                     "type": "array",
-                    "description": "Copy-paste arrivals (share buttons' address-bar token) by generation: 1 = pasted by someone who came another way, 2 = a paste of a pasted address, ...",
+                    "description": (
+                        "Copy-paste arrivals (share buttons' address-bar token) by "
+                        "generation: 1 = pasted by someone who came another way, 2 = a paste "
+                        "of a pasted address, ..."
+                    ),
                     "items": {
                         "type": "object",
                         "properties": {"generation": _INT, "arrivals": _INT},
@@ -424,7 +435,9 @@ _CSV = {
 STATS_PATHS: dict[str, Any] = {
     "/stats": {
         "get": {
-            "summary": "Dark-social stats of the instance, one link, or the links of a tag or domain",
+            "summary": (
+                "Dark-social stats of the instance, one link, or the links of a tag or domain"
+            ),
             "operationId": "getStats",
             "parameters": _RANGE_PARAMS + _SCOPE_PARAMS,
             "responses": {
@@ -463,10 +476,12 @@ STATS_PATHS: dict[str, Any] = {
     "/hits.csv": {
         "get": {
             "summary": "Raw hits with their attribution, streamed from the capped streams",
-            "description": "With `link`: every field of that link's hits (referrer and user-agent included). "
-            "Without: every hit of the instance, attribution only. Cells that look like formulas get a leading '.",
+            "description": "With `link`: every field of that link's hits (referrer and user-agent "
+            "included). "
+            "Without: every hit of the instance, attribution only. Cells that look like "
+            "formulas get a leading '.",
             "operationId": "getHitsCsv",
-            "parameters": _RANGE_PARAMS + [_SCOPE_PARAMS[0]],
+            "parameters": [*_RANGE_PARAMS, _SCOPE_PARAMS[0]],
             "responses": {"200": _CSV, "401": _PROBLEM, "404": _PROBLEM, "422": _PROBLEM},
         },
     },
@@ -476,13 +491,17 @@ STATS_PATHS: dict[str, Any] = {
 _PUBLISHER_KEY = {
     "type": "string",
     "pattern": "^lpk_[A-Za-z0-9_-]{16,64}$",
-    "description": "A publisher's public key (python -m shortener publishers create NAME --origin URL).",
+    "description": (
+        "A publisher's public key (python -m shortener publishers create NAME --origin URL)."
+    ),
 }
 _PAGE_URL = {
     "type": "string",
     "format": "uri",
     "maxLength": 2048,
-    "description": "The page's canonical URL, on one of the publisher's origins; its fragment is dropped.",
+    "description": (
+        "The page's canonical URL, on one of the publisher's origins; its fragment is dropped."
+    ),
 }
 _BUTTONS = [
     "whatsapp",
@@ -510,10 +529,15 @@ def _body(schema: dict[str, Any]) -> dict[str, Any]:
 SHARE_PATHS: dict[str, Any] = {
     "/share-links": {
         "post": {
-            "summary": "A publisher's page: its short link and one share variant per button, created the first time",
-            "description": "Called by /embed/share.js. No bearer key: the publisher key must be used from one of its "
-            "origins (the Origin header), and CORS answers only those. Rate-limited per address; "
-            "bodies over 4 KB get 413.",
+            "summary": (
+                "A publisher's page: its short link and one share variant per button, created "
+                "the first time"
+            ),
+            "description": (
+                "Called by /embed/share.js. No bearer key: the publisher key must be used from "
+                "one of its origins (the Origin header), and CORS answers only those. "
+                "Rate-limited per address; bodies over 4 KB get 413."
+            ),
             "operationId": "getShareLinks",
             "security": [],
             "requestBody": _body(
@@ -549,7 +573,10 @@ SHARE_PATHS: dict[str, Any] = {
                             "variants": {
                                 "type": "object",
                                 "additionalProperties": {"type": "string"},
-                                "description": "button -> short URL of its share variant (`more` uses the page link)",
+                                "description": (
+                                    "button -> short URL of its share variant (`more` uses "
+                                    "the page link)"
+                                ),
                             },
                         },
                     },
@@ -566,10 +593,12 @@ SHARE_PATHS: dict[str, Any] = {
     "/beacon": {
         "post": {
             "summary": "A share-button click, or a visitor arriving by copy-paste",
-            "description": "Sent by share.js with navigator.sendBeacon. `share` counts `sh:<channel>` (shares made); "
-            "`copy-arrival` records a dark human hit with evidence `copy` and its generation "
-            "(`gen:<n>`) for the page's link. Same key, origin and rate rules as /share-links; "
-            "bodies over 2 KB get 413.",
+            "description": (
+                "Sent by share.js with navigator.sendBeacon. `share` counts `sh:<channel>` "
+                "(shares made); `copy-arrival` records a dark human hit with evidence `copy` and "
+                "its generation (`gen:<n>`) for the page's link. Same key, origin and rate rules "
+                "as /share-links; bodies over 2 KB get 413."
+            ),
             "operationId": "sendBeacon",
             "security": [],
             "requestBody": _body(
@@ -589,7 +618,10 @@ SHARE_PATHS: dict[str, Any] = {
                         "token": {
                             "type": "string",
                             "pattern": "^[A-Za-z0-9]{8}\\.[1-9][0-9]?$",
-                            "description": "For `copy-arrival`: the token found in the address, `<view id>.<generation>`",
+                            "description": (
+                                "For `copy-arrival`: the token found in the address, `<view "
+                                "id>.<generation>`"
+                            ),
                         },
                     },
                 }
@@ -629,7 +661,10 @@ def openapi_document() -> dict[str, Any]:
         "info": {
             "title": "Lumen API",
             "version": "1.0.0",
-            "description": "Branded short links with dark-social attribution. Errors are application/problem+json.",
+            "description": (
+                "Branded short links with dark-social attribution. Errors are "
+                "application/problem+json."
+            ),
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
@@ -661,7 +696,10 @@ def openapi_document() -> dict[str, Any]:
                     },
                 },
                 "Unavailable": {
-                    "description": "Redis does not answer; try again after Retry-After seconds (a problem document)",
+                    "description": (
+                        "Redis does not answer; try again after Retry-After seconds (a "
+                        "problem document)"
+                    ),
                     "headers": {"Retry-After": {"schema": {"type": "integer"}}},
                     "content": {"application/problem+json": {"schema": {"type": "object"}}},
                 },

@@ -60,7 +60,11 @@ def test_classify_writes_one_line_per_input_even_for_garbage():
         "not json",
         json.dumps(
             {
-                "ua": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
+                "ua": (
+                    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) "
+                    "AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 "
+                    "Safari/604.1"
+                ),
                 "referrer": "https://t.co/",
             }
         ),

@@ -18,7 +18,8 @@ def healthz() -> tuple[dict[str, str], int]:
 
 @bp.get("/readyz")
 def readyz() -> tuple[dict[str, object], int]:
-    """200 when Redis answers, 503 otherwise; with this worker's count of hits it failed to record."""
+    """200 when Redis answers, 503 otherwise; with this worker's count of hits it failed to
+    record."""
     ctx = lumen()
     try:
         ctx.redis.ping()

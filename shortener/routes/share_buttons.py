@@ -42,7 +42,8 @@ EVENTS = ("share", "copy-arrival")
 
 
 def client_key() -> str:
-    """Who a rate limit counts: the client's address under the daily key, never the address itself."""
+    """Who a rate limit counts: the client's address under the daily key, never the address
+    itself."""
     return network_hash(daily_key(lumen().secret_key, day_of(now_ms())), request.remote_addr or "")
 
 
@@ -72,7 +73,8 @@ def _over_the_limit() -> Response | None:
 
 @bp.before_request
 def guard_request() -> Response | None:
-    """Apply the rate limit; refuse a body over the cap (even one of unknown length); answer CORS preflights."""
+    """Apply the rate limit; refuse a body over the cap (even one of unknown length); answer CORS
+    preflights."""
     if (refusal := _over_the_limit()) is not None:
         return refusal
     if request.method != "OPTIONS":

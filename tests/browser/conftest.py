@@ -75,7 +75,8 @@ def browser(chromium_path: str) -> Iterator[object]:
 
 @pytest.fixture
 def live_server(make_app: Callable[..., Flask]) -> Iterator[LiveServer]:
-    """The real app on a free port (werkzeug's threaded server), refreshing its figures every second."""
+    """The real app on a free port (werkzeug's threaded server), refreshing its figures every
+    second."""
     port = free_port()
     domain = f"127.0.0.1:{port}"
     app = make_app(domains=(domain,), default_domain=domain, DASHBOARD_REFRESH_SECONDS=1)

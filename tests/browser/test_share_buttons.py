@@ -31,8 +31,12 @@ from shortener.publishers import create_publisher
 from shortener.store import Keys
 from tests.conftest import day_fields
 
-# A desktop Chrome: HeadlessChrome is (rightly) classified as a bot, whose arrivals are not people's.
-DESKTOP_CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
+# A desktop Chrome: HeadlessChrome is (rightly) classified as a bot, whose arrivals are not
+# people's.
+DESKTOP_CHROME = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 "
+    "Safari/537.36"
+)
 TITLE = "Dark social, measured"
 TEXT = (
     "Most sharing happens in private messages, where analytics cannot see it and calls it direct "
@@ -81,7 +85,8 @@ def serving(app: LateApp) -> Iterator[int]:
 
 
 def page_html(lumen: str, key: str, path: str, query: str) -> str | None:
-    """The publisher's pages: an article, the home page, a copy-text article and a gallery of looks."""
+    """The publisher's pages: an article, the home page, a copy-text article and a gallery of
+    looks."""
     script_attrs = "" if "no-fb-app" in query else 'data-lumen-fb-app-id="1234567890"'
     if "track-home" in query:
         script_attrs += " data-lumen-track-home"
@@ -91,10 +96,13 @@ def page_html(lumen: str, key: str, path: str, query: str) -> str | None:
     elif path == "/gallery":
         widgets = (
             '<h2>Brand colours</h2><div data-lumen-share data-lumen-title="A custom title"></div>'
-            '<h2>Light, small, chosen channels</h2><div data-lumen-share data-lumen-theme="light" data-lumen-size="small" '
+            "<h2>Light, small, chosen channels</h2><div data-lumen-share "
+            'data-lumen-theme="light" data-lumen-size="small" '
             'data-lumen-channels="copy, x, whatsapp, email"></div>'
-            '<h2>Dark, icons only</h2><div data-lumen-share data-lumen-theme="dark" data-lumen-labels="off"></div>'
-            '<h2>Another article</h2><div data-lumen-share data-lumen-url="/other" data-lumen-title="Other" '
+            '<h2>Dark, icons only</h2><div data-lumen-share data-lumen-theme="dark" '
+            'data-lumen-labels="off"></div>'
+            '<h2>Another article</h2><div data-lumen-share data-lumen-url="/other" '
+            'data-lumen-title="Other" '
             'data-lumen-channels="telegram sms"></div>'
         )
     elif path not in ("/story", "/"):
@@ -102,16 +110,24 @@ def page_html(lumen: str, key: str, path: str, query: str) -> str | None:
     # Hostile host styles: none of them may reach the buttons inside the shadow root. (The gallery,
     # which makes the README's screenshot, is styled like an ordinary article.)
     style = (
-        "body{font:21px/1.5 Georgia,serif;color:#8b0000;letter-spacing:3px;margin:2em;max-width:52em}"
-        "a,button,span,svg{color:lime!important;background:yellow!important} .b{display:none!important}"
+        "body{font:21px/1.5 "
+        "Georgia,serif;color:#8b0000;letter-spacing:3px;margin:2em;max-width:52em}"
+        "a,button,span,svg{color:lime!important;background:yellow!important} "
+        ".b{display:none!important}"
     )
     if path == "/gallery":
-        style = "body{font:17px/1.5 Georgia,serif;color:#222;margin:2em;max-width:52em} h2{font:600 15px system-ui;color:#555}"
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(TITLE)}</title>
+        style = (
+            "body{font:17px/1.5 Georgia,serif;color:#222;margin:2em;max-width:52em} "
+            "h2{font:600 15px system-ui;color:#555}"
+        )
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>{escape(TITLE)}</title>
 <style>{style}</style></head>
-<body><h1>{escape(TITLE)}</h1><p id="text">{escape(TEXT)}</p><p><span id="short">Three short words</span></p>
+<body><h1>{escape(TITLE)}</h1><p id="text">{escape(TEXT)}</p>
+<p><span id="short">Three short words</span></p>
 {widgets}<p id="comments">Comments</p>
-<script src="{lumen}/embed/share.js" data-lumen-key="{key}" {script_attrs} async></script></body></html>"""
+<script src="{lumen}/embed/share.js" data-lumen-key="{key}" {script_attrs} async></script>
+</body></html>"""
 
 
 @dataclass
@@ -216,7 +232,10 @@ def test_buttons_render_with_their_variant_links_accessibly_and_isolated(stage):
     variants = stage.variants(stage.url("/story"))
     hrefs = page.eval_on_selector(
         "[data-lumen-share]",
-        "el => Object.fromEntries([...el.shadowRoot.querySelectorAll('a.b')].map(a => [a.dataset.channel, a.href]))",
+        (
+            "el => Object.fromEntries([...el.shadowRoot.querySelectorAll('a.b')].map(a => "
+            "[a.dataset.channel, a.href]))"
+        ),
     )
     for channel, href in hrefs.items():
         assert quote(variants[channel], safe="") in href, (
@@ -236,12 +255,16 @@ def test_buttons_render_with_their_variant_links_accessibly_and_isolated(stage):
     assert page.get_by_role("button", name="Copy link").is_visible()
     # The host page's hostile styles do not reach inside.
     style = page.locator("[data-lumen-share] .b").first.evaluate(
-        "b => { const s = getComputedStyle(b); return [s.display, s.color, s.backgroundColor, s.fontSize, s.letterSpacing] }"
+        "b => { const s = getComputedStyle(b); return [s.display, s.color, "
+        "s.backgroundColor, s.fontSize, s.letterSpacing] }"
     )
     assert style == ["flex", "rgb(255, 255, 255)", "rgb(11, 122, 75)", "14px", "normal"]
     # Keyboard: Tab reaches the buttons in order, with a visible focus ring.
     page.keyboard.press("Tab")
-    focused = "el => [el.shadowRoot.activeElement?.dataset.channel, getComputedStyle(el.shadowRoot.activeElement).outlineStyle]"
+    focused = (
+        "el => [el.shadowRoot.activeElement?.dataset.channel, "
+        "getComputedStyle(el.shadowRoot.activeElement).outlineStyle]"
+    )
     assert page.eval_on_selector("[data-lumen-share]", focused) == ["whatsapp", "solid"]
     page.keyboard.press("Tab")
     assert page.eval_on_selector("[data-lumen-share]", focused)[0] == "sms"
@@ -402,7 +425,10 @@ def test_several_widgets_with_their_own_looks_channels_and_pages(stage, tmp_path
     )
     widgets = page.eval_on_selector_all(
         "[data-lumen-share]",
-        "els => els.map(el => [...el.shadowRoot.querySelectorAll('.b')].map(b => [b.dataset.channel, b.href || '']))",
+        (
+            "els => els.map(el => [...el.shadowRoot.querySelectorAll('.b')].map(b => "
+            "[b.dataset.channel, b.href || '']))"
+        ),
     )
     assert [channel for channel, _ in widgets[1]] == ["copy", "twitter", "whatsapp", "email"]
     assert [channel for channel, _ in widgets[3]] == ["telegram", "sms"]

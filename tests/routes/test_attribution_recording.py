@@ -1,4 +1,5 @@
-"""Attribution recorded through the real redirect: kinds, previews as shares, preview correlation."""
+"""Attribution recorded through the real redirect: kinds, previews as shares, preview
+correlation."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ IPHONE_SAFARI = (
     "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
 )
 INSTAGRAM_IN_APP = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-    "Mobile/15E148 Instagram 296.0.0.18.107 (iPhone14,8; iOS 16_6; en_US; en; scale=3.00; 1284x2778; 500000000)"
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+    "like Gecko) "
+    "Mobile/15E148 Instagram 296.0.0.18.107 (iPhone14,8; iOS 16_6; en_US; en; scale=3.00; "
+    "1284x2778; 500000000)"
 )
 TELEGRAM_PREVIEW = "TelegramBot (like TwitterBot)"
 SLACK_PREVIEW = "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"

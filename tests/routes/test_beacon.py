@@ -1,4 +1,5 @@
-"""POST /api/v1/beacon: share-button clicks and copy-paste arrivals, validated before anything is stored."""
+"""POST /api/v1/beacon: share-button clicks and copy-paste arrivals, validated before anything
+is stored."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from shortener.hits.recording import day_of
 from shortener.links import now_ms
 from tests.conftest import DOMAINS, TEST_KEYS, day_fields, stored_hits
-from tests.routes.sharing import CHROME, ORIGIN, PAGE, publisher, send, snapshot  # noqa: F401  (fixture)
+from tests.routes.sharing import CHROME, ORIGIN, PAGE, send, snapshot
 
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 

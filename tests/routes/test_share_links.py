@@ -1,4 +1,5 @@
-"""POST /api/v1/share-links: a page's link and its buttons' variants, for its publisher's origins only."""
+"""POST /api/v1/share-links: a page's link and its buttons' variants, for its publisher's
+origins only."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from shortener.links import now_ms
 from shortener.publishers import create_publisher, revoke_publisher
 from shortener.shares import SHARE_BUTTONS, share_page
 from tests.conftest import DOMAINS, TEST_KEYS, day_fields, stored_hits
-from tests.routes.sharing import CHROME, ORIGIN, PAGE, publisher, send, snapshot  # noqa: F401  (fixture)
+from tests.routes.sharing import CHROME, ORIGIN, PAGE, send, snapshot
 from tests.routes.test_redirect import visit
 
 
