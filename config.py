@@ -100,7 +100,7 @@ _RATE_LIMIT = re.compile(rf"^\s*{_RATE}(\s*[;,]\s*{_RATE})*\s*$", re.IGNORECASE)
 
 def _rate_limit(raw: str) -> str:
     """A rate such as "120 per minute" or "10/second; 1000/hour" (`limits` notation)."""
-    if not _RATE_LIMIT.match(raw):
+    if not _RATE_LIMIT.fullmatch(raw):
         raise SettingsError(f"LUMEN_EMBED_RATE_LIMIT must read like '120 per minute', got {raw!r}")
     return raw.strip()
 
@@ -108,7 +108,7 @@ def _rate_limit(raw: str) -> str:
 def _domains(raw: str) -> tuple[str, ...]:
     domains = tuple(d.strip().lower() for d in raw.split(",") if d.strip())
     for domain in domains:
-        if not _DOMAIN.match(domain):
+        if not _DOMAIN.fullmatch(domain):
             raise SettingsError(f"LUMEN_DOMAINS holds {domain!r}, which is not a host name")
     return domains
 

@@ -12,8 +12,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
 from shortener.analytics import warm_up
+from shortener.boot import start_redis
 from shortener.context import build_context
-from shortener.embedded_redis import EmbeddedRedis
 from shortener.routes import api, dashboard, embed, health, problems, redirect, share_buttons, stats
 from shortener.store import connect, limiter_storage_uri
 
@@ -32,12 +32,7 @@ def create_app(
     app = Flask(__name__)
     app.config.update({k: v for k, v in overrides.items() if k not in SETTING_NAMES})
 
-    embedded = None
-    redis_url = settings.redis_url
-    if not redis_url:
-        embedded = EmbeddedRedis(settings.data_dir, settings.redis_server_bin)
-        embedded.ensure_running()
-        redis_url = embedded.url
+    redis_url, embedded = start_redis(settings)
     ctx = build_context(settings, connect(redis_url))
     app.config["SECRET_KEY"] = ctx.secret_key
     # Flask's defaults hold these keys already (SameSite None), so setdefault would not apply them.

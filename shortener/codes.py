@@ -69,7 +69,7 @@ def validate_slug(slug: object) -> str:
     """
     if not isinstance(slug, str):
         raise InvalidInput("slug must be a string", field="slug")
-    if not SLUG_PATTERN.match(slug):
+    if not SLUG_PATTERN.fullmatch(slug):
         raise InvalidInput(
             "slug must be 1 to 64 characters of letters, digits, '-' and '_'", field="slug"
         )

@@ -1,8 +1,31 @@
-"""The OpenAPI 3.1 document of Lumen's API, served at /api/v1/openapi.json."""
+"""The OpenAPI 3.1 document of Lumen's API, served at /api/v1/openapi.json.
+
+Every pattern and limit is taken from the module that enforces it, so the document cannot drift
+from the checks (tests/test_openapi_sources.py holds each against its owner).
+"""
 
 from __future__ import annotations
 
 from typing import Any
+
+from shortener.codes import SLUG_PATTERN
+from shortener.figures import DEFAULT_RANGE_DAYS, MAX_RANGE_DAYS
+from shortener.links import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from shortener.publishers import KEY_PATTERN
+from shortener.shares import (
+    BEACON_EVENTS,
+    MAX_BEACON_BODY_BYTES,
+    MAX_SHARE_LINKS_BODY_BYTES,
+    SHARE_BUTTONS,
+    TOKEN_PATTERN,
+)
+from shortener.validation import (
+    MAX_TAG_LENGTH,
+    MAX_TAGS,
+    MAX_TITLE_LENGTH,
+    MAX_URL_LENGTH,
+    REDIRECT_STATUSES,
+)
 
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 _UNAVAILABLE = {"$ref": "#/components/responses/Unavailable"}
@@ -27,24 +50,28 @@ LINK_INPUT: dict[str, Any] = {
         "url": {
             "type": "string",
             "format": "uri",
-            "maxLength": 2048,
+            "maxLength": MAX_URL_LENGTH,
             "description": "Absolute http(s) target, not on a Lumen domain.",
         },
         "slug": {
             "type": "string",
-            "pattern": "^[A-Za-z0-9_-]{1,64}$",
+            "pattern": SLUG_PATTERN.pattern,
             "description": "Custom code; reserved words refused.",
         },
         "domain": {"type": "string", "description": "One of the configured short domains."},
-        "title": {"type": "string", "maxLength": 300},
-        "tags": {"type": "array", "items": {"type": "string", "maxLength": 50}, "maxItems": 20},
+        "title": {"type": "string", "maxLength": MAX_TITLE_LENGTH},
+        "tags": {
+            "type": "array",
+            "items": {"type": "string", "maxLength": MAX_TAG_LENGTH},
+            "maxItems": MAX_TAGS,
+        },
         "expires_at": {"type": ["string", "null"], "format": "date-time"},
         "max_clicks": {
             "type": ["integer", "null"],
             "minimum": 1,
             "description": "Human clicks allowed; previews and bots never spend it.",
         },
-        "redirect_status": {"type": "integer", "enum": [301, 302, 307], "default": 302},
+        "redirect_status": {"type": "integer", "enum": list(REDIRECT_STATUSES), "default": 302},
     },
 }
 
@@ -117,7 +144,12 @@ PATHS: dict[str, Any] = {
                 {
                     "name": "limit",
                     "in": "query",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+                    "schema": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": MAX_PAGE_SIZE,
+                        "default": DEFAULT_PAGE_SIZE,
+                    },
                 },
                 {"name": "tag", "in": "query", "schema": {"type": "string"}},
                 {"name": "domain", "in": "query", "schema": {"type": "string"}},
@@ -232,7 +264,8 @@ _RANGE_PARAMS = [
         "in": "query",
         "schema": {"type": "string", "format": "date"},
         "description": (
-            "First UTC day (ISO 8601; a date-time is taken in UTC). Default: 29 days before `to`."
+            "First UTC day (ISO 8601; a date-time is taken in UTC). "
+            f"Default: {DEFAULT_RANGE_DAYS - 1} days before `to`."
         ),
     },
     {
@@ -240,8 +273,8 @@ _RANGE_PARAMS = [
         "in": "query",
         "schema": {"type": "string", "format": "date"},
         "description": (
-            "Last UTC day, inclusive. Default: today. A range is at most 800 days; a bad "
-            "range is a 422."
+            f"Last UTC day, inclusive. Default: today. A range is at most {MAX_RANGE_DAYS} days; "
+            "a bad range is a 422."
         ),
     },
 ]
@@ -490,7 +523,7 @@ STATS_PATHS: dict[str, Any] = {
 
 _PUBLISHER_KEY = {
     "type": "string",
-    "pattern": "^lpk_[A-Za-z0-9_-]{16,64}$",
+    "pattern": KEY_PATTERN.pattern,
     "description": (
         "A publisher's public key (python -m shortener publishers create NAME --origin URL)."
     ),
@@ -498,24 +531,12 @@ _PUBLISHER_KEY = {
 _PAGE_URL = {
     "type": "string",
     "format": "uri",
-    "maxLength": 2048,
+    "maxLength": MAX_URL_LENGTH,
     "description": (
         "The page's canonical URL, on one of the publisher's origins; its fragment is dropped."
     ),
 }
-_BUTTONS = [
-    "whatsapp",
-    "sms",
-    "email",
-    "messenger",
-    "telegram",
-    "twitter",
-    "facebook",
-    "linkedin",
-    "reddit",
-    "copy",
-    "more",
-]
+_BUTTONS = list(SHARE_BUTTONS)
 
 
 def _body(schema: dict[str, Any]) -> dict[str, Any]:
@@ -536,7 +557,7 @@ SHARE_PATHS: dict[str, Any] = {
             "description": (
                 "Called by /embed/share.js. No bearer key: the publisher key must be used from "
                 "one of its origins (the Origin header), and CORS answers only those. "
-                "Rate-limited per address; bodies over 4 KB get 413."
+                f"Rate-limited per address; bodies over {MAX_SHARE_LINKS_BODY_BYTES} bytes get 413."
             ),
             "operationId": "getShareLinks",
             "security": [],
@@ -548,7 +569,10 @@ SHARE_PATHS: dict[str, Any] = {
                     "properties": {
                         "key": _PUBLISHER_KEY,
                         "url": _PAGE_URL,
-                        "title": {"type": "string", "description": "Cut at 300 characters"},
+                        "title": {
+                            "type": "string",
+                            "description": f"Cut at {MAX_TITLE_LENGTH} characters",
+                        },
                         "channels": {
                             "type": "array",
                             "items": {"type": "string", "enum": _BUTTONS},
@@ -597,7 +621,7 @@ SHARE_PATHS: dict[str, Any] = {
                 "Sent by share.js with navigator.sendBeacon. `share` counts `sh:<channel>` "
                 "(shares made); `copy-arrival` records a dark human hit with evidence `copy` and "
                 "its generation (`gen:<n>`) for the page's link. Same key, origin and rate rules "
-                "as /share-links; bodies over 2 KB get 413."
+                f"as /share-links; bodies over {MAX_BEACON_BODY_BYTES} bytes get 413."
             ),
             "operationId": "sendBeacon",
             "security": [],
@@ -609,7 +633,7 @@ SHARE_PATHS: dict[str, Any] = {
                     "properties": {
                         "key": _PUBLISHER_KEY,
                         "url": _PAGE_URL,
-                        "event": {"type": "string", "enum": ["share", "copy-arrival"]},
+                        "event": {"type": "string", "enum": list(BEACON_EVENTS)},
                         "channel": {
                             "type": "string",
                             "enum": _BUTTONS,
@@ -617,7 +641,7 @@ SHARE_PATHS: dict[str, Any] = {
                         },
                         "token": {
                             "type": "string",
-                            "pattern": "^[A-Za-z0-9]{8}\\.[1-9][0-9]?$",
+                            "pattern": TOKEN_PATTERN.pattern,
                             "description": (
                                 "For `copy-arrival`: the token found in the address, `<view "
                                 "id>.<generation>`"

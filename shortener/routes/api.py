@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
+from shortener.links import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from shortener.openapi import openapi_document
 from shortener.routes import lumen
 from shortener.routes.api_requests import int_arg, json_body, require_api_key
@@ -40,7 +41,7 @@ def create_link() -> tuple[Response, int, dict[str, str]]:
 def list_links() -> Response:
     """List links newest first, with cursor pagination and filters."""
     cursor = int_arg("cursor", None, 0, 2**62)
-    limit = int_arg("limit", 50, 1, 200) or 50
+    limit = int_arg("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE) or DEFAULT_PAGE_SIZE
     links, next_cursor = lumen().links.list(
         cursor=cursor,
         limit=limit,

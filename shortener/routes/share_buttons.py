@@ -23,6 +23,9 @@ from shortener.routes import hit_from_request, lumen
 from shortener.routes.api_requests import json_body
 from shortener.routes.problems import problem
 from shortener.shares import (
+    BEACON_EVENTS,
+    MAX_BEACON_BODY_BYTES,
+    MAX_SHARE_LINKS_BODY_BYTES,
     generation_of,
     page_link,
     page_url,
@@ -36,9 +39,11 @@ from shortener.validation import reject_unknown_fields
 
 bp = Blueprint("share_buttons", __name__, url_prefix="/api/v1")
 
-MAX_BODY_BYTES = {"share_buttons.share_links": 4096, "share_buttons.beacon": 2048}
+MAX_BODY_BYTES = {
+    "share_buttons.share_links": MAX_SHARE_LINKS_BODY_BYTES,
+    "share_buttons.beacon": MAX_BEACON_BODY_BYTES,
+}
 MAX_ORIGIN_SHOWN = 200
-EVENTS = ("share", "copy-arrival")
 
 
 def client_key() -> str:
@@ -151,8 +156,8 @@ def beacon() -> Response | tuple[str, int]:
     publisher = publisher_of(payload)
     reject_unknown_fields(payload, {"key", "event", "url", "channel", "token"})
     event = payload.get("event")
-    if event not in EVENTS:
-        raise InvalidInput(f"event must be one of: {', '.join(EVENTS)}", field="event")
+    if event not in BEACON_EVENTS:
+        raise InvalidInput(f"event must be one of: {', '.join(BEACON_EVENTS)}", field="event")
     if event == "share":
         button = validate_button(payload.get("channel"))
     else:
