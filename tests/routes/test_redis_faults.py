@@ -18,7 +18,7 @@ from shortener.app import create_app
 from shortener.embedded_redis import EmbeddedRedis
 from shortener.hits.buffer import HitBuffer, PendingHit
 from shortener.redirect import hit_from_environ, write_back
-from tests.conftest import DOMAINS
+from tests.conftest import DOMAINS, TEST_ENVIRON
 
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -50,7 +50,8 @@ def make_app(server: EmbeddedRedis, data_dir: Path, **settings: object) -> Flask
             "redis_timeout": 0.3,
             "TESTING": True,
             **settings,
-        }
+        },
+        environ=TEST_ENVIRON,
     )
 
 
