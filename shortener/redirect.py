@@ -8,14 +8,18 @@
 3. the code is resolved through the per-process cache (or one HGET of the code index);
 4. the hit is attributed by the pure rules of `shortener.analytics`, and a destination chosen from
    the link's device targets or split (`shortener.destinations`; the code index carries them);
-5. one script call reads the link's state and records the hit (HEAD: reads only); a cached code
-   whose link went away is dropped from the cache and looked up afresh, once, and a choice made
-   from destinations edited since is made again, once;
+5. one script call reads the link's state and records the hit; a cached code whose link went
+   away is dropped from the cache and looked up afresh, once, and a choice made from
+   destinations edited since is made again, once. HEAD is answered like GET and recorded as a
+   non-human probe (reading targets with HEAD leaves a trace), never as a click; a human hit of
+   a password-protected link is recorded only once the password is given;
 6. the answer is a `Result`: redirect (to the chosen target with the link's UTM, the forwarded
    query and the attribution's UTM merged in), preview (a preview robot, when the link has its
-   own preview), password (a protected link not unlocked: its human hit is not counted), gone,
-   unknown (the domain's not-found URL when set) or unavailable. A failure to record is counted
-   and logged once; it never reaches the visitor as anything but a 503.
+   own preview), password (a protected link's form), gone, unknown (the domain's not-found URL
+   when set) or unavailable. When Redis fails, a link
+   this worker has redirected recently still redirects from memory and its hit waits in the
+   worker's `HitBuffer` (written back, in order, once Redis answers); any other code is
+   unavailable (503). Failures are counted and logged once per kind per interval.
 
 The WSGI fast path and the Flask view in `shortener.routes.redirect` only render a `Result`.
 """
@@ -23,6 +27,7 @@ The WSGI fast path and the Flask view in `shortener.routes.redirect` only render
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -30,7 +35,7 @@ from enum import StrEnum
 import redis
 
 from shortener.analytics.attribution import Attribution, classify_hit
-from shortener.analytics.vocabulary import Kind
+from shortener.analytics.vocabulary import Evidence, Kind
 from shortener.context import AppContext
 from shortener.destinations import (
     Choice,
@@ -42,6 +47,7 @@ from shortener.destinations import (
     final_url,
 )
 from shortener.domain_pages import load_domain_pages
+from shortener.hits.buffer import PendingHit
 from shortener.hits.recording import (
     MAX_REFERRER,
     MAX_USER_AGENT,
@@ -142,6 +148,7 @@ def hit_from_environ(environ: Mapping[str, object], code: str, secret_key: str) 
         language=primary_language(header_text(environ.get("HTTP_ACCEPT_LANGUAGE"))),
         visitor=visitor_hash(key, ip, user_agent),
         ip_hash=network_hash(key, ip),
+        hit_id=os.urandom(8).hex(),
     )
 
 
@@ -159,22 +166,23 @@ def _host(environ: Mapping[str, object]) -> str:
 def follow_code(
     ctx: AppContext, environ: Mapping[str, object], code: str, *, unlocked: bool = False
 ) -> Result:
-    """Every step of GET or HEAD /<code> (see the module docstring); HEAD records nothing.
+    """Every step of GET or HEAD /<code> (see the module docstring); HEAD is recorded as a probe.
 
-    `unlocked`: the visitor gave the link's password (the form's POST, counted like a GET).
+    `unlocked`: the visitor gave the link's password (the form's POST, recorded like a GET).
     """
     hit = hit_from_environ(environ, code, ctx.secret_key)
     if hit.domain not in ctx.settings.all_domains:
         return REFUSED_HOST
-    counted = environ.get("REQUEST_METHOD") != "HEAD"
+    probe = environ.get("REQUEST_METHOD") == "HEAD"
     query = header_text(environ.get("QUERY_STRING"))[:MAX_FORWARDED_QUERY]
     try:
-        step = _resolve_and_record(ctx, hit, counted, unlocked)
+        step = _resolve_and_record(ctx, hit, probe, unlocked)
     except redis.RedisError as error:
         ctx.failures.note("recording a hit", error)
-        return _answer_from_memory(ctx, hit, query)
+        timed_out = isinstance(error, redis.TimeoutError)
+        return _answer_from_memory(ctx, hit, query, probe=probe, timed_out=timed_out)
     if step is None:
-        return _unknown_code(ctx, hit, counted)
+        return _unknown_code(ctx, hit)
     outcome, attribution, choice = step
     if outcome.status == 410:
         return Result(Answer.GONE, 410, gone_reason=outcome.gone_reason)
@@ -182,11 +190,10 @@ def follow_code(
     return _answer(ctx, hit, query, target, attribution, choice, outcome, unlocked)
 
 
-def _unknown_code(ctx: AppContext, hit: Hit, counted: bool) -> Result:
+def _unknown_code(ctx: AppContext, hit: Hit) -> Result:
     """An unknown code: counted as an orphan hit, sent to its domain's not-found URL if set."""
     try:
-        if counted:
-            record_orphan(ctx.redis, ctx.keys, hit)
+        record_orphan(ctx.redis, ctx.keys, hit)
         pages = load_domain_pages(ctx.redis, ctx.keys, hit.domain)
     except redis.RedisError as error:
         ctx.failures.note("recording an orphan hit", error)
@@ -228,17 +235,43 @@ def _answer(
     return Result(Answer.REDIRECT, 303 if unlocked else target.status, location=location)
 
 
-def _answer_from_memory(ctx: AppContext, hit: Hit, query: str) -> Result:
+def _answer_from_memory(
+    ctx: AppContext, hit: Hit, query: str, *, probe: bool, timed_out: bool
+) -> Result:
     """While Redis fails, a link this worker redirected recently still redirects (not past its
-    expiry, never a protected one); any other code is unavailable."""
+    expiry, never a protected one) and its hit waits in the buffer; any other code is
+    unavailable."""
     entry = ctx.link_cache.fallback(hit.domain, hit.code)
-    if entry is None or entry.target is None or not entry.target.is_live(hit.time_ms):
+    if entry is None or entry.target is None or entry.target.protected:
         return UNAVAILABLE
-    if entry.target.protected:
-        return UNAVAILABLE
+    if not entry.target.is_live(hit.time_ms):
+        return Result(Answer.GONE, 410, gone_reason="expired")
+    if not ctx.buffer.add(PendingHit(entry.ref, hit, replay=timed_out, probe=probe)):
+        ctx.failures.note("buffering a hit (the buffer is full)", BufferError(len(ctx.buffer)))
+    _start_writing_back(ctx)
     attribution = _attribute(ctx, hit, entry.ref)
     choice = _choose(hit, entry.ref, attribution)
     return _answer(ctx, hit, query, entry.target, attribution, choice, None, unlocked=False)
+
+
+def write_back(ctx: AppContext) -> int:
+    """Write the worker's buffered hits to Redis, oldest first; the number written."""
+    return ctx.buffer.flush(
+        lambda pending: _record(ctx, pending.hit, pending.ref, pending.replay, pending.probe)
+    )
+
+
+def resume_buffered_hits(ctx: AppContext) -> None:
+    """At a worker's start: take over the hits left by workers that are gone, and write them."""
+    if ctx.buffer.adopt_orphaned_spools():
+        _start_writing_back(ctx)
+
+
+def _start_writing_back(ctx: AppContext) -> None:
+    """Start the worker's write-back loop unless it runs (a greenlet under gevent workers)."""
+    ctx.buffer.write_back_in_background(
+        lambda pending: _record(ctx, pending.hit, pending.ref, pending.replay, pending.probe)
+    )
 
 
 def _attribute(ctx: AppContext, hit: Hit, ref: LinkRef) -> Attribution:
@@ -274,7 +307,7 @@ _destinations = functools.lru_cache(maxsize=4096)(Destinations.decode)
 Step = tuple[Outcome, Attribution, Choice | None]
 
 
-def _resolve_and_record(ctx: AppContext, hit: Hit, counted: bool, unlocked: bool) -> Step | None:
+def _resolve_and_record(ctx: AppContext, hit: Hit, probe: bool, unlocked: bool) -> Step | None:
     """The recording script's outcome for the code's link, or None for a code no link owns.
 
     A cached code whose link the script no longer finds (deleted, or deleted and made again
@@ -282,7 +315,7 @@ def _resolve_and_record(ctx: AppContext, hit: Hit, counted: bool, unlocked: bool
     """
     ref = ctx.link_cache.get(hit.domain, hit.code)
     if ref is not None:
-        step = _attribute_and_record(ctx, hit, ref, counted, unlocked)
+        step = _attribute_and_record(ctx, hit, ref, probe, unlocked)
         if step is not None:
             return step
         ctx.link_cache.forget(hit.domain, hit.code)
@@ -290,22 +323,27 @@ def _resolve_and_record(ctx: AppContext, hit: Hit, counted: bool, unlocked: bool
     if ref is None:
         return None
     ctx.link_cache.put(hit.domain, hit.code, ref)
-    return _attribute_and_record(ctx, hit, ref, counted, unlocked)
+    return _attribute_and_record(ctx, hit, ref, probe, unlocked)
 
 
 def _attribute_and_record(
-    ctx: AppContext, hit: Hit, ref: LinkRef, counted: bool, unlocked: bool
+    ctx: AppContext, hit: Hit, ref: LinkRef, probe: bool, unlocked: bool
 ) -> Step | None:
-    """Classify the hit for the link `ref` names, choose its destination, record it (or only
-    read, for HEAD), and remember where the link sends visitors for when Redis fails.
+    """Classify the hit for the link `ref` names, choose its destination, record it, and
+    remember where the link sends visitors for when Redis fails.
 
     When the link's destinations were edited since `ref` was read, the script records nothing
-    and answers with the stored ones: the choice is made again from them, once.
+    and answers with the stored ones: the choice is made again from them, once. The answer
+    follows what the request is (a HEAD from a preview robot gets its page); the record, for
+    HEAD, is a probe's.
     """
     attribution = _attribute(ctx, hit, ref)
+    recorded_as = _as_probe(attribution) if probe else attribution
     for _ in range(2):
         choice = _choose(hit, ref, attribution)
-        outcome = _record(ctx, hit, ref, attribution, choice, counted, unlocked)
+        outcome = _run_script(
+            ctx, hit, ref, recorded_as, choice, replay=False, unlocked=unlocked, confirm=True
+        )
         if outcome is None:
             return None
         if outcome.stored_destinations is None:
@@ -327,15 +365,31 @@ def _attribute_and_record(
 
 
 def _record(
+    ctx: AppContext, hit: Hit, ref: LinkRef, replay: bool, probe: bool = False
+) -> Outcome | None:
+    """Attribute a buffered hit of the link `ref` names and record it: one script call. The
+    visitor was sent from memory by the choice made from `ref`, so it is counted there as is."""
+    attribution = _attribute(ctx, hit, ref)
+    choice = _choose(hit, ref, attribution)
+    recorded_as = _as_probe(attribution) if probe else attribution
+    return _run_script(
+        ctx, hit, ref, recorded_as, choice, replay=replay, unlocked=False, confirm=False
+    )
+
+
+def _run_script(
     ctx: AppContext,
     hit: Hit,
     ref: LinkRef,
     attribution: Attribution,
     choice: Choice | None,
-    counted: bool,
+    *,
+    replay: bool,
     unlocked: bool,
+    confirm: bool,
 ) -> Outcome | None:
-    """One run of the recording script for this hit of the link `ref` names."""
+    """One run of the recording script; `confirm`: the script must find the destinations the
+    choice was made from (else it records nothing and returns the stored ones)."""
     return record_hit(
         ctx.redis,
         ctx.keys,
@@ -343,9 +397,17 @@ def _record(
         hit,
         attribution,
         variant_channel=ref.channel,
-        count=counted,
+        count=True,
         policy=ctx.recording,
-        destinations=ref.destinations,
+        replay=replay,
+        destinations=ref.destinations if confirm else None,
         destination=NO_VALUE if choice is None else choice.label,
         unlocked=unlocked,
+    )
+
+
+def _as_probe(attribution: Attribution) -> Attribution:
+    """A HEAD request's attribution: a non-human probe, whatever its user-agent claims."""
+    return replace(
+        attribution, kind=Kind.BOT, source=None, channel=None, dark=False, evidence=Evidence.NONE
     )

@@ -50,6 +50,8 @@ from typing import Any
 import gevent
 import redis
 from gevent import monkey
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 NO_VALUE = "-"
 
@@ -129,9 +131,22 @@ def limiter_storage_uri(url: str) -> str:
     return url
 
 
-def connect(url: str) -> redis.Redis:
-    """A client for `url` (redis://, rediss://, unix://) answering str; connects lazily."""
-    return redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+def connect(url: str, timeout: float = 0.5) -> redis.Redis:
+    """A client for `url` (redis://, rediss://, unix://) answering str; connects lazily.
+
+    Every call gives up after `timeout` seconds (to connect, then to read each reply), and is not
+    retried: redis-py's default retries three times with a backoff of up to 10 s, which held
+    redirects for over 10 s while Redis was stalled. A failed call fails at once; the redirect
+    then answers from memory and buffers its hit.
+    """
+    return redis.Redis.from_url(
+        url,
+        decode_responses=True,
+        health_check_interval=30,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 0),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +171,7 @@ def run_script(
             batcher = _batchers.setdefault(
                 r, ScriptBatcher(gevent.sleep if monkey.is_module_patched("time") else None)
             )
-    return batcher.run(r, script, keys, args)
+    return batcher.run(r, script, list(keys), list(args))
 
 
 Call = tuple[LuaScript, list[str], list[object]]
@@ -278,4 +293,5 @@ def _execute(r: redis.Redis, calls: list[Call]) -> list[object]:
     pipe = r.pipeline(transaction=False)
     for script, keys, args in calls:
         pipe.evalsha(script.sha, len(keys), *keys, *args)
-    return pipe.execute(raise_on_error=False)
+    replies: list[object] = pipe.execute(raise_on_error=False)
+    return replies

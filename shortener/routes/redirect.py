@@ -66,7 +66,7 @@ def home() -> Response:
     pages = load_domain_pages(ctx.redis, ctx.keys, request_domain(request.host))
     response = redirect(pages.root_url or "/dashboard", code=302)
     response.headers["Cache-Control"] = NO_STORE
-    return response
+    return response  # type: ignore[return-value]
 
 
 @bp.route("/<code>", methods=["GET", "HEAD"])
