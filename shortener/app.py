@@ -14,7 +14,17 @@ import config
 from shortener.analytics import warm_up
 from shortener.context import build_context
 from shortener.embedded_redis import EmbeddedRedis
-from shortener.routes import api, dashboard, embed, health, problems, redirect, share_buttons, stats
+from shortener.routes import (
+    api,
+    dashboard,
+    embed,
+    health,
+    problems,
+    redirect,
+    request_limits,
+    share_buttons,
+    stats,
+)
 from shortener.store import connect, limiter_storage_uri
 
 SETTING_NAMES = frozenset(f.name for f in dataclasses.fields(config.Settings))
@@ -43,6 +53,7 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
     app.config["PERMANENT_SESSION_LIFETIME"] = overrides.get(
         "PERMANENT_SESSION_LIFETIME", timedelta(hours=12)
     )
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["lumen"] = ctx
     app.extensions["lumen_embedded_redis"] = embedded
 
@@ -62,7 +73,11 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
         app, limiter_storage_uri(redis_url), settings.embed_rate_limit, ctx.keys.rate_limits()
     )
 
+    request_limits.register(app)
     app.wsgi_app = redirect.RedirectFastPath(app, ctx)  # type: ignore[method-assign]
+    app.wsgi_app = request_limits.RequestLimits(  # type: ignore[method-assign]
+        app.wsgi_app, settings.max_body_bytes, settings.body_timeout_seconds
+    )
     if settings.trusted_proxies > 0:  # outermost, so every layer below sees the client's address
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]

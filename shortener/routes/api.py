@@ -11,7 +11,7 @@ from shortener.errors import InvalidInput, LumenError
 from shortener.openapi import openapi_document
 from shortener.routes import lumen
 from shortener.routes.problems import problem
-from shortener.validation import reject_unknown_fields
+from shortener.validation import MAX_JSON_DEPTH, json_nesting_depth, reject_unknown_fields
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -49,6 +49,8 @@ def json_body() -> dict[str, object]:
     raw = request.get_data(as_text=True)
     if not raw.strip():
         raise MalformedBody("the request body is empty; send a JSON object")
+    if json_nesting_depth(raw) > MAX_JSON_DEPTH:
+        raise MalformedBody(f"the request body nests deeper than {MAX_JSON_DEPTH} levels")
     try:
         payload = json.loads(raw)
     except ValueError as error:

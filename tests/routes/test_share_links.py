@@ -234,3 +234,30 @@ def test_requests_are_rate_limited_per_address(settings_overrides, publisher, re
     assert not [
         key for key in windows if "203.0.113.9" in key or "198.51.100.4" in key
     ]  # no IP stored
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://evil.example@news.example",
+        "https://news.example/path",
+        "HTTPS://NEWS.EXAMPLE",
+        "https://news.example:443",
+        "https://news.example.",
+    ],
+    ids=["userinfo", "path", "upper-case", "default-port", "trailing-dot"],
+)
+def test_odd_origins_are_refused_and_never_echoed(client, publisher, origin):
+    response = ask_from(client, publisher, origin)
+    assert response.status_code == 403
+    assert "Access-Control-Allow-Origin" not in response.headers
+    preflight = client.options(
+        "/api/v1/share-links",
+        headers={"Host": DOMAINS[0], "Origin": origin, "Access-Control-Request-Method": "POST"},
+    )
+    assert preflight.status_code == 403
+    assert "Access-Control-Allow-Origin" not in preflight.headers
+
+
+def ask_from(client, publisher, origin):
+    return send(client, "/api/v1/share-links", {"key": publisher.key, "url": PAGE}, origin=origin)
