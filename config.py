@@ -58,7 +58,9 @@ class Settings:
     worker_connections: int = 1000
     # Requests per client IP to each public share-button endpoint (share-links, beacons).
     embed_rate_limit: str = "120 per minute"
-    # Beacons counted per page link, from all addresses together (`limits` notation).
+    # Beacons one client address may send about one page (`limits` notation).
+    beacon_rate_limit: str = "10 per minute"
+    # Beacons about one page from all addresses together (`limits` notation).
     beacon_link_rate_limit: str = "600 per minute"
     # New pages (each a link plus its variant codes) one publisher may register per hour.
     share_pages_per_hour: int = 100
@@ -159,6 +161,7 @@ def from_env(environ: Mapping[str, str]) -> Settings:
         workers=_int(environ, "LUMEN_WORKERS", 2, minimum=1),
         worker_connections=_int(environ, "LUMEN_WORKER_CONNECTIONS", 1000, minimum=1),
         embed_rate_limit=_rate_limit(environ, "LUMEN_EMBED_RATE_LIMIT", "120 per minute"),
+        beacon_rate_limit=_rate_limit(environ, "LUMEN_BEACON_RATE_LIMIT", "10 per minute"),
         beacon_link_rate_limit=_rate_limit(
             environ, "LUMEN_BEACON_LINK_RATE_LIMIT", "600 per minute"
         ),

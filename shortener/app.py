@@ -70,7 +70,7 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
     ):
         app.register_blueprint(blueprint)
     share_buttons.limit_requests(
-        app, limiter_storage_uri(redis_url), settings.embed_rate_limit, ctx.keys.rate_limits()
+        app, limiter_storage_uri(redis_url), ctx.keys.rate_limits(), settings
     )
 
     request_limits.register(app)

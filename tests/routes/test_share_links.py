@@ -261,3 +261,20 @@ def test_odd_origins_are_refused_and_never_echoed(client, publisher, origin):
 
 def ask_from(client, publisher, origin):
     return send(client, "/api/v1/share-links", {"key": publisher.key, "url": PAGE}, origin=origin)
+
+
+def test_new_pages_are_limited_per_publisher_and_hour(settings_overrides, publisher, redis_client):
+    client = create_app({**settings_overrides, "share_pages_per_hour": 2}).test_client()
+    statuses = [
+        send(
+            client,
+            "/api/v1/share-links",
+            {"key": publisher.key, "url": f"{PAGE}/{n}"},
+            ip=f"198.51.100.{n}",
+        ).status_code
+        for n in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+    assert len(link_records(redis_client)) == 2  # the refused page minted no link, no code
+    known = send(client, "/api/v1/share-links", {"key": publisher.key, "url": f"{PAGE}/0"})
+    assert known.status_code == 200  # a page already registered is always answered
