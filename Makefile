@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench demo clean
+.PHONY: run test bench soak demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run_all.py
+
+# 2,000 slow-body clients against a served Lumen (about a minute): docs/RELIABILITY.md.
+soak: $(VENV)/.installed-dev
+	$(BIN)/python bench/soak_slow_clients.py
 
 demo: $(VENV)/.installed
 	$(BIN)/python -m shortener demo

@@ -72,6 +72,9 @@ class Settings:
     metrics_token: str = ""
     # Log format: "text" (gunicorn's default lines) or "json" (one JSON object per line).
     log_format: str = "text"
+    # Where gunicorn's workers write their metrics (PROMETHEUS_MULTIPROC_DIR, set by
+    # gunicorn.conf.py to <data_dir>/metrics). Empty: metrics live in the one process.
+    metrics_multiprocess_dir: str = ""
 
     @property
     def all_domains(self) -> tuple[str, ...]:
@@ -170,6 +173,7 @@ def from_env(environ: Mapping[str, str]) -> Settings:
         body_timeout_seconds=_int(environ, "LUMEN_BODY_TIMEOUT_SECONDS", 10, minimum=1),
         metrics_token=environ.get("LUMEN_METRICS_TOKEN", "").strip(),
         log_format=_log_format(environ.get("LUMEN_LOG_FORMAT", "")),
+        metrics_multiprocess_dir=environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip(),
     )
     if settings.default_domain and settings.default_domain not in settings.all_domains:
         raise SettingsError(

@@ -22,6 +22,7 @@ from shortener.routes import (
     problems,
     redirect,
     request_limits,
+    request_metrics,
     share_buttons,
     stats,
 )
@@ -67,6 +68,7 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
         redirect.bp,
         embed.bp,
         share_buttons.bp,
+        request_metrics.bp,
     ):
         app.register_blueprint(blueprint)
     share_buttons.limit_requests(
@@ -78,6 +80,7 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
     app.wsgi_app = request_limits.RequestLimits(  # type: ignore[method-assign]
         app.wsgi_app, settings.max_body_bytes, settings.body_timeout_seconds
     )
+    app.wsgi_app = request_metrics.RequestMetrics(app.wsgi_app)  # type: ignore[method-assign]
     if settings.trusted_proxies > 0:  # outermost, so every layer below sees the client's address
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]

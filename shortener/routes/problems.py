@@ -8,6 +8,7 @@ import redis
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from shortener import metrics
 from shortener.errors import LumenError
 
 PROBLEM_TYPE = "application/problem+json"
@@ -68,6 +69,7 @@ def protect_error(response: Response) -> Response:
 
 
 def _redis_unavailable(error: redis.RedisError) -> Response:
+    metrics.REDIS_ERRORS.labels(type(error).__name__).inc()
     log.exception("Redis failed while serving %s %s", request.method, request.path, exc_info=error)
     title, detail = (
         "Service Unavailable",

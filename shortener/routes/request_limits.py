@@ -20,12 +20,15 @@ bodies are already in memory and are read as they are.
 from __future__ import annotations
 
 import io
+import socket
 from collections.abc import Iterable
 from typing import Any
 
 import gevent
 from flask import Flask, abort, request
 from gevent import monkey
+
+from shortener import metrics
 
 REFUSAL = "lumen.refusal"
 READ_SIZE = 64 * 1024
@@ -68,6 +71,7 @@ class RequestLimits:
                 body = _read_up_to(environ["wsgi.input"], announced, self.max_bytes + 1)
         except gevent.Timeout:
             environ[REFUSAL] = (408, f"the body did not arrive within {self.deadline_seconds} s")
+            _stop_reading(environ)
             body = b""
         if len(body) > self.max_bytes:
             environ[REFUSAL] = (413, f"the body is larger than {self.max_bytes} bytes")
@@ -80,6 +84,18 @@ class RequestLimits:
         environ["CONTENT_LENGTH"] = str(len(body))
         environ.pop("HTTP_TRANSFER_ENCODING", None)
         environ["wsgi.input_terminated"] = True
+
+
+def _stop_reading(environ: dict[str, Any]) -> None:
+    """Read nothing more from this connection: gunicorn would otherwise drain the rest of the slow
+    body before closing, holding the connection up to `keepalive` seconds longer. The answer is
+    still sent; then the connection closes."""
+    connection = environ.get("gunicorn.socket")
+    if connection is not None:
+        try:
+            connection.shutdown(socket.SHUT_RD)
+        except OSError:
+            pass  # the client is gone already
 
 
 def _deadline(seconds: float) -> gevent.Timeout:
@@ -108,6 +124,7 @@ def refuse_limited_requests() -> None:
     refusal = request.environ.get(REFUSAL)
     if refusal is not None:
         status, detail = refusal
+        metrics.REQUESTS_REFUSED.labels(str(status)).inc()
         abort(status, description=detail)
 
 
