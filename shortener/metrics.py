@@ -70,7 +70,8 @@ def exposition(multiprocess_dir: str) -> bytes:
     if not multiprocess_dir:
         return generate_latest(REGISTRY)
     registry = CollectorRegistry()
-    _multiprocess.MultiProcessCollector(registry, path=multiprocess_dir)  # type: ignore[no-untyped-call]
+    collector = _multiprocess.MultiProcessCollector
+    collector(registry, path=multiprocess_dir)  # type: ignore[no-untyped-call]
     return generate_latest(registry)
 
 

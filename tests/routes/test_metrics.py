@@ -83,3 +83,11 @@ def test_every_metric_the_recording_path_needs_is_exported(client, auth):
         "lumen_redis_duration_seconds",
     ):
         assert f"# TYPE {name.removesuffix('_total')}" in text, name
+
+
+def test_redis_errors_are_counted_by_class(client, auth, settings_overrides, tmp_path):
+    down = create_app({**settings_overrides, "redis_url": f"unix://{tmp_path}/no-redis.sock"})
+    before = sample(scrape(client, auth), "lumen_redis_errors_total", error="ConnectionError")
+    assert down.test_client().get("/abc123", headers=HOST).status_code == 503
+    after = sample(scrape(client, auth), "lumen_redis_errors_total", error="ConnectionError")
+    assert after - before == 1
