@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import redis
 
+from shortener import metrics
 from shortener.analytics.attribution import Attribution, classify_hit
 from shortener.analytics.vocabulary import Evidence, Kind
 from shortener.context import AppContext
@@ -178,6 +180,7 @@ def follow_code(
     try:
         step = _resolve_and_record(ctx, hit, probe, unlocked)
     except redis.RedisError as error:
+        metrics.REDIS_ERRORS.labels(type(error).__name__).inc()
         ctx.failures.note("recording a hit", error)
         timed_out = isinstance(error, redis.TimeoutError)
         return _answer_from_memory(ctx, hit, query, probe=probe, timed_out=timed_out)
@@ -196,6 +199,7 @@ def _unknown_code(ctx: AppContext, hit: Hit) -> Result:
         record_orphan(ctx.redis, ctx.keys, hit)
         pages = load_domain_pages(ctx.redis, ctx.keys, hit.domain)
     except redis.RedisError as error:
+        metrics.REDIS_ERRORS.labels(type(error).__name__).inc()
         ctx.failures.note("recording an orphan hit", error)
         return UNKNOWN
     if pages.not_found_url:
@@ -246,8 +250,12 @@ def _answer_from_memory(
         return UNAVAILABLE
     if not entry.target.is_live(hit.time_ms):
         return Result(Answer.GONE, 410, gone_reason="expired")
-    if not ctx.buffer.add(PendingHit(entry.ref, hit, replay=timed_out, probe=probe)):
+    if ctx.buffer.add(PendingHit(entry.ref, hit, replay=timed_out, probe=probe)):
+        metrics.HITS_BUFFERED.inc()
+    else:
+        metrics.HITS_DROPPED.inc()
         ctx.failures.note("buffering a hit (the buffer is full)", BufferError(len(ctx.buffer)))
+    metrics.HITS_WAITING.set(len(ctx.buffer))
     _start_writing_back(ctx)
     attribution = _attribute(ctx, hit, entry.ref)
     choice = _choose(hit, entry.ref, attribution)
@@ -256,9 +264,13 @@ def _answer_from_memory(
 
 def write_back(ctx: AppContext) -> int:
     """Write the worker's buffered hits to Redis, oldest first; the number written."""
-    return ctx.buffer.flush(
-        lambda pending: _record(ctx, pending.hit, pending.ref, pending.replay, pending.probe)
-    )
+    written = ctx.buffer.flush(lambda pending: _write_pending(ctx, pending))
+    metrics.HITS_WAITING.set(len(ctx.buffer))
+    return written
+
+
+def _write_pending(ctx: AppContext, pending: PendingHit) -> None:
+    _record(ctx, pending.hit, pending.ref, pending.replay, pending.probe)
 
 
 def resume_buffered_hits(ctx: AppContext) -> None:
@@ -269,9 +281,7 @@ def resume_buffered_hits(ctx: AppContext) -> None:
 
 def _start_writing_back(ctx: AppContext) -> None:
     """Start the worker's write-back loop unless it runs (a greenlet under gevent workers)."""
-    ctx.buffer.write_back_in_background(
-        lambda pending: _record(ctx, pending.hit, pending.ref, pending.replay, pending.probe)
-    )
+    ctx.buffer.write_back_in_background(lambda pending: _write_pending(ctx, pending))
 
 
 def _attribute(ctx: AppContext, hit: Hit, ref: LinkRef) -> Attribution:
@@ -390,7 +400,8 @@ def _run_script(
 ) -> Outcome | None:
     """One run of the recording script; `confirm`: the script must find the destinations the
     choice was made from (else it records nothing and returns the stored ones)."""
-    return record_hit(
+    started = time.perf_counter()
+    outcome = record_hit(
         ctx.redis,
         ctx.keys,
         ref.link_id,
@@ -404,6 +415,10 @@ def _run_script(
         destination=NO_VALUE if choice is None else choice.label,
         unlocked=unlocked,
     )
+    metrics.REDIS_SECONDS.observe(time.perf_counter() - started)
+    if outcome is not None and outcome.status not in (-1, 410) and not outcome.locked:
+        metrics.HITS_RECORDED.inc()
+    return outcome
 
 
 def _as_probe(attribution: Attribution) -> Attribution:

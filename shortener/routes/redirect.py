@@ -29,7 +29,7 @@ from shortener.routes.problems import unavailable
 
 bp = Blueprint("redirect", __name__)
 
-UNGUARDED_PATHS = ("/healthz", "/readyz")
+UNGUARDED_PATHS = ("/healthz", "/readyz", "/metrics")
 
 
 @bp.before_app_request
@@ -108,7 +108,7 @@ def limit_password_guesses(app: Flask, storage_uri: str, rate: str, key_prefix: 
 def _password_form(status: int, error: str = "") -> Response:
     action = request.full_path if request.query_string else request.path
     page = render_template("password.html", action=action, error=error)
-    return make_response(page, status, {"Cache-Control": NO_STORE})
+    return make_response(page, status, {"Cache-Control": NO_STORE, **LINK_PAGE_HEADERS})
 
 
 def render_result(result: Result) -> Response:
@@ -124,7 +124,7 @@ def render_result(result: Result) -> Response:
         return unavailable()
     if result.answer is Answer.PREVIEW:
         page = render_template("preview.html", preview=result.preview, short_url=result.short_url)
-        return make_response(page, 200, {"Cache-Control": NO_STORE})
+        return make_response(page, 200, {"Cache-Control": NO_STORE, **LINK_PAGE_HEADERS})
     if result.answer is Answer.PASSWORD:
         return _password_form(200)
     if result.answer is Answer.UNKNOWN and result.location:
@@ -132,6 +132,15 @@ def render_result(result: Result) -> Response:
     abort(404, description="This short link does not exist. Check the address for typos.")
 
 
+# The preview and password pages load Lumen's stylesheet, nothing else, and run no script. No
+# form-action: the password form's answer is a redirect to the link's target, on another origin
+# (browsers apply form-action to that redirect too); an error page's `form-action 'none'` would
+# block a second try after a wrong password.
+LINK_PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+}
 # A password form's body is a few hundred bytes; anything much larger is refused (413).
 MAX_PASSWORD_FORM_BYTES = 4096
 # Where the fast path leaves a result it does not render itself, for `follow` to render.

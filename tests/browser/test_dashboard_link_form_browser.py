@@ -89,7 +89,8 @@ def test_create_use_edit_download_and_delete_a_link(signed_in, live_server: Live
     assert page.locator("h1.link-title").inner_text() == "Spring sale, edited"
     assert "Password-protected" in page.locator("#routing").inner_text()
 
-    visitor = page.context.new_page()
+    visitor_context = page.context.browser.new_context(user_agent=DESKTOP_CHROME)
+    visitor = visitor_context.new_page()
     visitor.goto(live_server.url(f"/{code}"))
     visitor.fill("input[name=password]", "wrong")
     visitor.click("button[type=submit]")
@@ -100,7 +101,7 @@ def test_create_use_edit_download_and_delete_a_link(signed_in, live_server: Live
         visitor.click("button[type=submit]")
     assert followed.value.url.startswith("https://example.com/")
     assert "utm_source=poster" in followed.value.url
-    visitor.close()
+    visitor_context.close()
 
     with page.expect_download() as download:
         page.click("#csv-download")
