@@ -14,7 +14,17 @@ import config
 from shortener.analytics import warm_up
 from shortener.context import build_context
 from shortener.embedded_redis import EmbeddedRedis
-from shortener.routes import api, dashboard, embed, health, problems, redirect, share_buttons, stats
+from shortener.routes import (
+    api,
+    dashboard,
+    embed,
+    health,
+    problems,
+    qr,
+    redirect,
+    share_buttons,
+    stats,
+)
 from shortener.store import connect, limiter_storage_uri
 
 SETTING_NAMES = frozenset(f.name for f in dataclasses.fields(config.Settings))
@@ -56,6 +66,7 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
         redirect.bp,
         embed.bp,
         share_buttons.bp,
+        qr.bp,
     ):
         app.register_blueprint(blueprint)
     share_buttons.limit_requests(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import config
 from shortener.analytics.jsonlines import classify_lines
-from shortener.apikeys import create_api_key, list_api_keys, revoke_api_key
+from shortener.apikeys import ADMIN, SCOPES, create_api_key, list_api_keys, revoke_api_key
 from shortener.boot import open_context
 from shortener.demo import fill_demo
 from shortener.errors import Conflict, LumenError
@@ -51,12 +51,14 @@ def keys_command(args: argparse.Namespace, settings: config.Settings) -> int:
     """keys create|list|revoke."""
     with open_context(settings) as ctx:
         if args.action == "create":
-            key = create_api_key(ctx.redis, ctx.keys, args.name, now_ms())
-            print(f"Created API key {args.name!r}. It is shown only this once:")
+            key = create_api_key(ctx.redis, ctx.keys, args.name, now_ms(), args.scope)
+            scopes = ", ".join(args.scope or [ADMIN])
+            print(f"Created API key {args.name!r} ({scopes}). It is shown only this once:")
             print(key)
         elif args.action == "list":
             for entry in list_api_keys(ctx.redis, ctx.keys):
-                print(f"{entry['name']}\tcreated {iso_from_ms(int(entry['created_at']))}")
+                created = iso_from_ms(entry.created_at)
+                print(f"{entry.name}\t{' '.join(entry.scopes)}\tcreated {created}")
         else:
             revoke_api_key(ctx.redis, ctx.keys, args.name)
             print(f"Revoked API key {args.name!r}.")
@@ -139,7 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     keys_parser = commands.add_parser("keys", help="manage API keys")
     key_actions = keys_parser.add_subparsers(dest="action", required=True)
-    key_actions.add_parser("create", help="create a key and print it").add_argument("name")
+    create_key = key_actions.add_parser("create", help="create a key and print it")
+    create_key.add_argument("name")
+    create_key.add_argument(
+        "--scope",
+        action="append",
+        choices=SCOPES,
+        help="a scope of the key (repeatable; default: admin, which may do everything)",
+    )
     key_actions.add_parser("list", help="list key names")
     key_actions.add_parser("revoke", help="revoke a key").add_argument("name")
     keys_parser.set_defaults(handler=keys_command)

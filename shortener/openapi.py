@@ -622,6 +622,84 @@ def _with_unavailable(paths: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _query_int(name: str, minimum: int, maximum: int, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "schema": {"type": "integer", "minimum": minimum, "maximum": maximum},
+        "description": description,
+    }
+
+
+def _qr_operation(image_format: str, media_type: str) -> dict[str, Any]:
+    return {
+        "summary": f"The link's QR code as {image_format.upper()}",
+        "description": "Encodes the short URL of the link's `qr` share variant (created on the "
+        "first request), so scans are counted apart under channel `qr`. Sent as an attachment; "
+        "the header `X-Lumen-Short-Url` names the URL encoded.",
+        "operationId": f"getLinkQr{image_format.capitalize()}",
+        "parameters": [
+            _ID,
+            _query_int("size", 64, 4096, "Largest width in pixels (not with `scale`)"),
+            _query_int("scale", 1, 40, "Pixels per module (default 8; not with `size`)"),
+            _query_int("margin", 0, 16, "Quiet zone in modules (default 4)"),
+        ],
+        "responses": {
+            "200": {
+                "description": "The QR code",
+                "headers": {"X-Lumen-Short-Url": {"schema": {"type": "string", "format": "uri"}}},
+                "content": {media_type: {"schema": {"type": "string", "format": "binary"}}},
+            },
+            "401": _PROBLEM,
+            "404": _PROBLEM,
+            "422": _PROBLEM,
+        },
+    }
+
+
+# Content-team endpoints: QR downloads, bulk creation, webhooks, the API reference page.
+CONTENT_PATHS: dict[str, Any] = {
+    "/links/{link_id}/qr.svg": {"get": _qr_operation("svg", "image/svg+xml")},
+    "/links/{link_id}/qr.png": {"get": _qr_operation("png", "image/png")},
+}
+
+
+# The scope each operation needs (shortener.routes.api.REQUIRED_SCOPES enforces the same); in
+# OpenAPI 3.1 a bearer requirement may list role names, so each operation names its scope there.
+OPERATION_SCOPES = {
+    "createLink": "links:write",
+    "listLinks": "links:read",
+    "getLink": "links:read",
+    "updateLink": "links:write",
+    "deleteLink": "links:write",
+    "createVariant": "links:write",
+    "listVariants": "links:read",
+    "getLinkQrSvg": "links:read",
+    "getLinkQrPng": "links:read",
+    "getStats": "stats:read",
+    "getStatsCsv": "stats:read",
+    "getLinkStats": "stats:read",
+    "getHitsCsv": "stats:read",
+}
+
+
+def _with_scopes(paths: dict[str, Any]) -> dict[str, Any]:
+    """Every operation with a bearer key names its scope and may answer 403 without it."""
+    scoped: dict[str, Any] = {}
+    for path, path_item in paths.items():
+        scoped[path] = {}
+        for key, item in path_item.items():
+            scope = OPERATION_SCOPES.get(item.get("operationId", "")) if key in _METHODS else None
+            if scope is not None:
+                item = {
+                    **item,
+                    "security": [{"bearer": [scope]}],
+                    "responses": {**item["responses"], "403": _PROBLEM},
+                }
+            scoped[path][key] = item
+    return scoped
+
+
 def openapi_document() -> dict[str, Any]:
     """The whole OpenAPI document."""
     return {
@@ -633,13 +711,18 @@ def openapi_document() -> dict[str, Any]:
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
-        "paths": _with_unavailable({**PATHS, **STATS_PATHS, **SHARE_PATHS}),
+        "paths": _with_unavailable(
+            _with_scopes({**PATHS, **STATS_PATHS, **SHARE_PATHS, **CONTENT_PATHS})
+        ),
         "components": {
             "securitySchemes": {
                 "bearer": {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "Create a key with `python -m shortener keys create NAME`.",
+                    "description": "Create a key with `python -m shortener keys create NAME "
+                    "[--scope SCOPE ...]`. Scopes: `links:read`, `links:write` (grants "
+                    "`links:read`), `stats:read`, `admin` (grants everything; the default). "
+                    "Each operation names the scope it needs; without it the answer is 403.",
                 }
             },
             "responses": {
@@ -655,6 +738,10 @@ def openapi_document() -> dict[str, Any]:
                                     "status": {"type": "integer"},
                                     "detail": {"type": "string"},
                                     "field": {"type": "string"},
+                                    "scope": {
+                                        "type": "string",
+                                        "description": "On a 403: the scope the key lacks",
+                                    },
                                 },
                             }
                         }

@@ -1,0 +1,41 @@
+"""The OpenAPI document describes the content-team endpoints and the scope of every operation."""
+
+from __future__ import annotations
+
+from shortener.openapi import OPERATION_SCOPES, openapi_document
+from shortener.routes.api import REQUIRED_SCOPES
+
+
+def operations() -> list[tuple[str, str, dict]]:
+    return [
+        (path, method, item)
+        for path, path_item in openapi_document()["paths"].items()
+        for method, item in path_item.items()
+        if method in ("get", "post", "put", "patch", "delete")
+    ]
+
+
+def test_every_keyed_operation_names_its_scope_and_its_403():
+    for path, method, item in operations():
+        if item.get("security") == []:
+            continue  # public
+        [requirement] = item["security"]
+        [scope] = requirement["bearer"]
+        assert scope in ("links:read", "links:write", "stats:read", "admin"), (path, method)
+        assert "403" in item["responses"], (path, method)
+
+
+def test_the_document_and_the_api_ask_for_the_same_scopes():
+    by_operation = {item["operationId"]: item for _, _, item in operations()}
+    assert set(OPERATION_SCOPES) <= set(by_operation)
+    # The API's table is by Flask endpoint; every scope it asks for appears in the document too.
+    assert set(REQUIRED_SCOPES.values()) <= set(OPERATION_SCOPES.values())
+
+
+def test_qr_downloads_are_described():
+    paths = openapi_document()["paths"]
+    for image_format, media_type in (("svg", "image/svg+xml"), ("png", "image/png")):
+        operation = paths[f"/links/{{link_id}}/qr.{image_format}"]["get"]
+        assert media_type in operation["responses"]["200"]["content"]
+        assert {p["name"] for p in operation["parameters"]} == {"link_id", "size", "scale", "margin"}
+        assert operation["security"] == [{"bearer": ["links:read"]}]
