@@ -16,6 +16,7 @@ from shortener.context import build_context
 from shortener.embedded_redis import EmbeddedRedis
 from shortener.routes import (
     api,
+    bulk,
     dashboard,
     embed,
     health,
@@ -67,6 +68,7 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
         embed.bp,
         share_buttons.bp,
         qr.bp,
+        bulk.bp,
     ):
         app.register_blueprint(blueprint)
     share_buttons.limit_requests(

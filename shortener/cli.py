@@ -9,12 +9,23 @@ import sys
 import time
 from pathlib import Path
 
+from tqdm import tqdm
+
 import config
 from shortener.analytics.jsonlines import classify_lines
 from shortener.apikeys import ADMIN, SCOPES, create_api_key, list_api_keys, revoke_api_key
 from shortener.boot import open_context
+from shortener.bulk import (
+    EXPORT_COLUMNS,
+    IMPORT_COLUMNS,
+    count_rows,
+    export_rows,
+    import_rows,
+    journal_path,
+)
 from shortener.demo import fill_demo
 from shortener.errors import Conflict, LumenError
+from shortener.exports import csv_lines
 from shortener.figures import select_links
 from shortener.links import now_ms, short_url
 from shortener.publishers import create_publisher, list_publishers, revoke_publisher
@@ -86,7 +97,11 @@ def publishers_command(args: argparse.Namespace, settings: config.Settings) -> i
 
 
 def links_command(args: argparse.Namespace, settings: config.Settings) -> int:
-    """links create URL [--slug] [--domain] [--title] [--tag ...]."""
+    """links create URL [--slug] [--domain] [--title] [--tag ...] | import FILE | export."""
+    if args.action == "import":
+        return import_command(args, settings)
+    if args.action == "export":
+        return export_command(args, settings)
     payload: dict[str, object] = {"url": args.url}
     for name in ("slug", "domain", "title"):
         if getattr(args, name):
@@ -97,6 +112,49 @@ def links_command(args: argparse.Namespace, settings: config.Settings) -> int:
         link = ctx.links.create(payload)
     print(json.dumps(link.as_json(), indent=2))
     print(link.as_json()["short_url"])
+    return 0
+
+
+def import_command(args: argparse.Namespace, settings: config.Settings) -> int:
+    """links import FILE.csv: a link per row, resumable through the journal beside the file."""
+    source_path = Path(args.file)
+    journal = Path(args.journal) if args.journal else journal_path(source_path)
+    counts = {"created": 0, "skipped": 0, "failed": 0}
+    with (
+        open_context(settings) as ctx,
+        source_path.open(newline="", encoding="utf-8-sig") as source,
+        tqdm(total=count_rows(source_path), unit="row", desc="import", file=sys.stderr) as bar,
+    ):
+        for outcome in import_rows(ctx.links, source, journal):
+            counts[outcome.status] += 1
+            if outcome.status == "failed":
+                bar.write(f"row {outcome.row}: {outcome.error}", file=sys.stderr)
+            bar.update()
+    print(
+        f"Created {counts['created']:,} links, skipped {counts['skipped']:,} already imported, "
+        f"{counts['failed']:,} rows refused. Journal: {journal}"
+    )
+    if counts["failed"]:
+        print("Fix the refused rows and run the same command again: done rows are skipped.")
+        return 1
+    return 0
+
+
+def export_command(args: argparse.Namespace, settings: config.Settings) -> int:
+    """links export [--output FILE] [--tag] [--domain]: every link as CSV (importable again)."""
+    with open_context(settings) as ctx:
+        rows = tqdm(
+            export_rows(ctx.links, tag=args.tag, domain=args.domain),
+            unit="link",
+            desc="export",
+            file=sys.stderr,
+        )
+        lines = csv_lines(EXPORT_COLUMNS, rows)
+        if args.output:
+            with open(args.output, "w", newline="", encoding="utf-8") as out:
+                out.writelines(lines)
+        else:
+            sys.stdout.writelines(lines)
     return 0
 
 
@@ -177,6 +235,15 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--domain")
     create.add_argument("--title")
     create.add_argument("--tag", action="append", help="a tag (repeatable)")
+    importer = link_actions.add_parser(
+        "import", help="create a link per row of a CSV file (resumable: see README)"
+    )
+    importer.add_argument("file", help=f"CSV with a header naming {', '.join(IMPORT_COLUMNS)}")
+    importer.add_argument("--journal", help="journal of rows done (default: FILE.journal)")
+    exporter = link_actions.add_parser("export", help="write every link as CSV")
+    exporter.add_argument("--output", "-o", help="file to write (default: standard output)")
+    exporter.add_argument("--tag", help="only links with this tag")
+    exporter.add_argument("--domain", help="only links on this domain")
     links_parser.set_defaults(handler=links_command)
 
     classify_parser = commands.add_parser("classify", help="classify JSON lines of hits from stdin")

@@ -658,7 +658,54 @@ def _qr_operation(image_format: str, media_type: str) -> dict[str, Any]:
 
 
 # Content-team endpoints: QR downloads, bulk creation, webhooks, the API reference page.
+_BULK_RESULT = {
+    "type": "object",
+    "properties": {
+        "status": {"type": "integer", "description": "201, or the item's problem status"},
+        "link": {**LINK, "description": "The link made (status 201)"},
+        "problem": {"type": "object", "description": "The item's problem details (status 4xx)"},
+    },
+}
+
 CONTENT_PATHS: dict[str, Any] = {
+    "/links/bulk": {
+        "post": {
+            "summary": "Create up to 1,000 links in one request",
+            "description": "Each item is a link as for POST /links and is created whole or not "
+            "at all; one result per item, in order. Over 1,000 items: 413.",
+            "operationId": "createLinksInBulk",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "array",
+                            "items": LINK_INPUT,
+                            "minItems": 1,
+                            "maxItems": 1000,
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "created": {"type": "integer"},
+                            "failed": {"type": "integer"},
+                            "results": {"type": "array", "items": _BULK_RESULT},
+                        },
+                    },
+                    "One result per item, in order",
+                ),
+                "400": _PROBLEM,
+                "401": _PROBLEM,
+                "413": _PROBLEM,
+                "422": _PROBLEM,
+            },
+        }
+    },
     "/links/{link_id}/qr.svg": {"get": _qr_operation("svg", "image/svg+xml")},
     "/links/{link_id}/qr.png": {"get": _qr_operation("png", "image/png")},
 }
@@ -668,6 +715,7 @@ CONTENT_PATHS: dict[str, Any] = {
 # OpenAPI 3.1 a bearer requirement may list role names, so each operation names its scope there.
 OPERATION_SCOPES = {
     "createLink": "links:write",
+    "createLinksInBulk": "links:write",
     "listLinks": "links:read",
     "getLink": "links:read",
     "updateLink": "links:write",
