@@ -57,6 +57,14 @@ class Settings:
     worker_connections: int = 1000
     # Requests per client IP to each public share-button endpoint (share-links, beacons).
     embed_rate_limit: str = "120 per minute"
+    # Let webhooks target loopback/private/link-local addresses (off: no forgery into the LAN).
+    webhook_allow_private: bool = False
+    # Run the webhook consumer in each gunicorn worker (off: run `python -m shortener worker`).
+    webhooks_in_workers: bool = True
+    # Wait before a failed webhook delivery's first retry, in ms; doubled after each failure.
+    webhook_retry_ms: int = 10_000
+    # Attempts per webhook delivery before it is logged as given up.
+    webhook_max_attempts: int = 6
 
     @property
     def all_domains(self) -> tuple[str, ...]:
@@ -104,6 +112,15 @@ def _rate_limit(raw: str) -> str:
     return raw.strip()
 
 
+def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("0", "1", "true", "false", "yes", "no", "on", "off"):
+        raise SettingsError(f"{name} must be 1 or 0, got {raw!r}")
+    return raw in ("1", "true", "yes", "on")
+
+
 def _domains(raw: str) -> tuple[str, ...]:
     domains = tuple(d.strip().lower() for d in raw.split(",") if d.strip())
     for domain in domains:
@@ -135,6 +152,10 @@ def from_env(environ: Mapping[str, str]) -> Settings:
         embed_rate_limit=_rate_limit(
             environ.get("LUMEN_EMBED_RATE_LIMIT", "").strip() or "120 per minute"
         ),
+        webhook_allow_private=_flag(environ, "LUMEN_WEBHOOK_ALLOW_PRIVATE", False),
+        webhooks_in_workers=_flag(environ, "LUMEN_WEBHOOKS_IN_WORKERS", True),
+        webhook_retry_ms=_int(environ, "LUMEN_WEBHOOK_RETRY_MS", 10_000, minimum=1),
+        webhook_max_attempts=_int(environ, "LUMEN_WEBHOOK_MAX_ATTEMPTS", 6, minimum=1),
     )
     if settings.default_domain and settings.default_domain not in settings.all_domains:
         raise SettingsError(

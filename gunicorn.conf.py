@@ -7,6 +7,7 @@ switch more cheaply than gthread's OS threads, which fight over the GIL. Measure
 
 import gc as _gc
 import os as _os
+import threading as _threading
 
 from gevent import sleep as _gevent_sleep
 from gunicorn.workers.ggevent import GeventWorker as _GeventWorker
@@ -17,6 +18,7 @@ from config import from_env as _from_env
 from shortener.boot import first_admin_key as _first_admin_key
 from shortener.boot import start_redis as _start_redis
 from shortener.boot import welcome_text as _welcome_text
+from shortener.context import webhook_consumer as _webhook_consumer
 from shortener.store import Keys as _Keys
 from shortener.store import connect as _connect
 
@@ -55,6 +57,13 @@ def post_worker_init(worker):
     gc.callbacks: docs/PERFORMANCE.md).
     """
     _gc.freeze()
+    if _settings.webhooks_in_workers:
+        # The webhook consumer runs beside the requests, as a greenlet under gevent; the consumer
+        # group hands each event to one worker only.
+        consumer = _webhook_consumer(worker.wsgi.extensions["lumen"])
+        _threading.Thread(
+            target=consumer.run_forever, args=(_threading.Event(),), daemon=True
+        ).start()
 
 
 def post_request(worker, req, environ, resp):

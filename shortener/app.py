@@ -25,6 +25,7 @@ from shortener.routes import (
     redirect,
     share_buttons,
     stats,
+    webhooks,
 )
 from shortener.store import connect, limiter_storage_uri
 
@@ -69,6 +70,7 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
         share_buttons.bp,
         qr.bp,
         bulk.bp,
+        webhooks.bp,
     ):
         app.register_blueprint(blueprint)
     share_buttons.limit_requests(

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from shortener.bulk import (
     import_rows,
     journal_path,
 )
+from shortener.context import webhook_consumer
 from shortener.demo import fill_demo
 from shortener.errors import Conflict, LumenError
 from shortener.exports import csv_lines
@@ -184,6 +187,19 @@ def demo_command(args: argparse.Namespace, settings: config.Settings) -> int:
     return 0
 
 
+def worker_command(args: argparse.Namespace, settings: config.Settings) -> int:
+    """Deliver webhooks until interrupted (instead of, or beside, the gunicorn workers)."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with open_context(settings) as ctx:
+        print("Delivering webhooks; Ctrl-C stops.", flush=True)
+        try:
+            webhook_consumer(ctx).run_forever(stop)
+        except KeyboardInterrupt:
+            stop.set()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(prog="python -m shortener", description=__doc__)
@@ -245,6 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
     exporter.add_argument("--tag", help="only links with this tag")
     exporter.add_argument("--domain", help="only links on this domain")
     links_parser.set_defaults(handler=links_command)
+
+    worker_parser = commands.add_parser("worker", help="deliver webhooks (a consumer process)")
+    worker_parser.set_defaults(handler=worker_command)
 
     classify_parser = commands.add_parser("classify", help="classify JSON lines of hits from stdin")
     classify_parser.set_defaults(handler=classify_command)

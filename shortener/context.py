@@ -15,6 +15,7 @@ from config import Settings
 from shortener.codes import CodeFactory
 from shortener.links import LinkRef, LinkStore
 from shortener.store import Keys
+from shortener.webhooks import WebhookConsumer
 
 
 class LinkCache:
@@ -96,6 +97,17 @@ def load_secret_key(settings: Settings) -> str:
         finally:
             draft.unlink()
     return path.read_text().strip()
+
+
+def webhook_consumer(ctx: AppContext) -> WebhookConsumer:
+    """The webhook consumer of this instance, configured from its settings."""
+    return WebhookConsumer(
+        ctx.redis,
+        ctx.keys,
+        allow_private=ctx.settings.webhook_allow_private,
+        retry_base_ms=ctx.settings.webhook_retry_ms,
+        max_attempts=ctx.settings.webhook_max_attempts,
+    )
 
 
 def build_context(settings: Settings, client: redis.Redis) -> AppContext:

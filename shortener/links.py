@@ -25,6 +25,7 @@ from shortener.validation import (
     validate_target_url,
     validate_title,
 )
+from shortener.webhooks import announce_link_event
 
 CREATE_FIELDS = frozenset(
     {"url", "slug", "domain", "title", "tags", "expires_at", "max_clicks", "redirect_status"}
@@ -207,7 +208,10 @@ class LinkStore:
             if not self.r.hsetnx(self.keys.codes(domain), code, ref.encode()):
                 raise Conflict(f"slug {code!r} is already taken on {domain}", field="slug")
         link = replace(link, id=link_id, code=code)
-        self.r.hset(self.keys.link(link_id), mapping=_link_fields(link))
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hset(self.keys.link(link_id), mapping=_link_fields(link))
+        announce_link_event(pipe, self.keys, "link.created", link.as_json())
+        pipe.execute()
         return link
 
     def _claim_generated_code(self, domain: str, number: int, ref: LinkRef) -> str:
@@ -259,6 +263,7 @@ class LinkStore:
                 for code, channel in self._codes_of(updated)
             }
             pipe.hset(self.keys.codes(updated.domain), mapping=refs)
+        announce_link_event(pipe, self.keys, "link.updated", updated.as_json())
         pipe.execute()
         return updated
 
@@ -278,6 +283,8 @@ class LinkStore:
             self.keys.link_hits(link_id),
             self.keys.link_previews(link_id),
         )
+        deleted = {"id": link.id, "domain": link.domain, "code": link.code, "url": link.url}
+        announce_link_event(pipe, self.keys, "link.deleted", deleted)
         pipe.execute()
 
     def list(

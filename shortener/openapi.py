@@ -667,7 +667,115 @@ _BULK_RESULT = {
     },
 }
 
+_WEBHOOK_EVENTS = ["click", "link.created", "link.updated", "link.deleted"]
+WEBHOOK = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "pattern": "^wh_[0-9a-f]{16}$"},
+        "url": {"type": "string", "format": "uri"},
+        "events": {"type": "array", "items": {"type": "string", "enum": _WEBHOOK_EVENTS}},
+        "created_at": {"type": "string", "format": "date-time"},
+        "secret": {
+            "type": "string",
+            "description": "Only in the answer to POST /webhooks: the HMAC-SHA256 key of "
+            "`X-Lumen-Signature: sha256=<hex>`",
+        },
+    },
+}
+_WEBHOOK_ID = {"name": "webhook_id", "in": "path", "required": True, "schema": {"type": "string"}}
+DELIVERY = {
+    "type": "object",
+    "properties": {
+        "delivery": {"type": "string"},
+        "event": {"type": "string", "enum": _WEBHOOK_EVENTS},
+        "attempt": {"type": "integer", "minimum": 1},
+        "status": {"type": ["integer", "null"], "description": "The receiver's HTTP status"},
+        "error": {"type": ["string", "null"]},
+        "outcome": {"type": "string", "enum": ["delivered", "retrying", "failed"]},
+        "at": {"type": "string", "format": "date-time"},
+    },
+}
+
 CONTENT_PATHS: dict[str, Any] = {
+    "/webhooks": {
+        "post": {
+            "summary": "Register a webhook",
+            "description": "Lumen POSTs each subscribed event as JSON `{id, event, created_at, "
+            "data}`, signed with `X-Lumen-Signature: sha256=<HMAC-SHA256 of the raw body under "
+            "the secret>`, and retries a failure with exponential backoff. A `click` is any "
+            "recorded hit (`data.kind` says human, preview or bot). Targets resolving to "
+            "loopback, private or link-local addresses are refused (422) unless "
+            "LUMEN_WEBHOOK_ALLOW_PRIVATE=1.",
+            "operationId": "createWebhook",
+            "requestBody": _body(
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["url", "events"],
+                    "properties": {
+                        "url": {"type": "string", "format": "uri", "maxLength": 2048},
+                        "events": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": {"type": "string", "enum": _WEBHOOK_EVENTS},
+                        },
+                        "secret": {
+                            "type": "string",
+                            "minLength": 16,
+                            "maxLength": 200,
+                            "description": "Leave out and Lumen makes one (shown once)",
+                        },
+                    },
+                }
+            ),
+            "responses": {
+                "201": _json(WEBHOOK, "Registered; the secret is shown this once"),
+                "400": _PROBLEM,
+                "401": _PROBLEM,
+                "422": _PROBLEM,
+            },
+        },
+        "get": {
+            "summary": "List webhooks (without secrets)",
+            "operationId": "listWebhooks",
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {"webhooks": {"type": "array", "items": WEBHOOK}},
+                    },
+                    "Every webhook",
+                ),
+                "401": _PROBLEM,
+            },
+        },
+    },
+    "/webhooks/{webhook_id}": {
+        "delete": {
+            "summary": "Delete a webhook and its pending deliveries",
+            "operationId": "deleteWebhook",
+            "parameters": [_WEBHOOK_ID],
+            "responses": {"204": {"description": "Deleted"}, "401": _PROBLEM, "404": _PROBLEM},
+        }
+    },
+    "/webhooks/{webhook_id}/deliveries": {
+        "get": {
+            "summary": "The webhook's last 50 delivery attempts, newest first",
+            "operationId": "listWebhookDeliveries",
+            "parameters": [_WEBHOOK_ID],
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {"deliveries": {"type": "array", "items": DELIVERY}},
+                    },
+                    "The delivery log",
+                ),
+                "401": _PROBLEM,
+                "404": _PROBLEM,
+            },
+        }
+    },
     "/links/bulk": {
         "post": {
             "summary": "Create up to 1,000 links in one request",
@@ -728,6 +836,10 @@ OPERATION_SCOPES = {
     "getStatsCsv": "stats:read",
     "getLinkStats": "stats:read",
     "getHitsCsv": "stats:read",
+    "createWebhook": "admin",
+    "listWebhooks": "admin",
+    "deleteWebhook": "admin",
+    "listWebhookDeliveries": "admin",
 }
 
 

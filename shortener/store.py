@@ -21,6 +21,10 @@ link lives in one slot and per-link work never crosses slots):
     lumen:{g}:u:20261126             HyperLogLog: instance-wide visitors that day (one key: a
                                      single-key PFCOUNT is cached by Redis, a multi-key one merges)
     lumen:{g}:top:20261126           sorted set: link id -> human clicks that day
+    lumen:events                     stream: link events (link.created/updated/deleted) for webhooks
+    lumen:webhooks                   hash: webhook id -> {"id", "url", "events", "secret", "created_at"}
+    lumen:webhooks:queue             sorted set: delivery job (JSON) -> when it is due (epoch ms)
+    lumen:webhook:<id>:deliveries    list: the webhook's last deliveries, newest first
 
 Day aggregates store these fields: `k:<kind>`, `orphan`; for human hits
 `a:<source>|<channel>|<evidence>` (shortener.figures.day_counts derives from it `s:<source>`,
@@ -105,6 +109,18 @@ class Keys:
 
     def global_top_links(self, day: str) -> str:
         return f"{self.prefix}:{{g}}:top:{day}"
+
+    def link_events(self) -> str:
+        return f"{self.prefix}:events"
+
+    def webhooks(self) -> str:
+        return f"{self.prefix}:webhooks"
+
+    def webhook_queue(self) -> str:
+        return f"{self.prefix}:webhooks:queue"
+
+    def webhook_deliveries(self, webhook_id: str) -> str:
+        return f"{self.prefix}:webhook:{webhook_id}:deliveries"
 
 
 def limiter_storage_uri(url: str) -> str:

@@ -73,7 +73,9 @@ def test_a_busy_keep_alive_connection_does_not_starve_the_others(one_worker):
     assert answered_before_other < PIPELINED / 2
 
 
-def test_worker_init_freezes_the_objects_loading_made():
+def test_worker_init_freezes_the_objects_loading_made(monkeypatch):
+    # No app here to run a webhook consumer for (tests/test_webhooks_e2e.py runs that part).
+    monkeypatch.setenv("LUMEN_WEBHOOKS_IN_WORKERS", "0")
     hooks = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     before = gc.get_freeze_count()
     try:

@@ -37,5 +37,39 @@ def test_qr_downloads_are_described():
     for image_format, media_type in (("svg", "image/svg+xml"), ("png", "image/png")):
         operation = paths[f"/links/{{link_id}}/qr.{image_format}"]["get"]
         assert media_type in operation["responses"]["200"]["content"]
-        assert {p["name"] for p in operation["parameters"]} == {"link_id", "size", "scale", "margin"}
+        assert {p["name"] for p in operation["parameters"]} == {
+            "link_id",
+            "size",
+            "scale",
+            "margin",
+        }
         assert operation["security"] == [{"bearer": ["links:read"]}]
+
+
+def test_bulk_and_webhooks_are_described():
+    paths = openapi_document()["paths"]
+    bulk = paths["/links/bulk"]["post"]
+    assert bulk["requestBody"]["content"]["application/json"]["schema"]["maxItems"] == 1000
+    assert {"200", "413"} <= set(bulk["responses"])
+    result = bulk["responses"]["200"]["content"]["application/json"]["schema"]
+    assert set(result["properties"]["results"]["items"]["properties"]) == {
+        "status",
+        "link",
+        "problem",
+    }
+    assert set(paths["/webhooks"]) == {"get", "post"}
+    created = paths["/webhooks"]["post"]
+    body = created["requestBody"]["content"]["application/json"]["schema"]
+    assert body["properties"]["events"]["items"]["enum"] == [
+        "click",
+        "link.created",
+        "link.updated",
+        "link.deleted",
+    ]
+    assert "X-Lumen-Signature" in created["description"]
+    assert "delete" in paths["/webhooks/{webhook_id}"]
+    log = paths["/webhooks/{webhook_id}/deliveries"]["get"]["responses"]["200"]
+    entry = log["content"]["application/json"]["schema"]["properties"]["deliveries"]["items"]
+    assert entry["properties"]["outcome"]["enum"] == ["delivered", "retrying", "failed"]
+    for operation in (created, paths["/webhooks"]["get"]):
+        assert operation["security"] == [{"bearer": ["admin"]}]

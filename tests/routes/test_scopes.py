@@ -59,6 +59,8 @@ def test_keys_stored_before_scopes_are_admin(client, redis_client, keys):
         (("stats:read",), "get", "/api/v1/links", "links:read"),
         (("stats:read",), "post", "/api/v1/links", "links:write"),
         (("links:write", "stats:read"), "get", "/api/v1/stats", None),
+        (("links:write", "stats:read"), "get", "/api/v1/webhooks", "admin"),
+        (("admin",), "get", "/api/v1/webhooks", None),
         (("admin",), "post", "/api/v1/links", None),
     ],
     ids=lambda value: str(value),
