@@ -18,6 +18,7 @@ from shortener.routes import (
     api,
     bulk,
     dashboard,
+    docs,
     embed,
     health,
     problems,
@@ -71,6 +72,7 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
         qr.bp,
         bulk.bp,
         webhooks.bp,
+        docs.bp,
     ):
         app.register_blueprint(blueprint)
     share_buttons.limit_requests(

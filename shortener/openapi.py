@@ -697,6 +697,21 @@ DELIVERY = {
 }
 
 CONTENT_PATHS: dict[str, Any] = {
+    "/docs": {
+        "get": {
+            "summary": "This reference as an HTML page",
+            "description": "Rendered on the server from this document; no script, and every "
+            "asset from Lumen itself.",
+            "operationId": "getApiReference",
+            "security": [],
+            "responses": {
+                "200": {
+                    "description": "The reference page",
+                    "content": {"text/html": {"schema": {"type": "string"}}},
+                }
+            },
+        }
+    },
     "/webhooks": {
         "post": {
             "summary": "Register a webhook",

@@ -15,7 +15,7 @@ from shortener.validation import reject_unknown_fields
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-PUBLIC_ENDPOINTS = frozenset({"api.openapi", "api.docs"})
+PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
 # The scope each endpoint needs (apikeys.SCOPE_GRANTS says which scopes grant which); an endpoint
 # missing from this table needs `admin`, so a new endpoint is closed until it is listed.
 REQUIRED_SCOPES = {
