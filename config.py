@@ -74,6 +74,20 @@ class Settings:
         return (f"localhost:{self.port}", f"127.0.0.1:{self.port}")
 
     @property
+    def domain_aliases(self) -> dict[str, str]:
+        """Hosts that are another name of a link domain: without LUMEN_DOMAINS, 127.0.0.1:<port>
+        is localhost:<port> (a link made on one resolves on the other); configured domains are
+        always apart."""
+        if self.domains:
+            return {}
+        return {f"127.0.0.1:{self.port}": f"localhost:{self.port}"}
+
+    @property
+    def link_domains(self) -> tuple[str, ...]:
+        """The domains a link can be made on (aliases left out)."""
+        return tuple(d for d in self.all_domains if d not in self.domain_aliases)
+
+    @property
     def primary_domain(self) -> str:
         """The domain a link gets when the request names none."""
         return self.default_domain or self.all_domains[0]

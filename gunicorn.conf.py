@@ -16,6 +16,8 @@ from gunicorn.workers.ggevent import GeventWorker as _GeventWorker
 # imports private.
 from config import from_env as _from_env
 from shortener.boot import first_admin_key as _first_admin_key
+from shortener.boot import forget_serving as _forget_serving
+from shortener.boot import record_serving as _record_serving
 from shortener.boot import start_redis as _start_redis
 from shortener.boot import welcome_text as _welcome_text
 from shortener.context import webhook_consumer as _webhook_consumer
@@ -42,6 +44,7 @@ def on_starting(server):
     global _embedded
     url, _embedded = _start_redis(_settings)
     _os.environ["REDIS_URL"] = url
+    _record_serving(_settings)
     client = _connect(url)
     key = _first_admin_key(client, _Keys(_settings.key_prefix))
     client.close()
@@ -79,6 +82,7 @@ def post_request(worker, req, environ, resp):
 
 
 def on_exit(server):
-    """Stop the embedded Redis this master started."""
+    """Stop the embedded Redis this master started, and forget the port it served."""
+    _forget_serving(_settings)
     if _embedded is not None:
         _embedded.stop()

@@ -177,13 +177,18 @@ def demo_command(args: argparse.Namespace, settings: config.Settings) -> int:
                 "the demo history is already there (links tagged 'demo'); pass --again to add another"
             )
         started = time.monotonic()
-        summary = fill_demo(ctx, days=args.days)
+        summary = fill_demo(
+            ctx,
+            days=args.days,
+            track=lambda events: tqdm(events, unit="hit", desc="demo", file=sys.stderr),
+        )
         elapsed = time.monotonic() - started
+        dashboard = short_url(ctx.settings.primary_domain, "dashboard")
     print(
         f"Recorded {summary.hits:,} hits, {summary.shares_made:,} share-button clicks and {summary.orphans:,} "
         f"unknown-code requests over {args.days} days for {len(summary.links)} links in {elapsed:.1f} s."
     )
-    print(f"Open {short_url(settings.primary_domain, 'dashboard')} and sign in with your API key.")
+    print(f"Open {dashboard} and sign in with your API key.")
     return 0
 
 

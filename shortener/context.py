@@ -119,7 +119,14 @@ def build_context(settings: Settings, client: redis.Redis) -> AppContext:
         redis=client,
         keys=keys,
         codes=codes,
-        links=LinkStore(client, keys, codes, settings.all_domains, settings.primary_domain),
+        links=LinkStore(
+            client,
+            keys,
+            codes,
+            settings.all_domains,
+            settings.primary_domain,
+            aliases=settings.domain_aliases,
+        ),
         link_cache=LinkCache(settings.link_cache_seconds),
         secret_key=load_secret_key(settings),
     )

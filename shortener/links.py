@@ -172,19 +172,28 @@ class LinkStore:
         codes: CodeFactory,
         domains: tuple[str, ...],
         default_domain: str,
+        *,
+        aliases: Mapping[str, str] | None = None,
     ) -> None:
         self.r = r
         self.keys = keys
         self.codes = codes
         self.domains = domains
         self.default_domain = default_domain
+        self.aliases = dict(aliases or {})
+
+    def canonical_domain(self, domain: str) -> str:
+        """The link domain `domain` names (an alias such as 127.0.0.1:<port> -> localhost:<port>)."""
+        return self.aliases.get(domain, domain)
 
     def create(self, payload: Mapping[str, object]) -> Link:
         """Validate `payload` and store a new link; a taken slug raises Conflict."""
         reject_unknown_fields(payload, CREATE_FIELDS)
         created = now_ms()
         url = validate_target_url(payload.get("url"), self.domains)
-        domain = validate_domain(payload.get("domain"), self.domains, self.default_domain)
+        domain = self.canonical_domain(
+            validate_domain(payload.get("domain"), self.domains, self.default_domain)
+        )
         slug = payload.get("slug")
         link = Link(
             id=0,
@@ -300,7 +309,7 @@ class LinkStore:
         limit = max(1, min(limit, MAX_PAGE_SIZE))
         needle = (query or "").lower()
         tag = (tag or "").lower() or None
-        domain = (domain or "").lower() or None
+        domain = self.canonical_domain((domain or "").lower()) or None
         # Ids come from one counter, newest highest; ids of share variants and deleted links
         # have no record and are skipped.
         upper = int(self.r.get(self.keys.sequence()) or 0) if cursor is None else cursor - 1
@@ -328,7 +337,7 @@ class LinkStore:
 
     def resolve(self, domain: str, code: str) -> LinkRef | None:
         """What (domain, code) points at, or None for an unknown code."""
-        raw = self.r.hget(self.keys.codes(domain), code)
+        raw = self.r.hget(self.keys.codes(self.canonical_domain(domain)), code)
         return LinkRef.decode(raw) if raw else None
 
     def add_variant(self, link_id: int, channel: object) -> tuple[Variant, bool]:

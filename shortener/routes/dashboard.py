@@ -350,7 +350,7 @@ def links() -> Response:
             tag=tag,
             sort=sort,
             sorts={name: label for name, (label, _) in SORTS.items()},
-            domains=ctx.settings.all_domains,
+            domains=ctx.settings.link_domains,
             default_domain=ctx.settings.primary_domain,
             form=form,
             errors=errors,
