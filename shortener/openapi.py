@@ -864,7 +864,9 @@ def _with_scopes(paths: dict[str, Any]) -> dict[str, Any]:
     for path, path_item in paths.items():
         scoped[path] = {}
         for key, item in path_item.items():
-            scope = OPERATION_SCOPES.get(item.get("operationId", "")) if key in _METHODS else None
+            public = key not in _METHODS or item.get("security") == []
+            # As in the API, an operation missing from the table needs `admin`.
+            scope = None if public else OPERATION_SCOPES.get(item.get("operationId", ""), "admin")
             if scope is not None:
                 item = {
                     **item,

@@ -244,6 +244,7 @@ class WebhookConsumer:
         retry_base_ms: int,
         max_attempts: int,
         name: str | None = None,
+        stale_ms: int = STALE_ENTRY_MS,
     ) -> None:
         self.r = r
         self.keys = keys
@@ -251,6 +252,7 @@ class WebhookConsumer:
         self.retry_base_ms = retry_base_ms
         self.max_attempts = max_attempts
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
+        self.stale_ms = stale_ms
         self.streams = (keys.link_events(), keys.all_hits())
         self._ready = False
 
@@ -275,9 +277,13 @@ class WebhookConsumer:
         entries: list[tuple[str, str, dict[str, str]]] = []
         for stream in self.streams:
             claimed = self.r.xautoclaim(
-                stream, GROUP, self.name, STALE_ENTRY_MS, "0-0", count=READ_BATCH
+                stream, GROUP, self.name, self.stale_ms, "0-0", count=READ_BATCH
             )
-            entries += [(stream, entry_id, fields) for entry_id, fields in claimed[1] if fields]
+            for entry_id, fields in claimed[1]:
+                if fields:
+                    entries.append((stream, entry_id, fields))
+                else:  # trimmed away before anyone delivered it (Redis 6.2 still lists it)
+                    self.r.xack(stream, GROUP, entry_id)
         replies = self.r.xreadgroup(
             GROUP,
             self.name,

@@ -262,3 +262,21 @@ def test_webhooks_need_an_admin_key(client, redis_client, keys, receiver):
     )
     assert response.status_code == 403 and response.get_json()["scope"] == "admin"
     assert client.get("/api/v1/webhooks", headers=headers).status_code == 403
+
+
+def test_events_a_dead_consumer_left_are_taken_over(app, client, auth, receiver, create_link):
+    from shortener.webhooks import GROUP, WebhookConsumer
+
+    ctx = app.extensions["lumen"]
+    live = WebhookConsumer(
+        ctx.redis, ctx.keys, allow_private=True, retry_base_ms=20, max_attempts=3, stale_ms=0
+    )
+    live.run_once()
+    register(client, auth, receiver.url, ["link.created"])
+    create_link()
+    # A worker reads the event and dies before queueing it.
+    taken = ctx.redis.xreadgroup(GROUP, "dead-worker", {ctx.keys.link_events(): ">"}, count=10)
+    assert len(taken[0][1]) == 1
+    pump(live, lambda: len(receiver.received) == 1)
+    assert json.loads(receiver.received[0][1])["event"] == "link.created"
+    assert ctx.redis.xpending(ctx.keys.link_events(), GROUP)["pending"] == 0
