@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, Response, make_response, render_template
+from markupsafe import Markup, escape
 
 from shortener.openapi import openapi_document
 
@@ -16,12 +18,23 @@ POLICY = (
     "form-action 'none'; frame-ancestors 'none'"
 )
 METHOD_ORDER = ("get", "post", "put", "patch", "delete")
+CODE_SPAN = re.compile(r"`([^`]+)`")
+
+
+@bp.app_template_filter("code_spans")
+def code_spans(text: str) -> Markup:
+    """The document's text escaped, with its `backtick` spans shown as code.
+
+    >>> str(code_spans("send `<key>` as <b>"))
+    'send <code>&lt;key&gt;</code> as &lt;b&gt;'
+    """
+    return Markup(CODE_SPAN.sub(r"<code>\1</code>", str(escape(text))))
 
 
 def _type_of(schema: dict[str, Any]) -> str:
     """A schema's type in a few words: `string (uri)`, `array of string`, `301 | 302 | 307`."""
     if "$ref" in schema:
-        return schema["$ref"].rsplit("/", 1)[-1]
+        return str(schema["$ref"]).rsplit("/", 1)[-1]
     if "enum" in schema:
         return " | ".join(str(value) for value in schema["enum"])
     kind = schema.get("type", "object")
@@ -59,7 +72,7 @@ def _response_meaning(response: dict[str, Any]) -> str:
 
 def reference_operations(document: dict[str, Any]) -> list[dict[str, Any]]:
     """Every operation of the document, in path order, shaped for the reference page."""
-    operations = []
+    operations: list[dict[str, Any]] = []
     for path, path_item in document["paths"].items():
         for method in METHOD_ORDER:
             if method not in path_item:
@@ -67,7 +80,9 @@ def reference_operations(document: dict[str, Any]) -> list[dict[str, Any]]:
             item = path_item[method]
             security = item.get("security", document.get("security", []))
             body = item.get("requestBody", {}).get("content", {})
-            body_schema = next(iter(body.values()), {}).get("schema") if body else None
+            body_schema: dict[str, Any] | None = (
+                next(iter(body.values())).get("schema") if body else None
+            )
             operations.append(
                 {
                     "id": item.get("operationId", f"{method}-{path}"),

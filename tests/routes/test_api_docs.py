@@ -32,3 +32,8 @@ def test_the_reference_escapes_the_document_text(client):
     page = client.get("/api/v1/docs", headers={"Host": DOMAINS[0]}).get_data(as_text=True)
     # The webhook description holds `sha256=<HMAC-SHA256 of …>`: shown as text, never as markup.
     assert "sha256=&lt;HMAC-SHA256" in page and "<HMAC" not in page
+
+
+def test_the_reference_shows_backtick_spans_as_code(client):
+    page = client.get("/api/v1/docs", headers={"Host": DOMAINS[0]}).get_data(as_text=True)
+    assert "<code>X-Lumen-Short-Url</code>" in page and "`X-Lumen-Short-Url`" not in page
