@@ -31,7 +31,15 @@ from config import Settings  # noqa: E402
 from shortener.analytics.attribution import classify_hit  # noqa: E402
 from shortener.context import build_context  # noqa: E402
 from shortener.embedded_redis import EmbeddedRedis  # noqa: E402
-from shortener.hits.recording import Hit, daily_key, day_of, network_hash, record_hit, visitor_hash  # noqa: E402
+from shortener.hits.recording import (  # noqa: E402
+    Hit,
+    RecordingPolicy,
+    daily_key,
+    day_of,
+    network_hash,
+    record_hit,
+    visitor_hash,
+)
 from shortener.store import connect  # noqa: E402
 
 TARGET_LINK_BYTES = 400
@@ -43,7 +51,8 @@ def used_memory(client) -> int:  # type: ignore[no-untyped-def]
 
 
 def measure_hits(client, ctx, settings, traffic, count: int, *, links: range, days: int) -> float:  # type: ignore[no-untyped-def]
-    """Bytes per hit for `count` hits spread evenly over the `links` ids and the last `days` days."""
+    """Bytes per hit for `count` hits spread evenly over the `links` ids and the last `days`
+    days."""
     rng = random.Random(5)
     now = int(time.time() * 1000)
     before = used_memory(client)
@@ -70,9 +79,11 @@ def measure_hits(client, ctx, settings, traffic, count: int, *, links: range, da
             classify_hit(ua, referrer, own_hosts=settings.all_domains, target_site="example.com"),
             variant_channel="",
             count=True,
-            retention_count=settings.hit_retention_count,
-            retention_days=settings.hit_retention_days,
-            preview_window_ms=settings.preview_window_seconds * 1000,
+            policy=RecordingPolicy(
+                settings.hit_retention_count,
+                settings.hit_retention_days,
+                settings.preview_window_seconds * 1000,
+            ),
         )
     return (used_memory(client) - before) / count
 
@@ -118,11 +129,13 @@ def main() -> None:
         f"(target <= {TARGET_LINK_BYTES}: ratio {per_link / TARGET_LINK_BYTES:.2f})"
     )
     print(
-        f"Redis memory per hit:  {per_hit:6.0f} bytes over {args.hits} hits on 100 links over 7 days, "
-        f"aggregates included (target <= {TARGET_HIT_BYTES}: ratio {per_hit / TARGET_HIT_BYTES:.2f})"
+        f"Redis memory per hit:  {per_hit:6.0f} bytes over {args.hits} hits on 100 links "
+        f"over 7 days, aggregates included (target <= {TARGET_HIT_BYTES}: "
+        f"ratio {per_hit / TARGET_HIT_BYTES:.2f})"
     )
     print(
-        f"  long tail: {per_hit_sparse:6.0f} bytes per hit when the same hits fall on 1,000 links over 30 days "
+        f"  long tail: {per_hit_sparse:6.0f} bytes per hit when the same hits fall on "
+        "1,000 links over 30 days "
         f"(~3 hits per link-day: each link-day's aggregates and HyperLogLog weigh ~700 bytes)"
     )
     print(

@@ -15,6 +15,8 @@ from shortener.errors import Conflict, InvalidInput, NotFound
 from shortener.store import Keys
 
 KEY_PREFIX = "lum_"
+# Patterns are checked with fullmatch (a `$` alone also matches before a trailing newline);
+# their anchors make each string the JSON Schema pattern of openapi.py as well.
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 ADMIN = "admin"
 # Every scope, and the scopes each one grants besides itself: `admin` grants everything (the
@@ -71,7 +73,7 @@ def create_api_key(
     scopes: Iterable[str] | None = None,
 ) -> str:
     """Create a key named `name` with `scopes` (default `admin`) and return it; shown once."""
-    if not NAME_PATTERN.match(name):
+    if not NAME_PATTERN.fullmatch(name):
         raise InvalidInput(
             "a key name is 1 to 64 letters, digits, '.', '_', '@' or '-'", field="name"
         )

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
-import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,48 +12,15 @@ import redis
 
 from config import Settings
 from shortener.codes import CodeFactory
-from shortener.links import LinkRef, LinkStore
+from shortener.failures import FailureLog
+from shortener.hits.buffer import HitBuffer
+from shortener.hits.recording import RecordingPolicy
+from shortener.link_cache import LinkCache
+from shortener.links import LinkStore
 from shortener.store import Keys
 from shortener.webhooks import WebhookConsumer
 
-
-class LinkCache:
-    """A short-lived, per-process memory of code -> LinkRef, so most redirects skip one round trip.
-
-    The cached value holds only what a code points at; the link's target, expiry and click budget
-    are read by the recording script on every hit, so an edit elsewhere shows at once. A deleted
-    link is noticed by that script, which makes the caller drop the entry.
-    """
-
-    def __init__(self, ttl_seconds: float, max_entries: int = 100_000) -> None:
-        self.ttl = ttl_seconds
-        self.max_entries = max_entries
-        self._entries: dict[tuple[str, str], tuple[float, LinkRef]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, domain: str, code: str) -> LinkRef | None:
-        """The cached ref of (domain, code), if fresh."""
-        entry = self._entries.get((domain, code))
-        if entry is None or entry[0] < time.monotonic():
-            return None
-        return entry[1]
-
-    def put(self, domain: str, code: str, ref: LinkRef) -> None:
-        """Remember a ref for `ttl` seconds."""
-        with self._lock:
-            if len(self._entries) >= self.max_entries:
-                self._entries.clear()
-            self._entries[(domain, code)] = (time.monotonic() + self.ttl, ref)
-
-    def forget(self, domain: str, code: str) -> None:
-        """Drop one entry."""
-        with self._lock:
-            self._entries.pop((domain, code), None)
-
-    def clear(self) -> None:
-        """Drop every entry (after an edit or delete in this process)."""
-        with self._lock:
-            self._entries.clear()
+log = logging.getLogger("shortener")
 
 
 @dataclass
@@ -68,16 +34,9 @@ class AppContext:
     links: LinkStore
     link_cache: LinkCache
     secret_key: str
-    record_failures: int = field(default=0)
-
-    def resolve(self, domain: str, code: str) -> LinkRef | None:
-        """What a code points at, from the cache or Redis."""
-        ref = self.link_cache.get(domain, code)
-        if ref is None:
-            ref = self.links.resolve(domain, code)
-            if ref is not None:
-                self.link_cache.put(domain, code, ref)
-        return ref
+    recording: RecordingPolicy
+    buffer: HitBuffer
+    failures: FailureLog = field(default_factory=lambda: FailureLog(log))
 
 
 def load_secret_key(settings: Settings) -> str:
@@ -127,6 +86,8 @@ def build_context(settings: Settings, client: redis.Redis) -> AppContext:
             settings.primary_domain,
             aliases=settings.domain_aliases,
         ),
-        link_cache=LinkCache(settings.link_cache_seconds),
+        link_cache=LinkCache(settings.link_cache_seconds, settings.link_cache_stale_seconds),
         secret_key=load_secret_key(settings),
+        recording=RecordingPolicy.from_settings(settings),
+        buffer=HitBuffer(Path(settings.data_dir) / "spool", settings.hit_buffer_size),
     )

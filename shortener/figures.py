@@ -14,7 +14,6 @@ Headline figures (DESIGN.md "Attribution"):
 
 from __future__ import annotations
 
-import functools
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ import redis
 
 from shortener.analytics.vocabulary import CHANNELS, DARK_SOURCES, Evidence, Source
 from shortener.errors import InvalidInput
-from shortener.hits.recording import AGGREGATE_DAYS
+from shortener.hits.recording import AGGREGATE_DAYS, decode_attribution
 from shortener.links import Link, LinkStore, Variant, short_url
 from shortener.store import NO_VALUE, Keys
 from shortener.validation import validate_domain
@@ -459,7 +458,7 @@ def load_stats(
     total = _derived(total)
     series = tuple(
         _day_figures(day, counts, visitors)
-        for day, counts, visitors in zip(days.dates(), per_day, day_visitors)
+        for day, counts, visitors in zip(days.dates(), per_day, day_visitors, strict=True)
     )
     return Stats(
         range=days,
@@ -500,16 +499,15 @@ def _derived(counts: Counter[str]) -> Counter[str]:
     """Add `s:`, `c:`, `e:`, `de:` (dark only) and `t:` (tagged only) from each
     `a:<source>|<channel>|<evidence>`, and the sums `hits` (of `k:*`) and `dark` (of `de:*`)."""
     for name, n in list(counts.items()):
-        if name.startswith("a:"):
-            source, channel, evidence = name[2:].split("|", 2)
-            counts[f"s:{source}"] += n
-            counts[f"c:{channel}"] += n
-            counts[f"e:{evidence}"] += n
-            if source in DARK_SOURCES:
-                counts[f"de:{evidence}"] += n
+        if (stored := decode_attribution(name)) is not None:
+            counts[f"s:{stored.source}"] += n
+            counts[f"c:{stored.channel}"] += n
+            counts[f"e:{stored.evidence}"] += n
+            if stored.dark:
+                counts[f"de:{stored.evidence}"] += n
                 counts["dark"] += n
-            if evidence == Evidence.TAG:
-                counts[f"t:{channel}"] += n
+            if stored.tagged:
+                counts[f"t:{stored.channel}"] += n
         elif name.startswith("k:"):
             counts["hits"] += n
     return counts
@@ -520,10 +518,9 @@ def _day_figures(day: date, counts: Counter[str], visitors: int) -> DayFigures:
     sources = dict.fromkeys(SOURCES, 0)
     hits = dark = 0
     for name, n in counts.items():
-        if name.startswith("a:"):
-            source, is_dark = _source_of(name)
-            sources[source] = sources.get(source, 0) + n
-            if is_dark:
+        if (stored := decode_attribution(name)) is not None:
+            sources[stored.source] = sources.get(stored.source, 0) + n
+            if stored.dark:
                 dark += n
         elif name.startswith("k:"):
             hits += n
@@ -537,13 +534,6 @@ def _day_figures(day: date, counts: Counter[str], visitors: int) -> DayFigures:
         unique_visitors=visitors,
         sources={source: sources[source] for source in SOURCES},
     )
-
-
-@functools.lru_cache(maxsize=4096)
-def _source_of(attribution_field: str) -> tuple[str, bool]:
-    """The source of an `a:<source>|<channel>|<evidence>` field, and whether it is dark."""
-    source = attribution_field[2:].split("|", 1)[0]
-    return source, source in DARK_SOURCES
 
 
 def _field_values(total: Counter[str], prefix: str) -> Iterable[tuple[str, int]]:
@@ -614,7 +604,7 @@ def _fetch_top_links(
         pipe.hmget(keys.link(link_id), "domain", "code", "title", "url")
     found = [
         TopLink(link_id, domain, code, title or "", url, n)
-        for (link_id, n), (domain, code, title, url) in zip(candidates, pipe.execute())
+        for (link_id, n), (domain, code, title, url) in zip(candidates, pipe.execute(), strict=True)
         if domain is not None
     ]
     return tuple(found[:top])

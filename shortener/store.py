@@ -4,7 +4,8 @@ Key scheme (prefix `lumen` by default; `{...}` is the Redis Cluster hash tag, so
 link lives in one slot and per-link work never crosses slots):
 
     lumen:seq                        counter behind link and share-variant codes (hashids)
-    lumen:codes:<domain>             hash, the code index: code -> "<link id>|<variant channel>|<target site>"
+    lumen:codes:<domain>             hash, the code index:
+                                     code -> "<link id>|<variant channel>|<target site>"
     lumen:apikeys                    hash: SHA-256 of an API key -> {"name", "created_at"}
     lumen:publishers                 hash: publisher name -> its public key (share buttons)
     lumen:pubkeys                    hash: publisher public key -> {"name", "origins", "created_at"}
@@ -22,19 +23,20 @@ link lives in one slot and per-link work never crosses slots):
                                      single-key PFCOUNT is cached by Redis, a multi-key one merges)
     lumen:{g}:top:20261126           sorted set: link id -> human clicks that day
     lumen:events                     stream: link events (link.created/updated/deleted) for webhooks
-    lumen:webhooks                   hash: webhook id -> {"id", "url", "events", "secret", "created_at"}
+    lumen:webhooks                   hash: webhook id -> {"id", "url", "events", "secret", ...}
     lumen:webhooks:queue             sorted set: delivery job (JSON) -> when it is due (epoch ms)
     lumen:webhook:<id>:deliveries    list: the webhook's last deliveries, newest first
 
 Day aggregates store these fields: `k:<kind>`, `orphan`; for human hits
-`a:<source>|<channel>|<evidence>` (shortener.figures.day_counts derives from it `s:<source>`,
-`c:<channel>`, `e:<evidence>`, `de:<evidence>` for dark hits, `t:<channel>` for tagged ones, and
-the sums `hits` and `dark`), `dev:`, `os:`, `br:`, `lang:`; for previews `p:<channel>`
+`a:<source>|<channel>|<evidence>` (written by the recording script and read back by
+`shortener.hits.recording.decode_attribution`; the readers derive source, channel, evidence, dark
+and tagged counts from it), `dev:`, `os:`, `br:`, `lang:`; for previews `p:<channel>`
 (shares observed); for share-button clicks `sh:<channel>` (shares made; `sh:more` is the Web
 Share sheet); for copy-paste arrivals, which are also human hits with evidence `copy`,
 `gen:<n>` (arrivals of generation n: 1 = pasted by someone who came another way, 2 = a paste of
-a pasted address, ...). A missing channel is written as `-`. Stream entry ids are the server's for live hits and the
-hit's own time (kept increasing) for hits recorded later.
+a pasted address, ...). A missing channel is written as `-`. Stream entry ids are the server's
+for live hits and the hit's own time (kept increasing) for hits recorded later. The recording
+scripts and the policy they apply live in `shortener.hits.recording`.
 """
 
 from __future__ import annotations
@@ -42,12 +44,15 @@ from __future__ import annotations
 import hashlib
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import gevent
 import redis
 from gevent import monkey
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 NO_VALUE = "-"
 
@@ -136,146 +141,50 @@ def limiter_storage_uri(url: str) -> str:
     return url
 
 
-def connect(url: str) -> redis.Redis:
-    """A client for `url` (redis://, rediss://, unix://) answering str; connects lazily."""
-    return redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+def connect(url: str, timeout: float = 0.5) -> redis.Redis:
+    """A client for `url` (redis://, rediss://, unix://) answering str; connects lazily.
+
+    Every call gives up after `timeout` seconds (to connect, then to read each reply), and is not
+    retried: redis-py's default retries three times with a backoff of up to 10 s, which held
+    redirects for over 10 s while Redis was stalled. A failed call fails at once; the redirect
+    then answers from memory and buffers its hit.
+    """
+    return redis.Redis.from_url(
+        url,
+        decode_responses=True,
+        health_check_interval=30,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 0),
+    )
 
 
-# Records one hit of a link: checks that the link exists and can still be followed, credits a
-# dark click to a recent preview, bumps the link's and the instance's day aggregates and appends
-# the raw hit to both streams, all atomically, in one round trip.
-# KEYS: 1 link, 2 link hits stream, 3 link day, 4 link visitors, 5 link previews,
-#       6 all-hits stream, 7 global day, 8 global visitors, 9 global top links
-# ARGV: 1 now ms, 2 record (1) or only resolve (0), 3 kind, 4 source, 5 channel, 6 evidence,
-#       7 dark (1/0), 8 device, 9 os, 10 browser, 11 app, 12 language, 13 visitor hash,
-#       14 ip hash, 15 referrer, 16 user agent, 17 variant channel, 18 stream cap per link,
-#       19 min stream id (ms) kept, 20 preview window ms, 21 link id, 22 day ttl seconds,
-#       23 live (1: recorded as it happens; 0: recorded later, e.g. the demo's history)
-# Returns {status, url, channel, evidence, source, dark, sender_test}; status 0 = no such link,
-# 410 = expired or out of clicks, else the redirect status.
-RECORD_HIT = """
-local link = redis.call('HMGET', KEYS[1], 'url', 'redirect_status', 'expires_at', 'max_clicks', 'human')
-if not link[1] then return {0} end
-local now = tonumber(ARGV[1])
-if link[3] and link[3] ~= '' and tonumber(link[3]) <= now then return {410, link[1], 'expired'} end
-local max_clicks = tonumber(link[4] or '0') or 0
-if max_clicks > 0 and (tonumber(link[5] or '0') or 0) >= max_clicks then
-  return {410, link[1], 'max_clicks'}
-end
-local kind, source, channel, evidence, dark = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local sender_test = '0'
-local status = tonumber(link[2]) or 302
-if ARGV[2] ~= '1' then return {status, link[1], channel, evidence, source, dark, sender_test} end
+@dataclass(frozen=True, slots=True)
+class LuaScript:
+    """A Lua script run by its SHA-1 (loaded again when the server has forgotten it)."""
 
-local window = tonumber(ARGV[20])
--- Only private apps' previews are remembered for correlation (docs/ATTRIBUTION.md).
-if kind == 'preview' and channel ~= '-' and (source == 'messaging' or source == 'email') then
-  redis.call('HSET', KEYS[5], channel, ARGV[1] .. '|' .. ARGV[14])
-  redis.call('PEXPIRE', KEYS[5], window)
-elseif kind == 'human' and evidence == 'none' then
-  local seen = redis.call('HGETALL', KEYS[5])
-  local best_ms, best_channel, best_ip = -1, nil, nil
-  for i = 1, #seen, 2 do
-    local sep = string.find(seen[i + 1], '|', 1, true)
-    local ms = tonumber(string.sub(seen[i + 1], 1, sep - 1))
-    if ms and now - ms <= window and ms > best_ms then
-      best_ms, best_channel, best_ip = ms, seen[i], string.sub(seen[i + 1], sep + 1)
-    end
-  end
-  if best_channel then
-    if best_ip == ARGV[14] then
-      sender_test = '1'
-    else
-      channel, evidence = best_channel, 'preview'
-    end
-  end
-end
+    name: str
+    source: str
+    sha: str = field(init=False)
 
--- Each day key gets its time-to-live when the day's first hit of a kind creates it. A human hit's
--- source, channel and evidence are one field, `a:<source>|<channel>|<evidence>`: one call instead
--- of five; shortener.figures.day_counts derives `s:`, `c:`, `e:`, `de:`, `t:`, `hits` and `dark`.
-local attribution = 'a:' .. source .. '|' .. channel .. '|' .. evidence
-local function count(key, ttl)
-  local first = redis.call('HINCRBY', key, 'k:' .. kind, 1) == 1
-  local first_human = first and kind == 'human'
-  if kind == 'human' then
-    redis.call('HINCRBY', key, attribution, 1)
-    redis.call('HINCRBY', key, 'dev:' .. ARGV[8], 1)
-    redis.call('HINCRBY', key, 'os:' .. ARGV[9], 1)
-    redis.call('HINCRBY', key, 'br:' .. ARGV[10], 1)
-    redis.call('HINCRBY', key, 'lang:' .. ARGV[12], 1)
-  elseif kind == 'preview' then
-    redis.call('HINCRBY', key, 'p:' .. channel, 1)
-  end
-  if first and ttl > 0 then redis.call('EXPIRE', key, ttl) end
-  return first_human
-end
-local ttl = tonumber(ARGV[22])
-local link_first_human = count(KEYS[3], ttl)
-local global_first_human = count(KEYS[7], ttl)
-local total = redis.call('HINCRBY', KEYS[1], 'hits', 1)
-if kind == 'human' then
-  redis.call('HINCRBY', KEYS[1], 'human', 1)
-  redis.call('PFADD', KEYS[4], ARGV[13])
-  redis.call('PFADD', KEYS[8], ARGV[13])
-  redis.call('ZINCRBY', KEYS[9], 1, ARGV[21])
-  if ttl > 0 and link_first_human then redis.call('EXPIRE', KEYS[4], ttl) end
-  if ttl > 0 and global_first_human then
-    redis.call('EXPIRE', KEYS[8], ttl)
-    redis.call('EXPIRE', KEYS[9], ttl)
-  end
-end
-
--- A stream id carries the hit's own time. A live hit takes the server's id ('*'); a hit recorded
--- later (the demo's history) gets its own time, or the next sequence after the newest entry.
-local live = ARGV[23] == '1'
-local function stream_id(key)
-  if live then return '*' end
-  local top = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)[1]
-  if top then
-    local ms, seq = string.match(top[1], '^(%d+)-(%d+)$')
-    if tonumber(ms) >= now then return ms .. '-' .. (tonumber(seq) + 1) end
-  end
-  return ARGV[1] .. '-0'
-end
-local cap = tonumber(ARGV[18])
--- Only what cannot be derived is stored: the link is in the key, `dark` follows from the source,
--- device, OS, browser and app from the user-agent (shortener.hits.reading fills them back in).
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', cap, stream_id(KEYS[2]),
-  'kind', kind, 'source', source, 'channel', channel, 'evidence', evidence, 'lang', ARGV[12],
-  'visitor', ARGV[13], 'sender_test', sender_test, 'referrer', ARGV[15], 'ua', ARGV[16])
-redis.call('XADD', KEYS[6], 'MAXLEN', '~', cap * 10, stream_id(KEYS[6]),
-  'link', ARGV[21], 'kind', kind, 'source', source, 'channel', channel, 'evidence', evidence)
--- Trimming by age walks the stream head; once every 64 hits is enough (MINID ~ is approximate).
-if total % 64 == 1 then redis.call('XTRIM', KEYS[2], 'MINID', '~', ARGV[19]) end
-if total % 64 == 2 then redis.call('XTRIM', KEYS[6], 'MINID', '~', ARGV[19]) end
-return {status, link[1], channel, evidence, source, dark, sender_test}
-"""
-
-# Counts a hit on a code no link owns, in the instance's day aggregates.
-# KEYS: 1 global day. ARGV: 1 day ttl seconds
-RECORD_ORPHAN = """
-redis.call('HINCRBY', KEYS[1], 'orphan', 1)
-if tonumber(ARGV[1]) > 0 then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1])) end
-return 1
-"""
-
-SCRIPTS = {"record_hit": RECORD_HIT, "record_orphan": RECORD_ORPHAN}
-_SHAS = {name: hashlib.sha1(source.encode()).hexdigest() for name, source in SCRIPTS.items()}
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sha", hashlib.sha1(self.source.encode()).hexdigest())
 
 
-def run_script(r: redis.Redis, name: str, keys: list[str], args: list[object]) -> object:
-    """Run one of SCRIPTS on `r`; in a gevent worker, calls made at the same moment share a round trip."""
+def run_script(
+    r: redis.Redis, script: LuaScript, keys: Sequence[str], args: Sequence[object]
+) -> Any:
+    """Run `script` on `r`; in a gevent worker, calls made at the same moment share a round trip."""
     batcher = _batchers.get(r)
     if batcher is None:
         with _batchers_lock:
             batcher = _batchers.setdefault(
                 r, ScriptBatcher(gevent.sleep if monkey.is_module_patched("time") else None)
             )
-    return batcher.run(r, name, keys, args)
+    return batcher.run(r, script, list(keys), list(args))
 
 
-Call = tuple[str, list[str], list[object]]
+Call = tuple[LuaScript, list[str], list[object]]
 
 
 @dataclass(eq=False, slots=True)
@@ -303,17 +212,17 @@ class ScriptBatcher:
         self._lock = threading.Lock()
         self._open: _Batch | None = None
 
-    def run(self, r: redis.Redis, name: str, keys: list[str], args: list[object]) -> object:
+    def run(self, r: redis.Redis, script: LuaScript, keys: list[str], args: list[object]) -> object:
         """Run one script call, in the batch being gathered or in a new one."""
         if self._gather is None:
-            return _evalsha(r, (name, keys, args))
+            return _evalsha(r, (script, keys, args))
         with self._lock:
             batch = self._open
             leading = batch is None
             if batch is None:
                 batch = self._open = _Batch()
             index = len(batch.calls)
-            batch.calls.append((name, keys, args))
+            batch.calls.append((script, keys, args))
         if leading:
             try:
                 self._gather()
@@ -353,7 +262,8 @@ def _send(r: redis.Redis, calls: list[Call]) -> list[object]:
     try:
         return _pipeline(r, calls)
     except (redis.ConnectionError, redis.TimeoutError) as error:
-        return [error] * len(calls)
+        # One error object per caller: a shared one would collect every caller's traceback.
+        return [type(error)(*error.args) for _ in calls]
     except (redis.DataError, ValueError):
         # An argument Redis cannot take (a lone surrogate, a None): send each call alone, so that
         # only its own caller fails.
@@ -368,12 +278,12 @@ def _reply_or_error(r: redis.Redis, call: Call) -> object:
 
 
 def _evalsha(r: redis.Redis, call: Call) -> object:
-    name, keys, args = call
+    script, keys, args = call
     try:
-        return r.evalsha(_SHAS[name], len(keys), *keys, *args)
+        return r.evalsha(script.sha, len(keys), *keys, *args)
     except redis.exceptions.NoScriptError:  # the server restarted or flushed its scripts
-        r.script_load(SCRIPTS[name])
-        return r.evalsha(_SHAS[name], len(keys), *keys, *args)
+        r.script_load(script.source)
+        return r.evalsha(script.sha, len(keys), *keys, *args)
 
 
 def _pipeline(r: redis.Redis, calls: list[Call]) -> list[object]:
@@ -382,15 +292,16 @@ def _pipeline(r: redis.Redis, calls: list[Call]) -> list[object]:
         i for i, reply in enumerate(replies) if isinstance(reply, redis.exceptions.NoScriptError)
     ]
     if unknown:  # the server restarted or flushed its scripts
-        for name in {calls[i][0] for i in unknown}:
-            r.script_load(SCRIPTS[name])
-        for i, reply in zip(unknown, _execute(r, [calls[i] for i in unknown])):
+        for script in {calls[i][0] for i in unknown}:
+            r.script_load(script.source)
+        for i, reply in zip(unknown, _execute(r, [calls[i] for i in unknown]), strict=True):
             replies[i] = reply
     return replies
 
 
 def _execute(r: redis.Redis, calls: list[Call]) -> list[object]:
     pipe = r.pipeline(transaction=False)
-    for name, keys, args in calls:
-        pipe.evalsha(_SHAS[name], len(keys), *keys, *args)
-    return pipe.execute(raise_on_error=False)
+    for script, keys, args in calls:
+        pipe.evalsha(script.sha, len(keys), *keys, *args)
+    replies: list[object] = pipe.execute(raise_on_error=False)
+    return replies

@@ -10,7 +10,6 @@ import pytest
 
 from shortener.bulk import EXPORT_COLUMNS, import_rows, journal_path
 from tests.conftest import DOMAINS
-from tests.test_cli import run  # noqa: F401  (the fixture)
 
 
 def all_links(client, auth) -> list[dict]:
@@ -71,7 +70,7 @@ def write_csv(path: Path, rows: list[dict[str, str]]) -> None:
         writer.writerows(rows)
 
 
-def test_import_reports_bad_rows_and_resumes_without_duplicates(run, tmp_path, redis_client):  # noqa: F811
+def test_import_reports_bad_rows_and_resumes_without_duplicates(run_cli, tmp_path, redis_client):
     source = tmp_path / "links.csv"
     rows = [
         {
@@ -91,14 +90,14 @@ def test_import_reports_bad_rows_and_resumes_without_duplicates(run, tmp_path, r
         },
     ]
     write_csv(source, rows)
-    first = run("links", "import", str(source))
+    first = run_cli("links", "import", str(source))
     assert first.returncode == 1, first.stderr
     assert "row 3: url: url must start with http:// or https://" in first.stderr
     assert "Created 2 links, skipped 0 already imported, 1 rows refused" in first.stdout
     assert "import" in first.stderr and "3/3" in first.stderr  # the progress bar
     rows[1]["url"] = "https://example.com/2"
     write_csv(source, rows)
-    second = run("links", "import", str(source))
+    second = run_cli("links", "import", str(source))
     assert second.returncode == 0, second.stderr
     assert "Created 1 links, skipped 2 already imported, 0 rows refused" in second.stdout
     assert len(redis_client.hgetall("lumen:codes:go.test")) == 3
@@ -107,19 +106,19 @@ def test_import_reports_bad_rows_and_resumes_without_duplicates(run, tmp_path, r
     assert journal[2]["short_url"] == "https://go.test/two"
 
 
-def test_import_stops_when_a_journalled_row_changed(run, tmp_path):  # noqa: F811
+def test_import_stops_when_a_journalled_row_changed(run_cli, tmp_path):
     source = tmp_path / "links.csv"
     write_csv(source, [{"url": "https://example.com/1"}])
-    assert run("links", "import", str(source)).returncode == 0
+    assert run_cli("links", "import", str(source)).returncode == 0
     write_csv(source, [{"url": "https://example.com/changed"}])
-    result = run("links", "import", str(source))
+    result = run_cli("links", "import", str(source))
     assert result.returncode == 2 and "row 2 changed since it was imported" in result.stderr
 
 
-def test_import_refuses_an_unknown_column_before_creating_anything(run, tmp_path, redis_client):  # noqa: F811
+def test_import_refuses_an_unknown_column_before_creating_anything(run_cli, tmp_path, redis_client):
     source = tmp_path / "links.csv"
     write_csv(source, [{"url": "https://example.com/1", "colour": "red"}])
-    result = run("links", "import", str(source))
+    result = run_cli("links", "import", str(source))
     assert result.returncode == 2 and "unknown column 'colour'" in result.stderr
     assert not redis_client.keys("lumen:codes:*")
 
@@ -136,30 +135,32 @@ def test_an_interrupted_import_resumes_after_the_last_row_made(app, tmp_path, re
     assert len(redis_client.hgetall(f"lumen:codes:{DOMAINS[0]}")) == 5
 
 
-def test_export_writes_every_link_and_imports_again(run, tmp_path, redis_client, redis_server):  # noqa: F811
+def test_export_writes_every_link_and_imports_again(run_cli, tmp_path, redis_client, redis_server):
     assert (
-        run("links", "create", "https://example.com/x", "--slug", "x", "--title", "-5 %").returncode
+        run_cli(
+            "links", "create", "https://example.com/x", "--slug", "x", "--title", "-5 %"
+        ).returncode
         == 0
     )
     assert (
-        run("links", "create", "https://example.com/y", "--tag", "t1", "--tag", "t2").returncode
+        run_cli("links", "create", "https://example.com/y", "--tag", "t1", "--tag", "t2").returncode
         == 0
     )
-    exported = run("links", "export")
+    exported = run_cli("links", "export")
     assert exported.returncode == 0, exported.stderr
     rows = list(csv.DictReader(io.StringIO(exported.stdout)))
     assert list(rows[0]) == list(EXPORT_COLUMNS)
     assert [row["url"] for row in rows] == ["https://example.com/y", "https://example.com/x"]
     assert rows[0]["tags"] == "t1,t2" and rows[1]["slug"] == "x" and rows[1]["title"] == "'-5 %"
     target = tmp_path / "out.csv"
-    assert run("links", "export", "--output", str(target), "--tag", "t1").returncode == 0
+    assert run_cli("links", "export", "--output", str(target), "--tag", "t1").returncode == 0
     assert [row["url"] for row in csv.DictReader(target.open())] == ["https://example.com/y"]
     # Into an empty instance: the same links, codes and titles come back.
     redis_client.flushall()
     source = tmp_path / "all.csv"
     source.write_text(exported.stdout)
-    assert run("links", "import", str(source)).returncode == 0
-    again = list(csv.DictReader(io.StringIO(run("links", "export").stdout)))
+    assert run_cli("links", "import", str(source)).returncode == 0
+    again = list(csv.DictReader(io.StringIO(run_cli("links", "export").stdout)))
     keep = ("url", "slug", "title", "tags")
 
     def kept(found: list[dict[str, str]]) -> list[dict[str, str]]:

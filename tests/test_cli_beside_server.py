@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 
-from tests.conftest import ROOT, served_lumen
+from tests.conftest import ROOT, process_environ, served_lumen
 from tests.test_serve_e2e import request
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
@@ -15,8 +14,7 @@ FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.
 
 def cli(data_dir, *args: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
     """The CLI as a user runs it in a second terminal: same data dir, no PORT, no REDIS_URL."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PORT", "REDIS_URL", "LUMEN_DOMAINS")}
-    env["LUMEN_DATA_DIR"] = str(data_dir)
+    env = process_environ(LUMEN_DATA_DIR=str(data_dir))
     return subprocess.run(
         [sys.executable, "-m", "shortener", *args],
         cwd=ROOT,

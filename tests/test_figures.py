@@ -1,4 +1,5 @@
-"""Stats math on hit mixes whose right answers are known, recorded through the real recording code."""
+"""Stats math on hit mixes whose right answers are known, recorded through the real recording
+code."""
 
 from __future__ import annotations
 
@@ -9,13 +10,17 @@ import pytest
 from shortener.analytics.attribution import classify_hit
 from shortener.errors import InvalidInput
 from shortener.figures import DayRange, day_range, load_stats, select_links
-from shortener.hits.recording import Hit, record_hit, record_orphan
+from shortener.hits.recording import Hit, RecordingPolicy, record_hit, record_orphan
 from shortener.links import Link
 from tests.conftest import DOMAINS
 
-CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Safari/537.36"
+)
 IPHONE = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0_1 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) "
     "Version/17.0 Mobile/15E148 Safari/604.1"
 )
 WHATSAPP_IN_APP = (
@@ -81,9 +86,7 @@ def send(ctx):  # type: ignore[no-untyped-def]
             attribution,
             variant_channel=variant,
             count=True,
-            retention_count=1000,
-            retention_days=3650,
-            preview_window_ms=6 * 3600_000,
+            policy=RecordingPolicy(1000, 3650, 6 * 3600_000),
         )
         assert outcome is not None and outcome.status == 302
 

@@ -11,14 +11,13 @@ order (text after two spaces is a remark).
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 
 import pytest
 
-from tests.conftest import ROOT, served_lumen
+from tests.conftest import ROOT, process_environ, served_lumen
 from tests.routes.test_webhooks import Receiver
 
 BLOCK = re.compile(r"<!-- readme-test: ([\w-]+) -->\n```sh\n(.*?)\n```", re.DOTALL)
@@ -50,21 +49,20 @@ def test_every_marked_block_is_known():
     assert [name for name, _ in BLOCKS] == EXPECTED_BLOCKS
 
 
-def test_the_readme_examples_run_as_written(tmp_path, monkeypatch):
-    monkeypatch.setenv("LUMEN_WEBHOOK_ALLOW_PRIVATE", "1")  # the stand-in receiver is local
+def test_the_readme_examples_run_as_written(tmp_path):
     receiver = Receiver()
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     try:
-        with served_lumen(["-m", "shortener", "serve"], 1, tmp_path / "serve.log") as (port, data):
+        with served_lumen(
+            ["-m", "shortener", "serve"],
+            1,
+            tmp_path / "serve.log",
+            LUMEN_WEBHOOK_ALLOW_PRIVATE="1",  # the stand-in receiver is local
+        ) as (port, data):
             log = (tmp_path / "serve.log").read_text()
             key = next(line.strip() for line in log.splitlines() if line.strip().startswith("lum_"))
-            env = {
-                k: v
-                for k, v in os.environ.items()
-                if k not in ("PORT", "REDIS_URL", "LUMEN_DOMAINS", "LUMEN_DEFAULT_DOMAIN")
-            }
-            env.update({"LUMEN_DATA_DIR": str(data), "PYTHONPATH": str(ROOT)})
+            env = process_environ(LUMEN_DATA_DIR=str(data), PYTHONPATH=str(ROOT))
             for name, script in BLOCKS:
                 runnable = (
                     script.replace("KEY=lum_...", f"KEY={key}")

@@ -16,11 +16,14 @@ import redis
 
 from shortener.analytics.attribution import classify_hit
 from shortener.embedded_redis import EmbeddedRedis
-from shortener.hits.recording import Hit, record_hit
+from shortener.hits.recording import Hit, RecordingPolicy, record_hit
 from shortener.store import Keys
 from tests.conftest import DOMAINS, ROOT
 
-CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Safari/537.36"
+)
 
 
 def under_gevent(redis_server: EmbeddedRedis, scenario: str) -> dict[str, object]:
@@ -97,9 +100,7 @@ def test_concurrent_threads_each_get_the_reply_to_their_own_call(app, redis_clie
             classify_hit(CHROME, ""),
             variant_channel="",
             count=True,
-            retention_count=100,
-            retention_days=30,
-            preview_window_ms=1000,
+            policy=RecordingPolicy(100, 30, 1000),
         )
         replies[link.id] = outcome.url
 
@@ -136,7 +137,5 @@ def test_a_call_on_a_stopped_server_raises_a_connection_error(tmp_path):
             classify_hit(CHROME, ""),
             variant_channel="",
             count=True,
-            retention_count=100,
-            retention_days=30,
-            preview_window_ms=1000,
+            policy=RecordingPolicy(100, 30, 1000),
         )

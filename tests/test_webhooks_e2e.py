@@ -12,11 +12,12 @@ from tests.test_serve_e2e import request
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 
 
-def test_served_workers_deliver_link_events_and_clicks_once(tmp_path, monkeypatch):
-    monkeypatch.setenv("LUMEN_WEBHOOK_ALLOW_PRIVATE", "1")
+def test_served_workers_deliver_link_events_and_clicks_once(tmp_path):
     receiver = Receiver()
     try:
-        with served_lumen(["-m", "shortener", "serve"], 2, tmp_path / "serve.log") as (port, _):
+        with served_lumen(
+            ["-m", "shortener", "serve"], 2, tmp_path / "serve.log", LUMEN_WEBHOOK_ALLOW_PRIVATE="1"
+        ) as (port, _):
             log = (tmp_path / "serve.log").read_text()
             key = next(line.strip() for line in log.splitlines() if line.strip().startswith("lum_"))
             headers = {

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
 
 from shortener.webhooks import GROUP, create_webhook
-from tests.conftest import ROOT
+from tests.conftest import ROOT, process_environ
 from tests.routes.test_webhooks import Receiver
 
 
@@ -19,14 +18,13 @@ def test_the_worker_command_delivers_and_stops_on_sigterm(
 ):
     ctx = app.extensions["lumen"]
     receiver = Receiver()
-    env = {
-        **os.environ,
-        "REDIS_URL": redis_server.url,
-        "LUMEN_DATA_DIR": str(tmp_path),
-        "SECRET_KEY": "worker-test",
-        "LUMEN_DOMAINS": "go.test",
-        "LUMEN_WEBHOOK_ALLOW_PRIVATE": "1",
-    }
+    env = process_environ(
+        REDIS_URL=redis_server.url,
+        LUMEN_DATA_DIR=str(tmp_path),
+        SECRET_KEY="worker-test",
+        LUMEN_DOMAINS="go.test",
+        LUMEN_WEBHOOK_ALLOW_PRIVATE="1",
+    )
     worker = subprocess.Popen(
         [sys.executable, "-m", "shortener", "worker"],
         cwd=ROOT,

@@ -3,7 +3,8 @@
 Stream ids are the hits' own times (see `shortener.store`), so a time range is an id range. The
 per-link stream keeps what cannot be derived, referrer and user-agent included; the instance-wide
 stream only the link and the attribution. Derivable fields (link, dark, variant, device, OS,
-browser, app) are filled back in here, from the key and the user-agent (the parse is cached). Reading goes in batches, so an export never holds a whole stream in memory.
+browser, app) are filled back in here, from the key and the user-agent (the parse is cached).
+Reading goes in batches, so an export never holds a whole stream in memory.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from dataclasses import dataclass
 import redis
 
 from shortener.analytics.user_agents import classify_user_agent
-from shortener.analytics.vocabulary import DARK_SOURCES, Evidence, Kind
+from shortener.analytics.vocabulary import Kind
+from shortener.hits.recording import StoredAttribution
 from shortener.store import NO_VALUE, Keys
 
 BATCH = 500
+# The columns of an export: the stored fields (hits.recording.LINK_STREAM_FIELDS and
+# ALL_STREAM_FIELDS, the visitor hash left out) with the derived ones filled back in.
 LINK_FIELDS = (
     "link",
     "kind",
@@ -51,12 +55,14 @@ def _raw_hit(entry_id: str, stored: dict[str, str], link_id: int | None) -> RawH
     fields = dict(stored)
     if link_id is not None:
         fields["link"] = str(link_id)
-    source = fields.get("source", NO_VALUE)
-    fields["dark"] = "1" if fields.get("kind") == Kind.HUMAN and source in DARK_SOURCES else "0"
+    attribution = StoredAttribution(
+        fields.get("source", NO_VALUE),
+        fields.get("channel", NO_VALUE),
+        fields.get("evidence", NO_VALUE),
+    )
+    fields["dark"] = "1" if fields.get("kind") == Kind.HUMAN and attribution.dark else "0"
     if "ua" in fields:
-        fields["variant"] = (
-            fields["channel"] if fields.get("evidence") == Evidence.TAG else NO_VALUE
-        )
+        fields["variant"] = attribution.channel if attribution.tagged else NO_VALUE
         client = classify_user_agent(fields["ua"])
         fields.update(
             device=client.device, os=client.os, browser=client.browser, app=client.app or NO_VALUE
@@ -67,7 +73,7 @@ def _raw_hit(entry_id: str, stored: dict[str, str], link_id: int | None) -> RawH
 def iter_hits(
     r: redis.Redis, keys: Keys, start_ms: int, end_ms: int, link_id: int | None = None
 ) -> Iterator[RawHit]:
-    """The hits from `start_ms` to `end_ms` inclusive, oldest first: one link's, or the instance's."""
+    """The hits from `start_ms` to `end_ms` inclusive, oldest first: a link's or the instance's."""
     stream = keys.all_hits() if link_id is None else keys.link_hits(link_id)
     lower: str = str(start_ms)
     upper = f"{end_ms}-18446744073709551615"

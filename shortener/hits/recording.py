@@ -1,4 +1,11 @@
-"""Hits: one GET of a short code, made anonymous, attributed and recorded in Redis."""
+"""Recording hits: what a hit is, the recording policy, and the script that records it.
+
+The recording script's contract lives here whole: its keys and arguments by name
+(`RECORD_HIT_KEYS`, `RECORD_HIT_ARGS`, bound to `K.<name>` and `A.<name>` inside the Lua), the
+policy it applies (expiry, click budgets, preview correlation, retention), and the encoding of
+the fields it writes with the decoder the readers use (`decode_attribution`,
+`LINK_STREAM_FIELDS`). Key names come from `shortener.store.Keys`.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +13,19 @@ import functools
 import hashlib
 import hmac
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import redis
 
+from config import Settings
 from shortener.analytics.attribution import Attribution
-from shortener.store import NO_VALUE, Keys, run_script
+from shortener.analytics.vocabulary import DARK_SOURCES, Evidence
+from shortener.store import NO_VALUE, Keys, LuaScript, run_script
+
+V = TypeVar("V")
 
 MAX_USER_AGENT = 512
 MAX_REFERRER = 1024
@@ -35,6 +48,8 @@ class Hit:
     language: str
     visitor: str
     ip_hash: str
+    # A random id: a hit written again after a timeout (it may have landed) is recorded once.
+    hit_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +62,7 @@ class Outcome:
     evidence: str | None = None
     sender_test: bool = False
     gone_reason: str = ""
+    expires_at_ms: int | None = None
 
 
 def day_of(time_ms: int) -> str:
@@ -71,7 +87,7 @@ def visitor_hash(key: bytes, ip: str, user_agent: str) -> str:
 
 
 def network_hash(key: bytes, ip: str) -> str:
-    """Anonymous id of the IP alone for one day, to tell a sender testing a link after its preview."""
+    """Anonymous id of the IP alone for one day to spot a sender testing their own link."""
     return hmac.new(key, f"ip\n{ip}".encode(), hashlib.sha256).hexdigest()[:12]
 
 
@@ -91,6 +107,314 @@ def _text(value: object) -> str:
     return NO_VALUE if value is None or value == "" else str(value)
 
 
+@dataclass(frozen=True, slots=True)
+class RecordingPolicy:
+    """How hits are kept: raw-hit retention and the preview-correlation window."""
+
+    # Raw hits kept per link stream at most (10x that in the instance-wide stream).
+    retention_count: int = 10_000
+    # Raw hits older than this many days are trimmed from the streams.
+    retention_days: int = 90
+    # A dark click this long after a private app's link preview is credited to that app.
+    preview_window_ms: int = 6 * 3_600_000
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RecordingPolicy:
+        """The policy an instance's settings ask for."""
+        return cls(
+            retention_count=settings.hit_retention_count,
+            retention_days=settings.hit_retention_days,
+            preview_window_ms=settings.preview_window_seconds * 1000,
+        )
+
+
+# How many distinct values of each open-ended breakdown a day hash keeps (its own link's, or the
+# instance's); past the cap a new value is counted under OTHER. Anyone can send a new
+# Accept-Language tag or referrer, so without a bound a day hash (and every stats read) would grow
+# with whatever visitors invent. For `a:` fields only the channel is folded: source and evidence
+# (closed sets) stay exact, so the dark share stays exact.
+DAY_FIELD_CAPS = {"a:": 200, "lang:": 50, "os:": 50, "br:": 50, "dev:": 20}
+OTHER = "(other)"
+
+# A human hit's source, channel and evidence are one day-hash field (one HINCRBY instead of five):
+# `a:<source>|<channel>|<evidence>`, a missing value written as NO_VALUE. Written by RECORD_HIT,
+# read back by `decode_attribution`.
+ATTRIBUTION_PREFIX = "a:"
+
+
+def encode_attribution(source: str, channel: str, evidence: str) -> str:
+    """The day-hash field of one attribution (the Lua in RECORD_HIT builds the same string).
+
+    >>> encode_attribution("messaging", "whatsapp", "in-app")
+    'a:messaging|whatsapp|in-app'
+    """
+    return f"{ATTRIBUTION_PREFIX}{source}|{channel}|{evidence}"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAttribution:
+    """An `a:` field read back, with what follows from it."""
+
+    source: str
+    channel: str
+    evidence: str
+    dark: bool = field(init=False)
+    tagged: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "dark", self.source in DARK_SOURCES)
+        object.__setattr__(self, "tagged", self.evidence == Evidence.TAG)
+
+
+@functools.lru_cache(maxsize=4096)
+def decode_attribution(name: str) -> StoredAttribution | None:
+    """The attribution of a day-hash field, or None when the field is not an `a:` field.
+
+    >>> decode_attribution("a:messaging|whatsapp|in-app").dark
+    True
+    >>> decode_attribution("k:human") is None
+    True
+    """
+    if not name.startswith(ATTRIBUTION_PREFIX):
+        return None
+    source, channel, evidence = name[len(ATTRIBUTION_PREFIX) :].split("|", 2)
+    return StoredAttribution(source, channel, evidence)
+
+
+# The fields of an entry of a link's raw-hit stream, as RECORD_HIT writes them (what can be
+# derived — link, dark, variant, device, OS, browser, app — is left out: `hits.reading` derives it).
+LINK_STREAM_FIELDS = (
+    "id",
+    "kind",
+    "source",
+    "channel",
+    "evidence",
+    "lang",
+    "visitor",
+    "sender_test",
+    "referrer",
+    "ua",
+)
+# The fields of an entry of the instance-wide stream.
+ALL_STREAM_FIELDS = ("link", "kind", "source", "channel", "evidence")
+
+RECORD_HIT_KEYS = (
+    "link",  # hash: the link's record and running totals
+    "link_hits",  # stream: the link's raw hits
+    "link_day",  # hash: the link's aggregates of the hit's day
+    "link_visitors",  # HyperLogLog: the link's visitors that day
+    "link_previews",  # hash: app channel -> "<ms>|<ip hash>" of its latest preview
+    "all_hits",  # stream: every hit, compact
+    "global_day",  # hash: the instance's aggregates of the day
+    "global_visitors",  # HyperLogLog: the instance's visitors that day
+    "global_top_links",  # sorted set: link id -> human clicks that day
+)
+RECORD_HIT_ARGS = (
+    "now",  # the hit's time, epoch ms
+    "count",  # "1": record; "0": only read the link's state (HEAD)
+    "kind",
+    "source",
+    "channel",
+    "evidence",
+    "dark",  # "1" or "0"
+    "device",
+    "os",
+    "browser",
+    "app",
+    "lang",
+    "visitor",  # the visitor's daily hash
+    "ip_hash",  # the network's daily hash (tells a sender testing a link after its preview)
+    "referrer",
+    "ua",
+    "variant",  # the share variant's channel, or NO_VALUE
+    "cap",  # raw hits kept per link stream
+    "min_id",  # raw hits older than this (epoch ms) are trimmed
+    "window",  # preview-correlation window, ms
+    "link_id",
+    "ttl",  # seconds a day aggregate is kept
+    "live",  # "1": recorded as it happens (the server's stream id); "0": recorded later
+    "hit_id",  # the hit's random id (empty: none)
+    "replay",  # "1": this hit may have been recorded already (its first write timed out)
+)
+
+
+def _lua_caps() -> str:
+    """DAY_FIELD_CAPS and OTHER as Lua, so the script and its readers share one bound."""
+    caps = ", ".join(f"['{family}']={cap}" for family, cap in DAY_FIELD_CAPS.items())
+    return f"local CAPS = {{{caps}}}\nlocal OTHER = '{OTHER}'\n"
+
+
+def _named(names: tuple[str, ...], table: str, source: str) -> str:
+    """Lua that binds KEYS or ARGV to a table by name, so the script reads `A.kind`, not ARGV[3]."""
+    listed = ", ".join(f"{name}={table}[{i}]" for i, name in enumerate(names, 1))
+    return f"local {table[0]} = {{{listed}}}\n{source}"
+
+
+def _in_order(names: tuple[str, ...], values: Mapping[str, V]) -> list[V]:
+    """The values of `names`, in order; a name missing or unknown is a programming error."""
+    if values.keys() != set(names):
+        raise ValueError(f"script arguments differ from the contract: {set(names) ^ values.keys()}")
+    return [values[name] for name in names]
+
+
+# Records one hit of a link: checks that the link exists and can still be followed, credits a
+# dark click to a recent preview, bumps the link's and the instance's day aggregates and appends
+# the raw hit to both streams, all atomically, in one round trip.
+# Returns {status, url, channel, evidence, source, dark, sender_test, expires_at}; status 0 = no
+# such link,
+# 410 = expired or out of clicks (url, reason), else the redirect status.
+RECORD_HIT = LuaScript(
+    "record_hit",
+    _named(
+        RECORD_HIT_KEYS,
+        "KEYS",
+        _named(
+            RECORD_HIT_ARGS,
+            "ARGV",
+            _lua_caps()
+            + """
+local link = redis.call('HMGET', K.link,
+  'url', 'redirect_status', 'expires_at', 'max_clicks', 'human')
+if not link[1] then return {0} end
+local now = tonumber(A.now)
+if link[3] and link[3] ~= '' and tonumber(link[3]) <= now then return {410, link[1], 'expired'} end
+local max_clicks = tonumber(link[4] or '0') or 0
+if max_clicks > 0 and (tonumber(link[5] or '0') or 0) >= max_clicks then
+  return {410, link[1], 'max_clicks'}
+end
+local kind, source, channel, evidence, dark = A.kind, A.source, A.channel, A.evidence, A.dark
+local sender_test = '0'
+local status = tonumber(link[2]) or 302
+local answer = {status, link[1], channel, evidence, source, dark, sender_test, link[3]}
+-- A hit written again after a timeout is recorded once: its first write, if it landed, is in the
+-- link's stream within a minute or so of the hit's own time.
+if A.replay == '1' and A.hit_id ~= '' then
+  local nearby = redis.call('XRANGE', K.link_hits, tonumber(A.now) - 5000, tonumber(A.now) + 300000,
+    'COUNT', 5000)
+  for _, entry in ipairs(nearby) do
+    if entry[2][2] == A.hit_id then return answer end
+  end
+end
+if A.count ~= '1' then return answer end
+
+local window = tonumber(A.window)
+-- Only private apps' previews are remembered for correlation (docs/ATTRIBUTION.md).
+if kind == 'preview' and channel ~= '-' and (source == 'messaging' or source == 'email') then
+  redis.call('HSET', K.link_previews, channel, A.now .. '|' .. A.ip_hash)
+  redis.call('PEXPIRE', K.link_previews, window)
+elseif kind == 'human' and evidence == 'none' then
+  local seen = redis.call('HGETALL', K.link_previews)
+  local best_ms, best_channel, best_ip = -1, nil, nil
+  for i = 1, #seen, 2 do
+    local sep = string.find(seen[i + 1], '|', 1, true)
+    local ms = tonumber(string.sub(seen[i + 1], 1, sep - 1))
+    if ms and now - ms <= window and ms > best_ms then
+      best_ms, best_channel, best_ip = ms, seen[i], string.sub(seen[i + 1], sep + 1)
+    end
+  end
+  if best_channel then
+    if best_ip == A.ip_hash then
+      sender_test = '1'
+    else
+      channel, evidence = best_channel, 'preview'
+    end
+  end
+end
+
+-- Each day key gets its time-to-live when the day's first hit of a kind creates it. A human hit's
+-- attribution is one field (encode_attribution in Python; decode_attribution reads it back).
+-- An open-ended family keeps at most CAPS[family] values a day (`n:<family>` counts them);
+-- a value past the cap is counted under `other` instead.
+local function bump(key, family, value, other)
+  local field = family .. value
+  if redis.call('HINCRBY', key, field, 1) == 1 then
+    if redis.call('HINCRBY', key, 'n:' .. family, 1) > CAPS[family] then
+      redis.call('HDEL', key, field)
+      redis.call('HINCRBY', key, 'n:' .. family, -1)
+      redis.call('HINCRBY', key, family .. other, 1)
+    end
+  end
+end
+local attribution = source .. '|' .. channel .. '|' .. evidence
+local other_attribution = source .. '|' .. OTHER .. '|' .. evidence
+local function count(key, ttl)
+  local first = redis.call('HINCRBY', key, 'k:' .. kind, 1) == 1
+  local first_human = first and kind == 'human'
+  if kind == 'human' then
+    bump(key, 'a:', attribution, other_attribution)
+    bump(key, 'dev:', A.device, OTHER)
+    bump(key, 'os:', A.os, OTHER)
+    bump(key, 'br:', A.browser, OTHER)
+    bump(key, 'lang:', A.lang, OTHER)
+  elseif kind == 'preview' then
+    redis.call('HINCRBY', key, 'p:' .. channel, 1)
+  end
+  if first and ttl > 0 then redis.call('EXPIRE', key, ttl) end
+  return first_human
+end
+local ttl = tonumber(A.ttl)
+local link_first_human = count(K.link_day, ttl)
+local global_first_human = count(K.global_day, ttl)
+local total = redis.call('HINCRBY', K.link, 'hits', 1)
+if kind == 'human' then
+  redis.call('HINCRBY', K.link, 'human', 1)
+  redis.call('PFADD', K.link_visitors, A.visitor)
+  redis.call('PFADD', K.global_visitors, A.visitor)
+  redis.call('ZINCRBY', K.global_top_links, 1, A.link_id)
+  if ttl > 0 and link_first_human then redis.call('EXPIRE', K.link_visitors, ttl) end
+  if ttl > 0 and global_first_human then
+    redis.call('EXPIRE', K.global_visitors, ttl)
+    redis.call('EXPIRE', K.global_top_links, ttl)
+  end
+end
+
+-- A stream id carries the hit's own time. A live hit takes the server's id ('*'); a hit recorded
+-- later (the demo's history) gets its own time, or the next sequence after the newest entry.
+local live = A.live == '1'
+local function stream_id(key)
+  if live then return '*' end
+  local top = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)[1]
+  if top then
+    local ms, seq = string.match(top[1], '^(%d+)-(%d+)$')
+    if tonumber(ms) >= now then return ms .. '-' .. (tonumber(seq) + 1) end
+  end
+  return A.now .. '-0'
+end
+local cap = tonumber(A.cap)
+-- The fields of LINK_STREAM_FIELDS and ALL_STREAM_FIELDS, in that order.
+redis.call('XADD', K.link_hits, 'MAXLEN', '~', cap, stream_id(K.link_hits), 'id', A.hit_id,
+  'kind', kind, 'source', source, 'channel', channel, 'evidence', evidence, 'lang', A.lang,
+  'visitor', A.visitor, 'sender_test', sender_test, 'referrer', A.referrer, 'ua', A.ua)
+redis.call('XADD', K.all_hits, 'MAXLEN', '~', cap * 10, stream_id(K.all_hits),
+  'link', A.link_id, 'kind', kind, 'source', source, 'channel', channel, 'evidence', evidence)
+-- Trimming by age walks the stream head; once every 64 hits is enough (MINID ~ is approximate).
+if total % 64 == 1 then redis.call('XTRIM', K.link_hits, 'MINID', '~', A.min_id) end
+if total % 64 == 2 then redis.call('XTRIM', K.all_hits, 'MINID', '~', A.min_id) end
+return {status, link[1], channel, evidence, source, dark, sender_test, link[3]}
+""",
+        ),
+    ),
+)
+
+# Counts a hit on a code no link owns, in the instance's day aggregates.
+RECORD_ORPHAN = LuaScript(
+    "record_orphan",
+    _named(
+        ("global_day",),
+        "KEYS",
+        _named(
+            ("ttl",),
+            "ARGV",
+            """
+redis.call('HINCRBY', K.global_day, 'orphan', 1)
+if tonumber(A.ttl) > 0 then redis.call('EXPIRE', K.global_day, tonumber(A.ttl)) end
+return 1
+""",
+        ),
+    ),
+)
+
+
 def record_hit(
     r: redis.Redis,
     keys: Keys,
@@ -100,53 +424,54 @@ def record_hit(
     *,
     variant_channel: str,
     count: bool,
-    retention_count: int,
-    retention_days: int,
-    preview_window_ms: int,
+    policy: RecordingPolicy,
+    replay: bool = False,
 ) -> Outcome | None:
     """Resolve and (when `count`) record a hit of one link in one round trip; None if it is gone."""
     day = day_of(hit.time_ms)
-    min_id = max(0, hit.time_ms - retention_days * 86_400_000)
-    link_keys = [
-        keys.link(link_id),
-        keys.link_hits(link_id),
-        keys.link_day(link_id, day),
-        keys.link_visitors(link_id, day),
-        keys.link_previews(link_id),
-        keys.all_hits(),
-        keys.global_day(day),
-        keys.global_visitors(day),
-        keys.global_top_links(day),
-    ]
+    script_keys = {
+        "link": keys.link(link_id),
+        "link_hits": keys.link_hits(link_id),
+        "link_day": keys.link_day(link_id, day),
+        "link_visitors": keys.link_visitors(link_id, day),
+        "link_previews": keys.link_previews(link_id),
+        "all_hits": keys.all_hits(),
+        "global_day": keys.global_day(day),
+        "global_visitors": keys.global_visitors(day),
+        "global_top_links": keys.global_top_links(day),
+    }
+    args: dict[str, object] = {
+        "now": hit.time_ms,
+        "count": 1 if count else 0,
+        "kind": attribution.kind,
+        "source": _text(attribution.source),
+        "channel": _text(attribution.channel),
+        "evidence": attribution.evidence,
+        "dark": 1 if attribution.dark else 0,
+        "device": attribution.device,
+        "os": attribution.os,
+        "browser": attribution.browser,
+        "app": _text(attribution.app),
+        "lang": hit.language,
+        "visitor": hit.visitor,
+        "ip_hash": hit.ip_hash,
+        "referrer": hit.referrer,
+        "ua": hit.user_agent,
+        "variant": _text(variant_channel),
+        "cap": policy.retention_count,
+        "min_id": max(0, hit.time_ms - policy.retention_days * 86_400_000),
+        "window": policy.preview_window_ms,
+        "link_id": link_id,
+        "ttl": AGGREGATE_DAYS * 86_400,
+        "live": 1 if abs(time.time_ns() // 1_000_000 - hit.time_ms) < LIVE_MS else 0,
+        "hit_id": hit.hit_id,
+        "replay": 1 if replay else 0,
+    }
     reply = run_script(
         r,
-        "record_hit",
-        link_keys,
-        [
-            hit.time_ms,
-            1 if count else 0,
-            attribution.kind,
-            _text(attribution.source),
-            _text(attribution.channel),
-            attribution.evidence,
-            1 if attribution.dark else 0,
-            attribution.device,
-            attribution.os,
-            attribution.browser,
-            _text(attribution.app),
-            hit.language,
-            hit.visitor,
-            hit.ip_hash,
-            hit.referrer,
-            hit.user_agent,
-            _text(variant_channel),
-            retention_count,
-            min_id,
-            preview_window_ms,
-            link_id,
-            AGGREGATE_DAYS * 86_400,
-            1 if abs(time.time_ns() // 1_000_000 - hit.time_ms) < LIVE_MS else 0,
-        ],
+        RECORD_HIT,
+        _in_order(RECORD_HIT_KEYS, script_keys),
+        _in_order(RECORD_HIT_ARGS, args),
     )
     status = int(reply[0])
     if status == 0:
@@ -155,12 +480,15 @@ def record_hit(
         return Outcome(status=410, url=reply[1], gone_reason=reply[2])
     channel = None if reply[2] == NO_VALUE else reply[2]
     return Outcome(
-        status=status, url=reply[1], channel=channel, evidence=reply[3], sender_test=reply[6] == "1"
+        status=status,
+        url=reply[1],
+        channel=channel,
+        evidence=reply[3],
+        sender_test=reply[6] == "1",
+        expires_at_ms=int(reply[7]) if len(reply) > 7 and reply[7] else None,
     )
 
 
 def record_orphan(r: redis.Redis, keys: Keys, hit: Hit) -> None:
     """Count a hit on an unknown code in the instance's day aggregates."""
-    run_script(
-        r, "record_orphan", [keys.global_day(day_of(hit.time_ms))], [AGGREGATE_DAYS * 86_400]
-    )
+    run_script(r, RECORD_ORPHAN, [keys.global_day(day_of(hit.time_ms))], [AGGREGATE_DAYS * 86_400])

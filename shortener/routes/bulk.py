@@ -8,7 +8,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from shortener.bulk import MAX_BULK_ITEMS, check_bulk_size, create_item
 from shortener.routes import lumen
-from shortener.routes.api import MalformedBody, require_api_key
+from shortener.routes.api_requests import MalformedBody, require_api_key
 from shortener.routes.problems import problem
 
 bp = Blueprint("bulk", __name__, url_prefix="/api/v1")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import logging
-
 import redis
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from shortener.errors import LumenError
@@ -13,8 +11,6 @@ from shortener.errors import LumenError
 PROBLEM_TYPE = "application/problem+json"
 # Seconds a client is asked to wait when Redis does not answer (a restart usually takes a few).
 RETRY_AFTER_SECONDS = 5
-
-log = logging.getLogger(__name__)
 
 
 def problem(status: int, title: str, detail: str, **extra: object) -> Response:
@@ -45,7 +41,14 @@ def _http_error(error: HTTPException) -> Response | tuple[str, int]:
 
 
 def _redis_unavailable(error: redis.RedisError) -> Response:
-    log.exception("Redis failed while serving %s %s", request.method, request.path, exc_info=error)
+    current_app.extensions["lumen"].failures.note(
+        f"serving {request.endpoint or 'a request'}", error
+    )
+    return unavailable()
+
+
+def unavailable() -> Response:
+    """503 with Retry-After: Redis does not answer (problem+json under /api, a page elsewhere)."""
     title, detail = (
         "Service Unavailable",
         "Lumen's database does not answer right now; try again in a few seconds.",

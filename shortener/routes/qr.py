@@ -13,7 +13,7 @@ from shortener.qrcodes import (
     render_link_qr,
 )
 from shortener.routes import lumen
-from shortener.routes.api import int_arg, require_api_key
+from shortener.routes.api_requests import int_arg, require_api_key
 
 bp = Blueprint("qr", __name__, url_prefix="/api/v1")
 bp.before_request(require_api_key)

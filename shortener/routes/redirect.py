@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
-from functools import partial
 from typing import Any
 
-import redis
 from flask import (
     Blueprint,
     Flask,
@@ -23,14 +20,11 @@ from flask import (
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.urls import iri_to_uri
 
-from shortener.analytics.attribution import classify_hit
 from shortener.codes import RESERVED_WORDS, SLUG_PATTERN
 from shortener.context import AppContext
-from shortener.hits.recording import Hit, Outcome, record_hit, record_orphan
-from shortener.links import LinkRef
-from shortener.routes import hit_from_environ, hit_from_request, lumen, request_domain
-
-log = logging.getLogger(__name__)
+from shortener.redirect import NO_STORE, Answer, Result, follow_code, request_domain
+from shortener.routes import lumen
+from shortener.routes.problems import unavailable
 
 bp = Blueprint("redirect", __name__)
 
@@ -46,18 +40,6 @@ def refuse_unknown_hosts() -> None:
         abort(404, description="This host is not a Lumen domain.")
 
 
-NO_STORE = "private, max-age=0"
-
-
-def _no_store(response: Response) -> Response:
-    response.headers["Cache-Control"] = NO_STORE
-    return response
-
-
-def _gone(reason: str) -> Response:
-    return _no_store(make_response(render_template("gone.html", reason=reason), 410))
-
-
 @bp.get("/favicon.ico")
 def favicon() -> Response:
     """Browsers ask every short domain for an icon: answer it rather than count an orphan hit."""
@@ -71,7 +53,7 @@ def favicon() -> Response:
 
 @bp.get("/robots.txt")
 def robots() -> Response:
-    """Crawlers may follow short links (they are recorded as bots), not read the API or dashboard."""
+    """Crawlers may follow short links (recorded as bots), not read the API or the dashboard."""
     body = "User-agent: *\nDisallow: /api/\nDisallow: /dashboard\n"
     return Response(body, mimetype="text/plain", headers={"Cache-Control": "public, max-age=86400"})
 
@@ -79,79 +61,46 @@ def robots() -> Response:
 @bp.get("/")
 def home() -> Response:
     """The bare short domain sends people to the dashboard."""
-    return redirect("/dashboard", code=302)
+    return redirect("/dashboard", code=302)  # type: ignore[return-value]
 
 
 @bp.route("/<code>", methods=["GET", "HEAD"])
 def follow(code: str) -> Response:
-    """Send the visitor on and record the hit (HEAD is answered but not counted)."""
-    ctx = lumen()
-    hit = hit_from_request(code)
-    counted = request.method == "GET"
-    ref = ctx.resolve(hit.domain, code)
-    if ref is None:
-        if counted:
-            try:
-                record_orphan(ctx.redis, ctx.keys, hit)
-            except redis.RedisError:
-                ctx.record_failures += 1
-                log.exception("recording an orphan hit on %s/%s failed", hit.domain, code)
-        abort(404, description="This short link does not exist. Check the address for typos.")
-    outcome = attribute_and_record(ctx, hit, ref, counted)
-    if outcome is None:
-        # The link went away after this worker cached its code (or the code now names another link).
-        ctx.link_cache.forget(hit.domain, code)
-        ref = ctx.resolve(hit.domain, code)
-        outcome = attribute_and_record(ctx, hit, ref, counted) if ref is not None else None
-    if outcome is None:
-        abort(404, description="This short link does not exist. Check the address for typos.")
-    if outcome.status == 410:
-        return _gone(outcome.gone_reason)
-    # A bare response: the HTML body redirect() would build is never read by a browser.
-    return Response(
-        status=outcome.status, headers={"Location": outcome.url, "Cache-Control": NO_STORE}
-    )
+    """Send the visitor on and record the hit (HEAD is answered, not counted).
+
+    The fast path below has usually worked the request out already and left its result in the
+    environ; otherwise (a request reaching Flask without it) the same steps run here.
+    """
+    result = request.environ.pop(RESULT_KEY, None) or follow_code(lumen(), request.environ, code)
+    return render_result(result)
 
 
-def attribute_and_record(ctx: AppContext, hit: Hit, ref: LinkRef, counted: bool) -> Outcome | None:
-    """Classify the hit for the link `ref` names and record it; a failure to record is logged,
-    counted, and answered from a resolve-only run so the visitor still gets the redirect."""
-    settings = ctx.settings
-    attribution = classify_hit(
-        hit.user_agent,
-        hit.referrer,
-        own_hosts=settings.all_domains,
-        target_site=ref.site or None,
-        tag_channel=ref.channel or None,
-    )
-    record = partial(
-        record_hit,
-        ctx.redis,
-        ctx.keys,
-        ref.link_id,
-        hit,
-        attribution,
-        variant_channel=ref.channel,
-        retention_count=settings.hit_retention_count,
-        retention_days=settings.hit_retention_days,
-        preview_window_ms=settings.preview_window_seconds * 1000,
-    )
-    try:
-        return record(count=counted)
-    except redis.RedisError:
-        if not counted:
-            raise
-        ctx.record_failures += 1
-        log.exception("recording a hit of %s/%s failed; answering without it", hit.domain, hit.code)
-        return record(count=False)
+def render_result(result: Result) -> Response:
+    """The HTTP answer of a redirect's result: a bare 30x, or a page."""
+    if result.answer is Answer.REDIRECT:
+        response = Response(status=result.status, headers=result.redirect_headers())
+        del response.headers["Content-Type"]  # an empty body has no type (the fast path sends none)
+        return response
+    if result.answer is Answer.GONE:
+        page = render_template("gone.html", reason=result.gone_reason)
+        return make_response(page, 410, {"Cache-Control": NO_STORE})
+    if result.answer is Answer.UNAVAILABLE:
+        return unavailable()
+    abort(404, description="This short link does not exist. Check the address for typos.")
+
+
+# Where the fast path leaves a result it does not render itself, for `follow` to render.
+RESULT_KEY = "lumen.redirect_result"
 
 
 class RedirectFastPath:
-    """WSGI layer that answers the common case, GET or HEAD /<code> of a live link on a configured
-    domain, without Flask's request machinery (its context, hooks and Response object cost about a
-    third of a redirect, measured: docs/PERFORMANCE.md). It runs the same steps as `follow`. Every
-    other request, and every redirect that does not end in a 30x (unknown code, gone link), goes on
-    to Flask untouched: nothing is recorded here unless the answer is given here."""
+    """WSGI layer that takes GET or HEAD /<code> away from Flask's request machinery (its context,
+    hooks and Response object cost about a third of a redirect, measured: docs/PERFORMANCE.md).
+
+    It runs `follow_code` once and answers a redirect itself; any other result (unknown code, gone
+    link, unknown host, Redis unavailable) goes on to Flask with the result in the environ, so
+    Flask renders its page without doing any step again. Every other request goes to Flask as is.
+    """
 
     def __init__(self, app: Flask, ctx: AppContext) -> None:
         self.app = app.wsgi_app
@@ -173,37 +122,20 @@ class RedirectFastPath:
         code = environ.get("PATH_INFO", "")[1:]
         if (
             method in ("GET", "HEAD")
-            and SLUG_PATTERN.match(code)
+            and SLUG_PATTERN.fullmatch(code)
             and code.lower() not in self.own_paths
         ):
-            try:
-                answer = self._redirect(environ, code, counted=method == "GET")
-            except redis.RedisError:
-                answer = (
-                    None  # Flask's view meets the same error and answers 503 (routes/problems.py)
+            result = follow_code(self.ctx, environ, code)
+            if result.answer is Answer.REDIRECT:
+                start_response(
+                    f"{result.status} {HTTP_STATUS_CODES[result.status]}",
+                    [("Location", _ascii_url(result.location)), *result.redirect_headers()[1:]],
                 )
-            if answer is not None:
-                start_response(*answer)
                 return [b""]
+            environ[RESULT_KEY] = result
         return self.app(environ, start_response)
 
-    def _redirect(
-        self, environ: dict[str, Any], code: str, counted: bool
-    ) -> tuple[str, list[tuple[str, str]]] | None:
-        ctx = self.ctx
-        hit = hit_from_environ(environ, code, ctx.secret_key)
-        if hit.domain not in ctx.settings.all_domains:
-            return None
-        ref = ctx.resolve(hit.domain, code)
-        if ref is None:
-            return None
-        outcome = attribute_and_record(ctx, hit, ref, counted)
-        if outcome is None or outcome.status == 410:
-            return None  # nothing was recorded: Flask answers it in full
-        location = outcome.url if outcome.url.isascii() else iri_to_uri(outcome.url)
-        status = f"{outcome.status} {HTTP_STATUS_CODES[outcome.status]}"
-        return status, [
-            ("Location", location),
-            ("Cache-Control", NO_STORE),
-            ("Content-Length", "0"),
-        ]
+
+def _ascii_url(url: str) -> str:
+    """A Location header value: WSGI headers are Latin-1, so an IRI is sent as its URI."""
+    return url if url.isascii() else iri_to_uri(url)

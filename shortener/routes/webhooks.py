@@ -6,7 +6,7 @@ from flask import Blueprint, Response, jsonify, url_for
 
 from shortener.links import now_ms
 from shortener.routes import lumen
-from shortener.routes.api import json_body, require_api_key
+from shortener.routes.api_requests import json_body, require_api_key
 from shortener.webhooks import create_webhook, delete_webhook, list_deliveries, list_webhooks
 
 bp = Blueprint("webhooks", __name__, url_prefix="/api/v1")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shortener.openapi import OPERATION_SCOPES, openapi_document
-from shortener.routes.api import REQUIRED_SCOPES
+from shortener.routes.api_requests import REQUIRED_SCOPES
 
 
 def operations() -> list[tuple[str, str, dict]]:

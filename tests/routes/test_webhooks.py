@@ -12,7 +12,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from shortener.app import create_app
 from shortener.context import webhook_consumer
 from tests.conftest import DOMAINS
 from tests.routes.test_redirect import visit
@@ -57,16 +56,9 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def app(settings_overrides, redis_client):  # type: ignore[no-untyped-def]
+def app(make_app):  # type: ignore[no-untyped-def]
     """The app with private targets allowed (the receiver is on loopback) and quick retries."""
-    return create_app(
-        {
-            **settings_overrides,
-            "webhook_allow_private": True,
-            "webhook_retry_ms": 20,
-            "webhook_max_attempts": 3,
-        }
-    )
+    return make_app(webhook_allow_private=True, webhook_retry_ms=20, webhook_max_attempts=3)
 
 
 @pytest.fixture
@@ -232,13 +224,9 @@ def test_bad_webhooks_are_refused(client, auth, body, field):
         "http://0.0.0.0/hook",
     ],
 )
-def test_private_targets_are_refused_by_default(settings_overrides, redis_client, url):
-    client = create_app(settings_overrides).test_client()
-    from shortener.apikeys import create_api_key
-    from shortener.store import Keys
-
-    key = create_api_key(redis_client, Keys(), "admin2", 1)
-    headers = {"Authorization": f"Bearer {key}", "Host": DOMAINS[0]}
+def test_private_targets_are_refused_by_default(make_app, api_key, url):
+    client = make_app().test_client()
+    headers = {"Authorization": f"Bearer {api_key}", "Host": DOMAINS[0]}
     response = client.post(
         "/api/v1/webhooks", json={"url": url, "events": ["click"]}, headers=headers
     )

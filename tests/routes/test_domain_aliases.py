@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 import config
-from shortener.app import create_app
 from tests.routes.test_redirect import visit
 
 PORT = 18100
@@ -20,9 +19,8 @@ def test_settings_name_the_alias_only_without_configured_domains():
 
 
 @pytest.fixture
-def local_client(settings_overrides, redis_client, api_key):  # type: ignore[no-untyped-def]
-    app = create_app({**settings_overrides, "domains": (), "default_domain": "", "port": PORT})
-    return app.test_client()
+def local_client(make_app, api_key):  # type: ignore[no-untyped-def]
+    return make_app(domains=(), default_domain="", port=PORT).test_client()
 
 
 @pytest.mark.parametrize("made_on", [LOCAL, LOOPBACK])
@@ -45,9 +43,8 @@ def test_a_link_made_on_either_name_resolves_on_both(local_client, api_key, made
     assert len(listed["links"]) == 2
 
 
-def test_configured_domains_stay_apart(settings_overrides, redis_client, api_key):
-    app = create_app({**settings_overrides, "domains": (LOCAL, LOOPBACK), "default_domain": LOCAL})
-    client = app.test_client()
+def test_configured_domains_stay_apart(make_app, api_key):
+    client = make_app(domains=(LOCAL, LOOPBACK), default_domain=LOCAL).test_client()
     headers = {"Authorization": f"Bearer {api_key}", "Host": LOCAL}
     link = client.post(
         "/api/v1/links", json={"url": "https://example.com/a"}, headers=headers
