@@ -394,8 +394,9 @@ class WebhookConsumer:
         while not stop.is_set():
             try:
                 self.run_once(block_ms=500)
-            except redis.RedisError:
-                log.exception("the webhook consumer could not reach Redis; retrying")
+            except redis.RedisError as error:
+                # Redis being away is expected now and then (a restart): one line, no traceback.
+                log.warning("the webhook consumer could not reach Redis (%s); retrying", error)
                 stop.wait(1)
 
 
