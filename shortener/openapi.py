@@ -8,10 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from shortener.bulk import MAX_BULK_ITEMS
 from shortener.codes import SLUG_PATTERN
 from shortener.figures import DEFAULT_RANGE_DAYS, MAX_RANGE_DAYS
 from shortener.links import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from shortener.publishers import KEY_PATTERN
+from shortener.qrcodes import DEFAULT_MARGIN as QR_DEFAULT_MARGIN
+from shortener.qrcodes import DEFAULT_SCALE as QR_DEFAULT_SCALE
+from shortener.qrcodes import MAX_MARGIN as QR_MAX_MARGIN
+from shortener.qrcodes import MAX_SCALE as QR_MAX_SCALE
+from shortener.qrcodes import MAX_SIZE as QR_MAX_SIZE
+from shortener.qrcodes import MIN_SIZE as QR_MIN_SIZE
 from shortener.shares import (
     BEACON_EVENTS,
     MAX_BEACON_BODY_BYTES,
@@ -26,6 +33,9 @@ from shortener.validation import (
     MAX_URL_LENGTH,
     REDIRECT_STATUSES,
 )
+from shortener.webhooks import EVENTS as WEBHOOK_EVENTS
+from shortener.webhooks import LOG_LENGTH as DELIVERY_LOG_LENGTH
+from shortener.webhooks import MAX_SECRET_LENGTH, MIN_SECRET_LENGTH
 
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 _UNAVAILABLE = {"$ref": "#/components/responses/Unavailable"}
@@ -696,9 +706,18 @@ def _qr_operation(image_format: str, media_type: str) -> dict[str, Any]:
         "operationId": f"getLinkQr{image_format.capitalize()}",
         "parameters": [
             _ID,
-            _query_int("size", 64, 4096, "Largest width in pixels (not with `scale`)"),
-            _query_int("scale", 1, 40, "Pixels per module (default 8; not with `size`)"),
-            _query_int("margin", 0, 16, "Quiet zone in modules (default 4)"),
+            _query_int(
+                "size", QR_MIN_SIZE, QR_MAX_SIZE, "Largest width in pixels (not with `scale`)"
+            ),
+            _query_int(
+                "scale",
+                1,
+                QR_MAX_SCALE,
+                f"Pixels per module (default {QR_DEFAULT_SCALE}; not with `size`)",
+            ),
+            _query_int(
+                "margin", 0, QR_MAX_MARGIN, f"Quiet zone in modules (default {QR_DEFAULT_MARGIN})"
+            ),
         ],
         "responses": {
             "200": {
@@ -723,7 +742,7 @@ _BULK_RESULT = {
     },
 }
 
-_WEBHOOK_EVENTS = ["click", "link.created", "link.updated", "link.deleted"]
+_WEBHOOK_EVENTS = list(WEBHOOK_EVENTS)
 WEBHOOK = {
     "type": "object",
     "properties": {
@@ -792,8 +811,8 @@ CONTENT_PATHS: dict[str, Any] = {
                         },
                         "secret": {
                             "type": "string",
-                            "minLength": 16,
-                            "maxLength": 200,
+                            "minLength": MIN_SECRET_LENGTH,
+                            "maxLength": MAX_SECRET_LENGTH,
                             "description": "Leave out and Lumen makes one (shown once)",
                         },
                     },
@@ -831,7 +850,7 @@ CONTENT_PATHS: dict[str, Any] = {
     },
     "/webhooks/{webhook_id}/deliveries": {
         "get": {
-            "summary": "The webhook's last 50 delivery attempts, newest first",
+            "summary": f"The webhook's last {DELIVERY_LOG_LENGTH} delivery attempts, newest first",
             "operationId": "listWebhookDeliveries",
             "parameters": [_WEBHOOK_ID],
             "responses": {
@@ -849,9 +868,9 @@ CONTENT_PATHS: dict[str, Any] = {
     },
     "/links/bulk": {
         "post": {
-            "summary": "Create up to 1,000 links in one request",
+            "summary": f"Create up to {MAX_BULK_ITEMS:,} links in one request",
             "description": "Each item is a link as for POST /links and is created whole or not "
-            "at all; one result per item, in order. Over 1,000 items: 413.",
+            f"at all; one result per item, in order. Over {MAX_BULK_ITEMS:,} items: 413.",
             "operationId": "createLinksInBulk",
             "requestBody": {
                 "required": True,
@@ -861,7 +880,7 @@ CONTENT_PATHS: dict[str, Any] = {
                             "type": "array",
                             "items": LINK_INPUT,
                             "minItems": 1,
-                            "maxItems": 1000,
+                            "maxItems": MAX_BULK_ITEMS,
                         }
                     }
                 },

@@ -73,3 +73,28 @@ def test_bulk_and_webhooks_are_described():
     assert entry["properties"]["outcome"]["enum"] == ["delivered", "retrying", "failed"]
     for operation in (created, paths["/webhooks"]["get"]):
         assert operation["security"] == [{"bearer": ["admin"]}]
+
+
+def test_the_content_limits_come_from_their_owners():
+    from shortener import bulk, qrcodes, webhooks
+
+    paths = openapi_document()["paths"]
+    schema = paths["/links/bulk"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["maxItems"] == bulk.MAX_BULK_ITEMS
+    params = {p["name"]: p for p in paths["/links/{link_id}/qr.png"]["get"]["parameters"]}
+    assert params["size"]["schema"] == {
+        "type": "integer",
+        "minimum": qrcodes.MIN_SIZE,
+        "maximum": qrcodes.MAX_SIZE,
+    }
+    assert params["scale"]["schema"]["maximum"] == qrcodes.MAX_SCALE
+    assert params["margin"]["schema"]["maximum"] == qrcodes.MAX_MARGIN
+    assert f"default {qrcodes.DEFAULT_SCALE}" in params["scale"]["description"]
+    webhook = paths["/webhooks"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    secret = webhook["properties"]["secret"]
+    assert (secret["minLength"], secret["maxLength"]) == (
+        webhooks.MIN_SECRET_LENGTH,
+        webhooks.MAX_SECRET_LENGTH,
+    )
+    assert webhook["properties"]["events"]["items"]["enum"] == list(webhooks.EVENTS)
+    assert webhooks.SIGNATURE_HEADER in paths["/webhooks"]["post"]["description"]
