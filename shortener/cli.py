@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import redis
 from tqdm import tqdm
 
 import config
@@ -129,11 +130,17 @@ def import_command(args: argparse.Namespace, settings: config.Settings) -> int:
         source_path.open(newline="", encoding="utf-8-sig") as source,
         tqdm(total=count_rows(source_path), unit="row", desc="import", file=sys.stderr) as bar,
     ):
-        for outcome in import_rows(ctx.links, source, journal):
-            counts[outcome.status] += 1
-            if outcome.status == "failed":
-                bar.write(f"row {outcome.row}: {outcome.error}", file=sys.stderr)
-            bar.update()
+        try:
+            for outcome in import_rows(ctx.links, source, journal):
+                counts[outcome.status] += 1
+                if outcome.status == "failed":
+                    bar.write(f"row {outcome.row}: {outcome.error}", file=sys.stderr)
+                bar.update()
+        except redis.RedisError as error:
+            raise LumenError(
+                f"Redis failed after {sum(counts.values()):,} rows ({error}); the rows made "
+                f"so far are in {journal}: run the same command again to resume"
+            ) from None
     print(
         f"Created {counts['created']:,} links, skipped {counts['skipped']:,} already imported, "
         f"{counts['failed']:,} rows refused. Journal: {journal}"

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from pathlib import Path
 
 import pytest
+import redis
 
+import config
 from shortener.bulk import EXPORT_COLUMNS, import_rows, journal_path
+from shortener.context import build_context
+from shortener.embedded_redis import EmbeddedRedis
+from shortener.store import connect
 from tests.conftest import DOMAINS
 
 
@@ -167,3 +173,29 @@ def test_export_writes_every_link_and_imports_again(run_cli, tmp_path, redis_cli
         return sorted(({k: r[k] for k in keep} for r in found), key=lambda r: r["slug"])
 
     assert kept(again) == kept(rows)
+
+
+def test_an_import_cut_by_redis_going_away_resumes_once_it_is_back(tmp_path):
+    """A Redis server of its own, stopped in the middle of an import and started again."""
+    server = EmbeddedRedis(str(tmp_path / "redis"), os.environ.get("REDIS_SERVER_BIN", ""))
+    server.ensure_running()
+    client = connect(server.url)
+    try:
+        settings = config.from_env({}).replace(
+            data_dir=str(tmp_path / "data"), secret_key="s", domains=("go.test",)
+        )
+        ctx = build_context(settings, client)
+        text = "url,slug\n" + "".join(f"https://example.com/{n},r{n}\n" for n in range(6))
+        journal = tmp_path / "j.csv"
+        outcomes = import_rows(ctx.links, io.StringIO(text), journal)
+        assert [next(outcomes).status for _ in range(3)] == ["created"] * 3
+        server.stop()
+        with pytest.raises(redis.RedisError):
+            next(outcomes)
+        server.ensure_running()  # the append-only file brings the first rows back
+        again = [o.status for o in import_rows(ctx.links, io.StringIO(text), journal)]
+        assert again == ["skipped"] * 3 + ["created"] * 3
+        assert sorted(client.hkeys(ctx.keys.codes("go.test"))) == [f"r{n}" for n in range(6)]
+    finally:
+        client.close()
+        server.stop()
