@@ -25,6 +25,8 @@ from shortener.routes import (
     problems,
     qr,
     redirect,
+    request_limits,
+    request_metrics,
     share_buttons,
     stats,
     webhooks,
@@ -55,6 +57,7 @@ def create_app(
     app.config["PERMANENT_SESSION_LIFETIME"] = overrides.get(
         "PERMANENT_SESSION_LIFETIME", timedelta(hours=12)
     )
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["lumen"] = ctx
     app.extensions["lumen_embedded_redis"] = embedded
 
@@ -68,6 +71,7 @@ def create_app(
         redirect.bp,
         embed.bp,
         share_buttons.bp,
+        request_metrics.bp,
         qr.bp,
         bulk.bp,
         webhooks.bp,
@@ -75,10 +79,15 @@ def create_app(
     ):
         app.register_blueprint(blueprint)
     share_buttons.limit_requests(
-        app, limiter_storage_uri(redis_url), settings.embed_rate_limit, ctx.keys.rate_limits()
+        app, limiter_storage_uri(redis_url), ctx.keys.rate_limits(), settings
     )
 
+    request_limits.register(app)
     app.wsgi_app = redirect.RedirectFastPath(app, ctx)  # type: ignore[method-assign]
+    app.wsgi_app = request_limits.RequestLimits(  # type: ignore[method-assign]
+        app.wsgi_app, settings.max_body_bytes, settings.body_timeout_seconds
+    )
+    app.wsgi_app = request_metrics.RequestMetrics(app.wsgi_app)  # type: ignore[method-assign]
     if settings.trusted_proxies > 0:  # outermost, so every layer below sees the client's address
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]

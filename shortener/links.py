@@ -37,6 +37,8 @@ CREATE_FIELDS = frozenset(
 EDITABLE_FIELDS = frozenset({"url", "title", "tags", "expires_at", "max_clicks", "redirect_status"})
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+# Ids one list call reads at most, whatever its filters match (bounds a request's work).
+MAX_IDS_SCANNED = 5_000
 CODE_ATTEMPTS = 20
 
 
@@ -333,17 +335,28 @@ class LinkStore:
         domain: str | None = None,
         query: str | None = None,
     ) -> tuple[list[Link], int | None]:
-        """Links newest first, filtered; returns the page and the cursor of the next one."""
+        """Links newest first, filtered; returns the page and the cursor of the next one.
+
+        One call reads at most MAX_IDS_SCANNED ids: a filter that matches little returns a short
+        page (maybe empty) with a cursor to go on from. A cursor beyond the newest id is refused.
+        """
         limit = max(1, min(limit, MAX_PAGE_SIZE))
         needle = (query or "").lower()
         tag = (tag or "").lower() or None
         domain = self.canonical_domain((domain or "").lower()) or None
         # Ids come from one counter, newest highest; ids of share variants and deleted links
         # have no record and are skipped.
-        upper = int(self.r.get(self.keys.sequence()) or 0) if cursor is None else cursor - 1
+        newest = int(self.r.get(self.keys.sequence()) or 0)
+        if cursor is not None and cursor > newest + 1:
+            raise InvalidInput(
+                f"cursor must be a next_cursor from an earlier page (at most {newest + 1})",
+                field="cursor",
+            )
+        upper = newest if cursor is None else cursor - 1
+        lowest = max(0, upper - MAX_IDS_SCANNED)
         page: list[Link] = []
-        while upper > 0:
-            ids = range(upper, max(0, upper - MAX_PAGE_SIZE), -1)
+        while upper > lowest:
+            ids = range(upper, max(lowest, upper - MAX_PAGE_SIZE), -1)
             pipe = self.r.pipeline(transaction=False)
             for link_id in ids:
                 pipe.hgetall(self.keys.link(link_id))
@@ -361,7 +374,7 @@ class LinkStore:
                 if len(page) == limit:
                     return page, page[-1].id
                 page.append(link)
-        return page, None
+        return page, (upper + 1 if upper > 0 else None)
 
     def resolve(self, domain: str, code: str) -> LinkRef | None:
         """What (domain, code) points at, or None for an unknown code."""

@@ -10,7 +10,7 @@ from typing import Any
 
 from shortener.bulk import MAX_BULK_ITEMS
 from shortener.codes import SLUG_PATTERN
-from shortener.figures import DEFAULT_RANGE_DAYS, MAX_RANGE_DAYS
+from shortener.figures import DEFAULT_RANGE_DAYS, FIRST_DAY, LAST_DAY, MAX_RANGE_DAYS
 from shortener.links import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from shortener.publishers import KEY_PATTERN
 from shortener.qrcodes import DEFAULT_MARGIN as QR_DEFAULT_MARGIN
@@ -75,7 +75,11 @@ LINK_INPUT: dict[str, Any] = {
             "items": {"type": "string", "maxLength": MAX_TAG_LENGTH},
             "maxItems": MAX_TAGS,
         },
-        "expires_at": {"type": ["string", "null"], "format": "date-time"},
+        "expires_at": {
+            "type": ["string", "null"],
+            "format": "date-time",
+            "description": "When the link stops redirecting (410 after); must be in the future.",
+        },
         "max_clicks": {
             "type": ["integer", "null"],
             "minimum": 1,
@@ -148,8 +152,13 @@ PATHS: dict[str, Any] = {
                 {
                     "name": "cursor",
                     "in": "query",
-                    "schema": {"type": "integer"},
-                    "description": "next_cursor of the previous page",
+                    "schema": {"type": "integer", "minimum": 0},
+                    "description": (
+                        "next_cursor of the previous page: links with lower ids come next. "
+                        "At most the newest id + 1 (a larger cursor is a 422). One call reads at "
+                        "most 5,000 ids, so a filtered page may be short, even empty, with a "
+                        "next_cursor to go on from."
+                    ),
                 },
                 {
                     "name": "limit",
@@ -283,8 +292,8 @@ _RANGE_PARAMS = [
         "in": "query",
         "schema": {"type": "string", "format": "date"},
         "description": (
-            f"Last UTC day, inclusive. Default: today. A range is at most {MAX_RANGE_DAYS} days; "
-            "a bad range is a 422."
+            f"Last UTC day, inclusive. Default: today. Days run from {FIRST_DAY} to {LAST_DAY} "
+            f"and a range is at most {MAX_RANGE_DAYS} days; a bad range is a 422."
         ),
     },
 ]
@@ -675,11 +684,16 @@ SHARE_PATHS: dict[str, Any] = {
 }
 
 
-def _with_unavailable(paths: dict[str, Any]) -> dict[str, Any]:
-    """Every operation may answer 503 (with Retry-After) while Redis does not answer."""
+# Answers any operation may give: a URI over 4,094 characters (414), a body over the size cap
+# (413, LUMEN_MAX_BODY_BYTES) or slower than the body deadline (408), Redis not answering (503).
+_COMMON_ANSWERS = {"408": _PROBLEM, "413": _PROBLEM, "414": _PROBLEM, "503": _UNAVAILABLE}
+
+
+def _with_common_answers(paths: dict[str, Any]) -> dict[str, Any]:
+    """Every operation may answer the request-limit refusals and 503 (Redis not answering)."""
     return {
         path: {
-            key: {**item, "responses": {**item["responses"], "503": _UNAVAILABLE}}
+            key: {**item, "responses": {**item["responses"], **_COMMON_ANSWERS}}
             if key in _METHODS
             else item
             for key, item in path_item.items()
@@ -961,12 +975,15 @@ def openapi_document() -> dict[str, Any]:
             "version": "1.0.0",
             "description": (
                 "Branded short links with dark-social attribution. Errors are "
-                "application/problem+json."
+                "application/problem+json. Limits on every request: a URI of at most 4,094 "
+                "characters (414); a body of at most 64 KiB by default (LUMEN_MAX_BODY_BYTES; "
+                "413, the body is not read), arriving within 10 s (LUMEN_BODY_TIMEOUT_SECONDS; "
+                "408); JSON nested at most 8 levels deep (400)."
             ),
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
-        "paths": _with_unavailable(
+        "paths": _with_common_answers(
             _with_scopes({**PATHS, **STATS_PATHS, **SHARE_PATHS, **CONTENT_PATHS})
         ),
         "components": {

@@ -21,12 +21,14 @@ The WSGI fast path and the Flask view in `shortener.routes.redirect` only render
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import redis
 
+from shortener import metrics
 from shortener.analytics.attribution import Attribution, classify_hit
 from shortener.analytics.vocabulary import Evidence, Kind
 from shortener.context import AppContext
@@ -148,6 +150,7 @@ def follow_code(ctx: AppContext, environ: Mapping[str, object], code: str) -> Re
     try:
         outcome = _resolve_and_record(ctx, hit, probe)
     except redis.RedisError as error:
+        metrics.REDIS_ERRORS.labels(type(error).__name__).inc()
         ctx.failures.note("recording a hit", error)
         timed_out = isinstance(error, redis.TimeoutError)
         return _answer_from_memory(ctx, hit, probe=probe, timed_out=timed_out)
@@ -155,6 +158,7 @@ def follow_code(ctx: AppContext, environ: Mapping[str, object], code: str) -> Re
         try:
             record_orphan(ctx.redis, ctx.keys, hit)
         except redis.RedisError as error:
+            metrics.REDIS_ERRORS.labels(type(error).__name__).inc()
             ctx.failures.note("recording an orphan hit", error)
         return UNKNOWN
     if outcome.status == 410:
@@ -170,17 +174,25 @@ def _answer_from_memory(ctx: AppContext, hit: Hit, *, probe: bool, timed_out: bo
         return UNAVAILABLE
     if not entry.target.is_live(hit.time_ms):
         return Result(Answer.GONE, 410, gone_reason="expired")
-    if not ctx.buffer.add(PendingHit(entry.ref, hit, replay=timed_out, probe=probe)):
+    if ctx.buffer.add(PendingHit(entry.ref, hit, replay=timed_out, probe=probe)):
+        metrics.HITS_BUFFERED.inc()
+    else:
+        metrics.HITS_DROPPED.inc()
         ctx.failures.note("buffering a hit (the buffer is full)", BufferError(len(ctx.buffer)))
+    metrics.HITS_WAITING.set(len(ctx.buffer))
     _start_writing_back(ctx)
     return Result(Answer.REDIRECT, entry.target.status, location=entry.target.url)
 
 
 def write_back(ctx: AppContext) -> int:
     """Write the worker's buffered hits to Redis, oldest first; the number written."""
-    return ctx.buffer.flush(
-        lambda pending: _record(ctx, pending.hit, pending.ref, pending.replay, pending.probe)
-    )
+    written = ctx.buffer.flush(lambda pending: _write_pending(ctx, pending))
+    metrics.HITS_WAITING.set(len(ctx.buffer))
+    return written
+
+
+def _write_pending(ctx: AppContext, pending: PendingHit) -> None:
+    _record(ctx, pending.hit, pending.ref, pending.replay, pending.probe)
 
 
 def resume_buffered_hits(ctx: AppContext) -> None:
@@ -191,9 +203,7 @@ def resume_buffered_hits(ctx: AppContext) -> None:
 
 def _start_writing_back(ctx: AppContext) -> None:
     """Start the worker's write-back loop unless it runs (a greenlet under gevent workers)."""
-    ctx.buffer.write_back_in_background(
-        lambda pending: _record(ctx, pending.hit, pending.ref, pending.replay, pending.probe)
-    )
+    ctx.buffer.write_back_in_background(lambda pending: _write_pending(ctx, pending))
 
 
 def _resolve_and_record(ctx: AppContext, hit: Hit, probe: bool) -> Outcome | None:
@@ -236,7 +246,8 @@ def _record(
         target_site=ref.site or None,
         tag_channel=ref.channel or None,
     )
-    return record_hit(
+    started = time.perf_counter()
+    outcome = record_hit(
         ctx.redis,
         ctx.keys,
         ref.link_id,
@@ -247,6 +258,10 @@ def _record(
         policy=ctx.recording,
         replay=replay,
     )
+    metrics.REDIS_SECONDS.observe(time.perf_counter() - started)
+    if outcome is not None and outcome.status != 410:
+        metrics.HITS_RECORDED.inc()
+    return outcome
 
 
 def _as_probe(attribution: Attribution) -> Attribution:

@@ -10,7 +10,7 @@ are recorded as human hits with evidence `copy`, plus `gen:<n>` for the token's 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit, urlunsplit
 
@@ -18,7 +18,7 @@ import redis
 
 from shortener.analytics.attribution import classify_hit
 from shortener.analytics.vocabulary import Kind
-from shortener.errors import Forbidden, InvalidInput, NotFound
+from shortener.errors import Forbidden, InvalidInput, NotFound, TooManyRequests
 from shortener.hits.recording import AGGREGATE_DAYS, Hit, RecordingPolicy, day_of, record_hit
 from shortener.links import Link, LinkStore, Variant, short_url
 from shortener.publishers import Publisher, origin_of
@@ -136,15 +136,31 @@ def _live_link(links: LinkStore, pages_key: str, url: str) -> Link | None:
 
 
 def share_page(
-    links: LinkStore, publisher: Publisher, url: str, title: object, buttons: Collection[str]
+    links: LinkStore,
+    publisher: Publisher,
+    url: str,
+    title: object,
+    buttons: Collection[str],
+    *,
+    may_add_page: Callable[[], bool] = lambda: True,
 ) -> SharePage:
-    """The page's link and its buttons' variants, created the first time (safe to race)."""
+    """The page's link and its buttons' variants, created the first time (safe to race).
+
+    A new page mints a link and a code per button, so it is created only if `may_add_page()`
+    (the publisher's hourly allowance); TooManyRequests otherwise.
+    """
     if title is not None and not isinstance(title, str):
         raise InvalidInput("title must be a string", field="title")
     title = (title or "")[:MAX_TITLE_LENGTH]  # a page's own title: cut, not refused
     pages_key = links.keys.publisher_pages(publisher.name)
     link = _live_link(links, pages_key, url)
     if link is None:
+        if not may_add_page():
+            raise TooManyRequests(
+                f"publisher {publisher.name!r} has registered its allowance of new pages for "
+                "this hour; try again later",
+                field="url",
+            )
         created = links.create({"url": url, "title": title, "tags": [f"share:{publisher.name}"]})
         if links.r.hsetnx(pages_key, url, created.id):
             link = created
@@ -180,6 +196,19 @@ def _count(r: redis.Redis, keys: Keys, link_id: int, field: str, time_ms: int) -
 def record_share(r: redis.Redis, keys: Keys, link_id: int, button: str, time_ms: int) -> None:
     """Count one click on a share button (a share made) for the link and the instance."""
     _count(r, keys, link_id, f"sh:{button}", time_ms)
+
+
+def is_first_beacon_today(r: redis.Redis, keys: Keys, link_id: int, hit: Hit, event: str) -> bool:
+    """Whether this visitor's `event` beacon is the first about this page today (then remembered).
+
+    Visitor hashes change every UTC day, so a day's set of them is all it takes.
+    """
+    key = keys.beacon_visitors(link_id, day_of(hit.time_ms))
+    pipe = r.pipeline(transaction=False)
+    pipe.sadd(key, f"{event}|{hit.visitor}")
+    pipe.expire(key, 2 * 86_400)
+    added, _ = pipe.execute()
+    return bool(added)
 
 
 def record_copy_arrival(

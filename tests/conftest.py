@@ -206,15 +206,18 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def served_lumen(
-    command: list[str], workers: int, log_path: Path, **settings: str
+    command: list[str], workers: int, log_path: Path, extra_env: dict[str, str] | None = None
 ) -> Iterator[tuple[int, Path]]:
-    """Run `command` (a Lumen server process) on a free port with its own embedded Redis and any
-    other `settings` (environment variables), until /healthz answers; yields (port, data dir)
-    and stops the whole process group afterwards."""
+    """Run `command` (a Lumen server process) on a free port with its own embedded Redis, until
+    /healthz answers; yields (port, data dir) and stops the whole process group afterwards.
+    `extra_env` adds settings (environment variables) for this server."""
     port = free_port()
     data_dir = Path(tempfile.mkdtemp(prefix="lumen-served-"))
     env = process_environ(
-        LUMEN_DATA_DIR=str(data_dir), PORT=str(port), LUMEN_WORKERS=str(workers), **settings
+        LUMEN_DATA_DIR=str(data_dir),
+        PORT=str(port),
+        LUMEN_WORKERS=str(workers),
+        **(extra_env or {}),
     )
     with open(log_path, "w") as log:
         process = subprocess.Popen(

@@ -58,7 +58,7 @@ def test_the_readme_examples_run_as_written(tmp_path):
             ["-m", "shortener", "serve"],
             1,
             tmp_path / "serve.log",
-            LUMEN_WEBHOOK_ALLOW_PRIVATE="1",  # the stand-in receiver is local
+            {"LUMEN_WEBHOOK_ALLOW_PRIVATE": "1"},  # the stand-in receiver is local
         ) as (port, data):
             log = (tmp_path / "serve.log").read_text()
             key = next(line.strip() for line in log.splitlines() if line.strip().startswith("lum_"))

@@ -16,7 +16,10 @@ def test_served_workers_deliver_link_events_and_clicks_once(tmp_path):
     receiver = Receiver()
     try:
         with served_lumen(
-            ["-m", "shortener", "serve"], 2, tmp_path / "serve.log", LUMEN_WEBHOOK_ALLOW_PRIVATE="1"
+            ["-m", "shortener", "serve"],
+            2,
+            tmp_path / "serve.log",
+            {"LUMEN_WEBHOOK_ALLOW_PRIVATE": "1"},
         ) as (port, _):
             log = (tmp_path / "serve.log").read_text()
             key = next(line.strip() for line in log.splitlines() if line.strip().startswith("lum_"))

@@ -1,8 +1,9 @@
 """The dashboard under /dashboard: sign-in with an API key, the overview, links, and link detail.
 
 Server-rendered; every asset is Lumen's own. A session is Flask's signed cookie (HttpOnly,
-SameSite=Lax, Secure whenever the request came over HTTPS) holding only the SHA-256 of the API key;
-each request checks it against the live keys, so revoking a key ends its sessions. Every form
+SameSite=Lax, Secure whenever the request came over HTTPS) holding the SHA-256 of the API key and
+a sign-in id kept in Redis; each request checks both, so signing out (which deletes the sign-in)
+or revoking the key ends the session even for a copied cookie. Every form
 carries a token bound to the session (CSRF), checked on every POST. Figures are refreshed every
 `DASHBOARD_REFRESH_SECONDS` (10) by static/dashboard.js, which fetches the page's `?partial=1`.
 """
@@ -36,7 +37,14 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from shortener import charts
 from shortener.analytics.vocabulary import CHANNELS
-from shortener.apikeys import ApiKey, find_api_key, key_digest, verify_api_key
+from shortener.apikeys import (
+    ApiKey,
+    close_sign_in,
+    key_digest,
+    open_sign_in,
+    signed_in_key,
+    verify_api_key,
+)
 from shortener.errors import InvalidInput, LumenError, NotFound
 from shortener.figures import (
     DEFAULT_RANGE_DAYS,
@@ -136,6 +144,7 @@ def check_session() -> BaseResponse | None:
     api_key = _session_key()
     if api_key is None or not api_key.allows(READ_SCOPE):
         session.pop("key", None)
+        session.pop("sign_in", None)
         if _is_partial():
             return Response("Signed out", status=401, mimetype="text/plain")
         return redirect(url_for("dashboard.login", next=request.full_path.rstrip("?")))
@@ -151,10 +160,12 @@ def check_session() -> BaseResponse | None:
 
 
 def _session_key() -> ApiKey | None:
-    """The live API key this session signed in with, if any."""
-    digest = session.get("key")
+    """The key the session's live sign-in was made with, or None."""
+    digest, sign_in = session.get("key"), session.get("sign_in")
+    if not isinstance(digest, str) or not isinstance(sign_in, str):
+        return None
     ctx = lumen()
-    return find_api_key(ctx.redis, ctx.keys, digest) if isinstance(digest, str) else None
+    return signed_in_key(ctx.redis, ctx.keys, sign_in, digest)
 
 
 @bp.after_request
@@ -203,7 +214,13 @@ def _ratio(value: float | None) -> str:
 
 def _safe_next(target: str | None) -> str:
     """Only a dashboard path is a place to go back to after signing in (no open redirect)."""
-    if target and target.startswith("/dashboard") and "\\" not in target and "//" not in target:
+    if (
+        target
+        and target.startswith("/dashboard")
+        and "\\" not in target
+        and "//" not in target
+        and all(ch.isprintable() and not ch.isspace() for ch in target)  # no CR/LF, no controls
+    ):
         return target
     return url_for("dashboard.overview")
 
@@ -221,7 +238,9 @@ def login() -> BaseResponse | tuple[str, int]:
             return render_template("dashboard/login.html", error=error, next=target), 403
         if api_key is not None:
             session.clear()
-            session["key"] = key_digest(key)
+            lifetime = current_app.permanent_session_lifetime.total_seconds()
+            session["key"] = digest = key_digest(key)
+            session["sign_in"] = open_sign_in(ctx.redis, ctx.keys, digest, int(lifetime))
             session["csrf"] = secrets.token_urlsafe(32)
             return redirect(target)
         error = "This is not a valid API key. Create one with: python -m shortener keys create NAME"
@@ -234,7 +253,11 @@ def login() -> BaseResponse | tuple[str, int]:
 
 @bp.post("/logout")
 def logout() -> BaseResponse:
-    """Sign out: the session is forgotten."""
+    """Sign out: the sign-in is deleted in Redis (a copy of the cookie stops working too)."""
+    sign_in = session.get("sign_in")
+    if isinstance(sign_in, str):
+        ctx = lumen()
+        close_sign_in(ctx.redis, ctx.keys, sign_in)
     session.clear()
     return redirect(url_for("dashboard.login"))
 

@@ -329,8 +329,9 @@ def test_the_address_bar_token_and_copy_paste_arrivals_by_generation(stage):
     second.reload()
     shown_channels(second)
     assert second.url == own
-    # A paste of the pasted address is the next generation.
-    third = stage.new_page()
+    # A paste of the pasted address is the next generation (by another person: an arrival
+    # counts once per visitor, page and day, and these contexts share one address).
+    third = stage.new_page(user_agent=DESKTOP_CHROME + " Edg/126.0.0.0")
     third.goto(own)
     third.wait_for_url(lambda url: TOKEN.search(url) and TOKEN.search(url).group(2) == "3")
     day = eventually(lambda: (d := stage.day(story)).get("gen:2") and d)

@@ -69,7 +69,7 @@ def test_hit_is_stored_field_by_field(client, create_link, redis_client):
         **{"Accept-Language": "fr-CH, fr;q=0.9, en;q=0.8"},
     )
     after = int(time.time() * 1000)
-    entries = redis_client.xrange(TEST_KEYS.link_hits(link['id']))
+    entries = redis_client.xrange(TEST_KEYS.link_hits(link["id"]))
     assert len(entries) == 1
     assert before <= int(entries[0][0].split("-")[0]) <= after
     [hit] = stored_hits(redis_client, link["id"])
@@ -89,7 +89,7 @@ def test_hit_is_stored_field_by_field(client, create_link, redis_client):
     # The instance-wide stream holds the compact copy.
     assert [fields["link"] for fields in stored_hits(redis_client)] == [str(link["id"])]
     # Per-link per-day counters.
-    day = day_fields(redis_client, TEST_KEYS.link_day(link['id'], day_of(before)))
+    day = day_fields(redis_client, TEST_KEYS.link_day(link["id"], day_of(before)))
     assert day["k:human"] == "1" and day["s:referral"] == "1" and "k:bot" not in day
 
 
@@ -129,7 +129,7 @@ def test_head_is_answered_and_recorded_as_a_probe_never_a_click(client, create_l
     assert response.headers["Location"] == link["url"]
     [probe] = link_hits(redis_client, link["id"])
     assert (probe["kind"], probe["source"], probe["dark"]) == ("bot", "-", "0")
-    assert redis_client.hget(TEST_KEYS.link(link['id']), "human") is None
+    assert redis_client.hget(TEST_KEYS.link(link["id"]), "human") is None
     assert visit(client, link["code"]).status_code == 302  # the click budget is untouched
 
 
@@ -191,7 +191,7 @@ def test_expired_link_answers_410(client, auth, create_link, redis_client):
     link = create_link(expires_at="2999-01-01T00:00:00Z")
     assert visit(client, link["code"]).status_code == 302
     # Move the expiry into the past the way time would.
-    redis_client.hset(TEST_KEYS.link(link['id']), "expires_at", int(time.time() * 1000) - 1)
+    redis_client.hset(TEST_KEYS.link(link["id"]), "expires_at", int(time.time() * 1000) - 1)
     response = visit(client, link["code"])
     assert response.status_code == 410
     assert "expiry" in response.get_data(as_text=True)
@@ -226,7 +226,7 @@ def test_deleted_link_is_gone_even_when_another_worker_cached_it(
     assert visit(client, "cached").status_code == 302
     # Delete behind this app's back, as another worker would: its cache still holds the code.
     redis_client.hdel(TEST_KEYS.codes("go.test"), "cached")
-    redis_client.delete(TEST_KEYS.link(link['id']))
+    redis_client.delete(TEST_KEYS.link(link["id"]))
     assert visit(client, "cached").status_code == 404
     assert app.extensions["lumen"].link_cache.get(DOMAINS[0], "cached") is None
 
@@ -263,7 +263,9 @@ def test_favicon_and_robots_are_answered_not_counted_as_orphans(client, redis_cl
     assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
     robots = client.get("/robots.txt", headers={"Host": DOMAINS[0]})
     assert robots.status_code == 200 and "Disallow: /api/" in robots.get_data(as_text=True)
-    assert not any(redis_client.hget(key, "orphan") for key in redis_client.keys(TEST_KEYS.global_day("*")))
+    assert not any(
+        redis_client.hget(key, "orphan") for key in redis_client.keys(TEST_KEYS.global_day("*"))
+    )
 
 
 def test_a_slug_deleted_and_made_again_by_another_worker_follows_the_new_link(
