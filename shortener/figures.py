@@ -21,7 +21,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import redis
 
-from shortener.analytics.vocabulary import CHANNELS, DARK_SOURCES, Evidence, Source
+from shortener.analytics.referrers import channel_category
+from shortener.analytics.vocabulary import DARK_SOURCES, Evidence, Source
 from shortener.errors import InvalidInput
 from shortener.hits.recording import AGGREGATE_DAYS, decode_attribution
 from shortener.links import Link, LinkStore, Variant, short_url
@@ -560,7 +561,7 @@ def _channels(total: Counter[str]) -> tuple[ChannelClicks, ...]:
             if n - internal:
                 rows.append(ChannelClicks(None, str(Source.DARK), True, n - internal))
             continue
-        category = CHANNELS.get(channel, Source.REFERRAL)
+        category = channel_category(channel)
         rows.append(ChannelClicks(channel, str(category), category in DARK_SOURCES, n))
     return tuple(sorted(rows, key=lambda c: (-c.clicks, c.channel or "", c.category)))
 
