@@ -35,7 +35,7 @@ FIRST_DAY = date(1970, 1, 1)
 LAST_DAY = date(9999, 12, 30)
 MAX_RANGE_DAYS = AGGREGATE_DAYS  # day aggregates expire after this many days
 TOP_LINKS = 10
-# Stacking order of the per-day chart: private sources first, then public ones.
+# Stacking order of the per-day chart: private sources first, then public ones (offline: QR codes).
 SOURCES: tuple[str, ...] = tuple(
     str(s)
     for s in (
@@ -45,6 +45,7 @@ SOURCES: tuple[str, ...] = tuple(
         Source.SOCIAL,
         Source.SEARCH,
         Source.REFERRAL,
+        Source.OFFLINE,
         Source.INTERNAL,
     )
 )
