@@ -10,7 +10,10 @@
 5. one script call reads the link's state and records the hit (HEAD: reads only); a cached code
    whose link went away is dropped from the cache and looked up afresh, once;
 6. the answer is a `Result`: redirect, gone, unknown or unavailable. A failure to record is
-   counted and logged once; it never reaches the visitor as anything but a 503.
+   counted and logged once; it never reaches the visitor as anything but a 503. A person sent
+   to a share-button page gets the share cascade in the `Location` fragment
+   (`#lumen=<generation>_<channel>[_<parent>]`, `shortener.analytics.cascade`), unless the
+   request says Do Not Track or Global Privacy Control.
 
 The WSGI fast path and the Flask view in `shortener.routes.redirect` only render a `Result`.
 """
@@ -18,12 +21,14 @@ The WSGI fast path and the Flask view in `shortener.routes.redirect` only render
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import redis
 
-from shortener.analytics.attribution import classify_hit
+from shortener.analytics.attribution import Attribution, classify_hit
+from shortener.analytics.cascade import arrival_for, label_of, with_fragment
+from shortener.analytics.vocabulary import Kind
 from shortener.context import AppContext
 from shortener.hits.recording import (
     MAX_REFERRER,
@@ -138,8 +143,9 @@ def follow_code(ctx: AppContext, environ: Mapping[str, object], code: str) -> Re
     if hit.domain not in ctx.settings.all_domains:
         return REFUSED_HOST
     counted = environ.get("REQUEST_METHOD") == "GET"
+    handover = None if _asks_privacy(environ) else str(environ.get("QUERY_STRING") or "")
     try:
-        outcome = _resolve_and_record(ctx, hit, counted)
+        outcome = _resolve_and_record(ctx, hit, counted, handover)
     except redis.RedisError as error:
         ctx.failures.note("recording a hit", error)
         return _answer_from_memory(ctx, hit)
@@ -164,7 +170,14 @@ def _answer_from_memory(ctx: AppContext, hit: Hit) -> Result:
     return Result(Answer.REDIRECT, entry.target.status, location=entry.target.url)
 
 
-def _resolve_and_record(ctx: AppContext, hit: Hit, counted: bool) -> Outcome | None:
+def _asks_privacy(environ: Mapping[str, object]) -> bool:
+    """Do Not Track (`DNT: 1`) or Global Privacy Control (`Sec-GPC: 1`): no cascade hand-over."""
+    return environ.get("HTTP_DNT") == "1" or environ.get("HTTP_SEC_GPC") == "1"
+
+
+def _resolve_and_record(
+    ctx: AppContext, hit: Hit, counted: bool, handover: str | None = None
+) -> Outcome | None:
     """The recording script's outcome for the code's link, or None for a code no link owns.
 
     A cached code whose link the script no longer finds (deleted, or deleted and made again
@@ -172,7 +185,7 @@ def _resolve_and_record(ctx: AppContext, hit: Hit, counted: bool) -> Outcome | N
     """
     ref = ctx.link_cache.get(hit.domain, hit.code)
     if ref is not None:
-        outcome = _attribute_and_record(ctx, hit, ref, counted)
+        outcome = _attribute_and_record(ctx, hit, ref, counted, handover)
         if outcome is not None:
             return outcome
         ctx.link_cache.forget(hit.domain, hit.code)
@@ -180,12 +193,15 @@ def _resolve_and_record(ctx: AppContext, hit: Hit, counted: bool) -> Outcome | N
     if ref is None:
         return None
     ctx.link_cache.put(hit.domain, hit.code, ref)
-    return _attribute_and_record(ctx, hit, ref, counted)
+    return _attribute_and_record(ctx, hit, ref, counted, handover)
 
 
-def _attribute_and_record(ctx: AppContext, hit: Hit, ref: LinkRef, counted: bool) -> Outcome | None:
+def _attribute_and_record(
+    ctx: AppContext, hit: Hit, ref: LinkRef, counted: bool, handover: str | None = None
+) -> Outcome | None:
     """Classify the hit for the link `ref` names, record it (or only read, for HEAD), and
-    remember where the link sends visitors for when Redis fails."""
+    remember where the link sends visitors for when Redis fails; a person sent to a share
+    page gets the cascade hand-over (`handover`: the request's query, None under DNT/GPC)."""
     attribution = classify_hit(
         hit.user_agent,
         hit.referrer,
@@ -206,4 +222,12 @@ def _attribute_and_record(ctx: AppContext, hit: Hit, ref: LinkRef, counted: bool
     if outcome is not None and outcome.status != 410:
         target = LinkTarget(outcome.url, outcome.status, outcome.expires_at_ms)
         ctx.link_cache.remember_target(hit.domain, hit.code, target)
+        if ref.cascade and handover is not None and attribution.kind is Kind.HUMAN:
+            outcome = replace(outcome, url=_handed_over(outcome, attribution, handover))
     return outcome
+
+
+def _handed_over(outcome: Outcome, attribution: Attribution, query: str) -> str:
+    """The target URL with the visitor's arrival (channel, generation, parent) in its fragment."""
+    channel = label_of(outcome.channel or attribution.channel, attribution.source)
+    return with_fragment(outcome.url, arrival_for(channel, query))

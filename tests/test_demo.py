@@ -30,6 +30,7 @@ def test_demo_fills_every_kind_of_figure(app):
         "social",
         "search",
         "referral",
+        "offline",
         "internal",
     }
     assert all(

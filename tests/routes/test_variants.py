@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.conftest import DOMAINS, stored_hits
+from tests.routes.test_dashboard import sign_in
 from tests.routes.test_redirect import CHROME, visit
 
 
@@ -114,7 +117,7 @@ def test_deleting_the_link_deletes_its_variants(client, auth, create_link):
     assert visit(client, variant["code"]).status_code == 404
 
 
-def test_qr_variant_clicks_are_offline_not_dark(client, auth, create_link, redis_client):
+def test_qr_variant_clicks_are_offline_not_dark(client, auth, api_key, create_link, redis_client):
     link = create_link(url="https://example.com/poster")
     qr = client.post(
         f"/api/v1/links/{link['id']}/variants", json={"channel": "qr"}, headers=auth
@@ -137,3 +140,6 @@ def test_qr_variant_clicks_are_offline_not_dark(client, auth, create_link, redis
     assert sources["offline"] == 1
     channels = {row["channel"]: row for row in stats["breakdowns"]["channels"]}
     assert channels["qr"]["category"] == "offline" and channels["qr"]["dark"] is False
+    assert sign_in(client, api_key).status_code == 302
+    html = client.get(f"/dashboard/links/{link['id']}", headers=auth).get_data(as_text=True)
+    assert re.search(r"<tr><td>offline \(QR\)</td><td class=\"n\">1</td>", html)
