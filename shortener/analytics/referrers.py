@@ -323,7 +323,10 @@ def classify_referrer(
         return None
     if _is_own_host(host, own_hosts) or _is_target_site(host, target_site):
         return ReferrerSource(Source.INTERNAL, None)
-    return _classify_host(host, parts.path[:64].lower())
+    # The path matters only for the few hosts the data lists with one (`orange.fr/webmail`):
+    # every other referrer of a host shares one cache entry, whatever its path.
+    path = parts.path[:64].lower() if host.removeprefix("www.") in _data()[1] else ""
+    return _classify_host(host, path)
 
 
 def registrable_domain(host_or_url: str) -> str | None:
