@@ -13,6 +13,7 @@ import redis
 from config import Settings
 from shortener.codes import CodeFactory
 from shortener.failures import FailureLog
+from shortener.hits.buffer import HitBuffer
 from shortener.hits.recording import RecordingPolicy
 from shortener.link_cache import LinkCache
 from shortener.links import LinkStore
@@ -33,6 +34,7 @@ class AppContext:
     link_cache: LinkCache
     secret_key: str
     recording: RecordingPolicy
+    buffer: HitBuffer
     failures: FailureLog = field(default_factory=lambda: FailureLog(log))
 
 
@@ -68,4 +70,5 @@ def build_context(settings: Settings, client: redis.Redis) -> AppContext:
         link_cache=LinkCache(settings.link_cache_seconds, settings.link_cache_stale_seconds),
         secret_key=load_secret_key(settings),
         recording=RecordingPolicy.from_settings(settings),
+        buffer=HitBuffer(Path(settings.data_dir) / "spool", settings.hit_buffer_size),
     )

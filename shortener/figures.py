@@ -500,7 +500,7 @@ def load_stats(
     total = _derived(total)
     series = tuple(
         _day_figures(day, counts, visitors)
-        for day, counts, visitors in zip(days.dates(), per_day, day_visitors)
+        for day, counts, visitors in zip(days.dates(), per_day, day_visitors, strict=True)
     )
     return Stats(
         range=days,
@@ -668,7 +668,7 @@ def _fetch_top_links(
         pipe.hmget(keys.link(link_id), "domain", "code", "title", "url")
     found = [
         TopLink(link_id, domain, code, title or "", url, n)
-        for (link_id, n), (domain, code, title, url) in zip(candidates, pipe.execute())
+        for (link_id, n), (domain, code, title, url) in zip(candidates, pipe.execute(), strict=True)
         if domain is not None
     ]
     return tuple(found[:top])

@@ -7,10 +7,13 @@
 2. a request for a host that is not a Lumen domain is refused;
 3. the code is resolved through the per-process cache (or one HGET of the code index);
 4. the hit is attributed by the pure rules of `shortener.analytics`;
-5. one script call reads the link's state and records the hit (HEAD: reads only); a cached code
-   whose link went away is dropped from the cache and looked up afresh, once;
-6. the answer is a `Result`: redirect, gone, unknown or unavailable. A failure to record is
-   counted and logged once; it never reaches the visitor as anything but a 503. A person sent
+5. one script call reads the link's state and records the hit; a cached code whose link went
+   away is dropped from the cache and looked up afresh, once. HEAD is answered like GET and
+   recorded as a non-human probe (reading targets with HEAD leaves a trace), never as a click;
+6. the answer is a `Result`: redirect, gone, unknown or unavailable. When Redis fails, a link
+   this worker has redirected recently still redirects from memory and its hit waits in the
+   worker's `HitBuffer` (written back, in order, once Redis answers); any other code is
+   unavailable (503). Failures are counted and logged once per kind per interval. A person sent
    to a share-button page gets the share cascade in the `Location` fragment
    (`#lumen=<generation>_<channel>[_<parent>]`, `shortener.analytics.cascade`), unless the
    request says Do Not Track or Global Privacy Control.
@@ -20,6 +23,7 @@ The WSGI fast path and the Flask view in `shortener.routes.redirect` only render
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -28,8 +32,9 @@ import redis
 
 from shortener.analytics.attribution import Attribution, classify_hit
 from shortener.analytics.cascade import arrival_for, label_of, with_fragment
-from shortener.analytics.vocabulary import Kind
+from shortener.analytics.vocabulary import Evidence, Kind
 from shortener.context import AppContext
+from shortener.hits.buffer import PendingHit
 from shortener.hits.recording import (
     MAX_REFERRER,
     MAX_USER_AGENT,
@@ -123,6 +128,7 @@ def hit_from_environ(environ: Mapping[str, object], code: str, secret_key: str) 
         language=primary_language(header_text(environ.get("HTTP_ACCEPT_LANGUAGE"))),
         visitor=visitor_hash(key, ip, user_agent),
         ip_hash=network_hash(key, ip),
+        hit_id=os.urandom(8).hex(),
     )
 
 
@@ -142,32 +148,57 @@ def follow_code(ctx: AppContext, environ: Mapping[str, object], code: str) -> Re
     hit = hit_from_environ(environ, code, ctx.secret_key)
     if hit.domain not in ctx.settings.all_domains:
         return REFUSED_HOST
-    counted = environ.get("REQUEST_METHOD") == "GET"
+    probe = environ.get("REQUEST_METHOD") != "GET"
     handover = None if _asks_privacy(environ) else str(environ.get("QUERY_STRING") or "")
     try:
-        outcome = _resolve_and_record(ctx, hit, counted, handover)
+        outcome = _resolve_and_record(ctx, hit, probe, handover)
     except redis.RedisError as error:
         ctx.failures.note("recording a hit", error)
-        return _answer_from_memory(ctx, hit)
+        timed_out = isinstance(error, redis.TimeoutError)
+        return _answer_from_memory(ctx, hit, probe=probe, timed_out=timed_out)
     if outcome is None:
-        if counted:
-            try:
-                record_orphan(ctx.redis, ctx.keys, hit)
-            except redis.RedisError as error:
-                ctx.failures.note("recording an orphan hit", error)
+        try:
+            record_orphan(ctx.redis, ctx.keys, hit)
+        except redis.RedisError as error:
+            ctx.failures.note("recording an orphan hit", error)
         return UNKNOWN
     if outcome.status == 410:
         return Result(Answer.GONE, 410, gone_reason=outcome.gone_reason)
     return Result(Answer.REDIRECT, outcome.status, location=outcome.url)
 
 
-def _answer_from_memory(ctx: AppContext, hit: Hit) -> Result:
+def _answer_from_memory(ctx: AppContext, hit: Hit, *, probe: bool, timed_out: bool) -> Result:
     """While Redis fails, a link this worker redirected recently still redirects (not past its
-    expiry); any other code is unavailable."""
+    expiry) and its hit waits in the buffer; any other code is unavailable."""
     entry = ctx.link_cache.fallback(hit.domain, hit.code)
-    if entry is None or entry.target is None or not entry.target.is_live(hit.time_ms):
+    if entry is None or entry.target is None:
         return UNAVAILABLE
+    if not entry.target.is_live(hit.time_ms):
+        return Result(Answer.GONE, 410, gone_reason="expired")
+    if not ctx.buffer.add(PendingHit(entry.ref, hit, replay=timed_out, probe=probe)):
+        ctx.failures.note("buffering a hit (the buffer is full)", BufferError(len(ctx.buffer)))
+    _start_writing_back(ctx)
     return Result(Answer.REDIRECT, entry.target.status, location=entry.target.url)
+
+
+def write_back(ctx: AppContext) -> int:
+    """Write the worker's buffered hits to Redis, oldest first; the number written."""
+    return ctx.buffer.flush(
+        lambda pending: _record(ctx, pending.hit, pending.ref, pending.replay, pending.probe)
+    )
+
+
+def resume_buffered_hits(ctx: AppContext) -> None:
+    """At a worker's start: take over the hits left by workers that are gone, and write them."""
+    if ctx.buffer.adopt_orphaned_spools():
+        _start_writing_back(ctx)
+
+
+def _start_writing_back(ctx: AppContext) -> None:
+    """Start the worker's write-back loop unless it runs (a greenlet under gevent workers)."""
+    ctx.buffer.write_back_in_background(
+        lambda pending: _record(ctx, pending.hit, pending.ref, pending.replay, pending.probe)
+    )
 
 
 def _asks_privacy(environ: Mapping[str, object]) -> bool:
@@ -176,7 +207,7 @@ def _asks_privacy(environ: Mapping[str, object]) -> bool:
 
 
 def _resolve_and_record(
-    ctx: AppContext, hit: Hit, counted: bool, handover: str | None = None
+    ctx: AppContext, hit: Hit, probe: bool, handover: str | None = None
 ) -> Outcome | None:
     """The recording script's outcome for the code's link, or None for a code no link owns.
 
@@ -185,7 +216,7 @@ def _resolve_and_record(
     """
     ref = ctx.link_cache.get(hit.domain, hit.code)
     if ref is not None:
-        outcome = _attribute_and_record(ctx, hit, ref, counted, handover)
+        outcome = _attribute_and_record(ctx, hit, ref, probe, handover)
         if outcome is not None:
             return outcome
         ctx.link_cache.forget(hit.domain, hit.code)
@@ -193,36 +224,21 @@ def _resolve_and_record(
     if ref is None:
         return None
     ctx.link_cache.put(hit.domain, hit.code, ref)
-    return _attribute_and_record(ctx, hit, ref, counted, handover)
+    return _attribute_and_record(ctx, hit, ref, probe, handover)
 
 
 def _attribute_and_record(
-    ctx: AppContext, hit: Hit, ref: LinkRef, counted: bool, handover: str | None = None
+    ctx: AppContext, hit: Hit, ref: LinkRef, probe: bool, handover: str | None = None
 ) -> Outcome | None:
-    """Classify the hit for the link `ref` names, record it (or only read, for HEAD), and
-    remember where the link sends visitors for when Redis fails; a person sent to a share
-    page gets the cascade hand-over (`handover`: the request's query, None under DNT/GPC)."""
-    attribution = classify_hit(
-        hit.user_agent,
-        hit.referrer,
-        own_hosts=ctx.settings.all_domains,
-        target_site=ref.site or None,
-        tag_channel=ref.channel or None,
-    )
-    outcome = record_hit(
-        ctx.redis,
-        ctx.keys,
-        ref.link_id,
-        hit,
-        attribution,
-        variant_channel=ref.channel,
-        count=counted,
-        policy=ctx.recording,
-    )
+    """Record the hit for the link `ref` names, and remember where the link sends visitors for
+    when Redis fails; a person sent to a share page gets the cascade hand-over (`handover`: the
+    request's query, None under DNT/GPC)."""
+    attribution = _attribute(ctx, hit, ref)
+    outcome = _record(ctx, hit, ref, replay=False, probe=probe, attribution=attribution)
     if outcome is not None and outcome.status != 410:
         target = LinkTarget(outcome.url, outcome.status, outcome.expires_at_ms)
         ctx.link_cache.remember_target(hit.domain, hit.code, target)
-        if ref.cascade and handover is not None and attribution.kind is Kind.HUMAN:
+        if ref.cascade and handover is not None and not probe and attribution.kind is Kind.HUMAN:
             outcome = replace(outcome, url=_handed_over(outcome, attribution, handover))
     return outcome
 
@@ -231,3 +247,45 @@ def _handed_over(outcome: Outcome, attribution: Attribution, query: str) -> str:
     """The target URL with the visitor's arrival (channel, generation, parent) in its fragment."""
     channel = label_of(outcome.channel or attribution.channel, attribution.source)
     return with_fragment(outcome.url, arrival_for(channel, query))
+
+
+def _attribute(ctx: AppContext, hit: Hit, ref: LinkRef) -> Attribution:
+    """The pure rules' attribution of a hit of the link `ref` names."""
+    return classify_hit(
+        hit.user_agent,
+        hit.referrer,
+        own_hosts=ctx.settings.all_domains,
+        target_site=ref.site or None,
+        tag_channel=ref.channel or None,
+    )
+
+
+def _record(
+    ctx: AppContext,
+    hit: Hit,
+    ref: LinkRef,
+    replay: bool,
+    probe: bool = False,
+    attribution: Attribution | None = None,
+) -> Outcome | None:
+    """Attribute a hit of the link `ref` names (unless given) and record it: one script call."""
+    if attribution is None:
+        attribution = _attribute(ctx, hit, ref)
+    return record_hit(
+        ctx.redis,
+        ctx.keys,
+        ref.link_id,
+        hit,
+        _as_probe(attribution) if probe else attribution,
+        variant_channel=ref.channel,
+        count=True,
+        policy=ctx.recording,
+        replay=replay,
+    )
+
+
+def _as_probe(attribution: Attribution) -> Attribution:
+    """A HEAD request's attribution: a non-human probe, whatever its user-agent claims."""
+    return replace(
+        attribution, kind=Kind.BOT, source=None, channel=None, dark=False, evidence=Evidence.NONE
+    )

@@ -32,8 +32,9 @@ Share sheet); for copy-paste arrivals, which are also human hits with evidence `
 `gen:<n>` (arrivals of generation n: 1 = pasted by someone who came another way, 2 = a paste of
 a pasted address, ...); for the share cascade (`shortener.shares`) `cas:<parent>><button>`
 (shares made by visitors who arrived by `parent`), `cac:<parent>><channel>` (the visitors those
-shares brought) and `cg:<n>` (shares of generation n). A missing channel is written as `-`. Stream entry ids are the server's
-for live hits and the hit's own time (kept increasing) for hits recorded later. The recording
+shares brought) and `cg:<n>` (shares of generation n). A missing channel is written as `-`.
+Stream entry ids are the server's for live hits and the hit's own time (kept increasing) for hits
+recorded later. The recording
 scripts and the policy they apply live in `shortener.hits.recording`.
 """
 
@@ -49,6 +50,8 @@ from typing import Any
 import gevent
 import redis
 from gevent import monkey
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 NO_VALUE = "-"
 
@@ -125,9 +128,22 @@ def limiter_storage_uri(url: str) -> str:
     return url
 
 
-def connect(url: str) -> redis.Redis:
-    """A client for `url` (redis://, rediss://, unix://) answering str; connects lazily."""
-    return redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+def connect(url: str, timeout: float = 0.5) -> redis.Redis:
+    """A client for `url` (redis://, rediss://, unix://) answering str; connects lazily.
+
+    Every call gives up after `timeout` seconds (to connect, then to read each reply), and is not
+    retried: redis-py's default retries three times with a backoff of up to 10 s, which held
+    redirects for over 10 s while Redis was stalled. A failed call fails at once; the redirect
+    then answers from memory and buffers its hit.
+    """
+    return redis.Redis.from_url(
+        url,
+        decode_responses=True,
+        health_check_interval=30,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 0),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +168,7 @@ def run_script(
             batcher = _batchers.setdefault(
                 r, ScriptBatcher(gevent.sleep if monkey.is_module_patched("time") else None)
             )
-    return batcher.run(r, script, keys, args)
+    return batcher.run(r, script, list(keys), list(args))
 
 
 Call = tuple[LuaScript, list[str], list[object]]
@@ -274,4 +290,5 @@ def _execute(r: redis.Redis, calls: list[Call]) -> list[object]:
     pipe = r.pipeline(transaction=False)
     for script, keys, args in calls:
         pipe.evalsha(script.sha, len(keys), *keys, *args)
-    return pipe.execute(raise_on_error=False)
+    replies: list[object] = pipe.execute(raise_on_error=False)
+    return replies

@@ -1,4 +1,5 @@
-"""gunicorn.conf.py: the production server's hooks, checked on a real gunicorn with gevent workers."""
+"""gunicorn.conf.py: the production server's hooks, checked on a real gunicorn with gevent
+workers."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ import pytest
 from shortener.hits.recording import day_of
 from shortener.links import now_ms
 from tests.conftest import day_fields
-from tests.routes.sharing import PAGE, publisher, send  # noqa: F401  (fixture)
+from tests.routes.sharing import PAGE, send
 from tests.routes.test_dashboard import HOST, sign_in
 from tests.routes.test_redirect import visit
 
