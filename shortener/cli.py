@@ -13,29 +13,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import redis
-from tqdm import tqdm
-
 import config
-from shortener.analytics.jsonlines import classify_lines
-from shortener.apikeys import ADMIN, SCOPES, create_api_key, list_api_keys, revoke_api_key
-from shortener.boot import open_context
-from shortener.bulk import (
-    EXPORT_COLUMNS,
-    IMPORT_COLUMNS,
-    count_rows,
-    export_rows,
-    import_rows,
-    journal_path,
-)
-from shortener.context import webhook_consumer
-from shortener.demo import fill_demo
 from shortener.errors import Conflict, LumenError
-from shortener.exports import csv_lines
-from shortener.figures import select_links
-from shortener.links import now_ms, short_url
-from shortener.publishers import create_publisher, list_publishers, revoke_publisher
-from shortener.validation import iso_from_ms
+
+# Each command imports what it needs when it runs: `classify` must start without Redis, gevent or
+# Flask (docs/ATTRIBUTION.md, start-up under 0.5 s).
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,6 +48,11 @@ def serve(args: argparse.Namespace, settings: config.Settings) -> int:
 
 def keys_command(args: argparse.Namespace, settings: config.Settings) -> int:
     """keys create|list|revoke."""
+    from shortener.apikeys import ADMIN, create_api_key, list_api_keys, revoke_api_key
+    from shortener.boot import open_context
+    from shortener.links import now_ms
+    from shortener.validation import iso_from_ms
+
     with open_context(settings) as ctx:
         if args.action == "create":
             key = create_api_key(ctx.redis, ctx.keys, args.name, now_ms(), args.scope)
@@ -84,6 +71,11 @@ def keys_command(args: argparse.Namespace, settings: config.Settings) -> int:
 
 def publishers_command(args: argparse.Namespace, settings: config.Settings) -> int:
     """publishers create NAME --origin URL [--origin URL ...] | list | revoke NAME."""
+    from shortener.boot import open_context
+    from shortener.links import now_ms
+    from shortener.publishers import create_publisher, list_publishers, revoke_publisher
+    from shortener.validation import iso_from_ms
+
     with open_context(settings) as ctx:
         if args.action == "create":
             publisher = create_publisher(ctx.redis, ctx.keys, args.name, args.origin, now_ms())
@@ -103,10 +95,13 @@ def publishers_command(args: argparse.Namespace, settings: config.Settings) -> i
 
 def links_command(args: argparse.Namespace, settings: config.Settings) -> int:
     """links create URL [--slug] [--domain] [--title] [--tag ...] | import FILE | export."""
+    from shortener.boot import open_context
+
     if args.action == "import":
         return import_command(args, settings)
     if args.action == "export":
         return export_command(args, settings)
+
     payload: dict[str, object] = {"url": args.url}
     for name in ("slug", "domain", "title"):
         if getattr(args, name):
@@ -122,6 +117,12 @@ def links_command(args: argparse.Namespace, settings: config.Settings) -> int:
 
 def import_command(args: argparse.Namespace, settings: config.Settings) -> int:
     """links import FILE.csv: a link per row, resumable through the journal beside the file."""
+    import redis
+    from tqdm import tqdm
+
+    from shortener.boot import open_context
+    from shortener.bulk import count_rows, import_rows, journal_path
+
     source_path = Path(args.file)
     journal = Path(args.journal) if args.journal else journal_path(source_path)
     counts = {"created": 0, "skipped": 0, "failed": 0}
@@ -153,6 +154,12 @@ def import_command(args: argparse.Namespace, settings: config.Settings) -> int:
 
 def export_command(args: argparse.Namespace, settings: config.Settings) -> int:
     """links export [--output FILE] [--tag] [--domain]: every link as CSV (importable again)."""
+    from tqdm import tqdm
+
+    from shortener.boot import open_context
+    from shortener.bulk import EXPORT_COLUMNS, export_rows
+    from shortener.exports import csv_lines
+
     with open_context(settings) as ctx:
         rows = tqdm(
             export_rows(ctx.links, tag=args.tag, domain=args.domain),
@@ -171,6 +178,8 @@ def export_command(args: argparse.Namespace, settings: config.Settings) -> int:
 
 def classify_command(args: argparse.Namespace, settings: config.Settings) -> int:
     """Read JSON lines {"ua", "referrer"} on stdin; write one attribution line per input line."""
+    from shortener.analytics.jsonlines import classify_lines
+
     sys.stdin.reconfigure(errors="replace")  # type: ignore[union-attr]  # bad bytes become U+FFFD, not a crash
     for line in classify_lines(sys.stdin):
         sys.stdout.write(line + "\n")
@@ -180,6 +189,13 @@ def classify_command(args: argparse.Namespace, settings: config.Settings) -> int
 def demo_command(args: argparse.Namespace, settings: config.Settings) -> int:
     """Fill a 90-day demo history (links, tags, share links, every channel) through the real
     recording code."""
+    from tqdm import tqdm
+
+    from shortener.boot import open_context
+    from shortener.demo import fill_demo
+    from shortener.figures import select_links
+    from shortener.links import short_url
+
     with open_context(settings) as ctx:
         if not args.again and select_links(ctx.links, tag="demo"):
             raise Conflict(
@@ -206,6 +222,9 @@ def demo_command(args: argparse.Namespace, settings: config.Settings) -> int:
 
 def worker_command(args: argparse.Namespace, settings: config.Settings) -> int:
     """Deliver webhooks until interrupted (instead of, or beside, the gunicorn workers)."""
+    from shortener.boot import open_context
+    from shortener.context import webhook_consumer
+
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with open_context(settings) as ctx:
@@ -237,8 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
     create_key.add_argument(
         "--scope",
         action="append",
-        choices=SCOPES,
-        help="a scope of the key (repeatable; default: admin, which may do everything)",
+        metavar="SCOPE",
+        help="links:read, links:write, stats:read or admin (repeatable; default: admin, which "
+        "may do everything)",
     )
     key_actions.add_parser("list", help="list key names")
     key_actions.add_parser("revoke", help="revoke a key").add_argument("name")
@@ -271,7 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     importer = link_actions.add_parser(
         "import", help="create a link per row of a CSV file (resumable: see README)"
     )
-    importer.add_argument("file", help=f"CSV with a header naming {', '.join(IMPORT_COLUMNS)}")
+    importer.add_argument("file", help="CSV whose header names url, slug, domain, title, tags…")
     importer.add_argument("--journal", help="journal of rows done (default: FILE.journal)")
     exporter = link_actions.add_parser("export", help="write every link as CSV")
     exporter.add_argument("--output", "-o", help="file to write (default: standard output)")

@@ -95,6 +95,7 @@ class Link:
     redirect_status: int
     hits: int = 0
     human: int = 0
+    share_page: bool = False  # a share-button page's link: its redirects hand over the cascade
 
     def as_json(self) -> dict[str, object]:
         """The link as the API shows it."""
@@ -135,19 +136,21 @@ class Variant:
 
 @dataclass(frozen=True, slots=True)
 class LinkRef:
-    """What a code resolves to: its link, the variant channel if any, and the target's site."""
+    """What a code resolves to: its link, the variant channel if any, the target's site, and
+    whether the link is a share-button page's (its redirects hand the cascade to share.js)."""
 
     link_id: int
     channel: str
     site: str
+    cascade: bool = False
 
     def encode(self) -> str:
-        return f"{self.link_id}|{self.channel}|{self.site}"
+        return f"{self.link_id}|{self.channel}|{self.site}" + ("|c" if self.cascade else "")
 
     @classmethod
     def decode(cls, raw: str) -> LinkRef:
-        link_id, channel, site = raw.split("|", 2)
-        return cls(int(link_id), channel, site)
+        link_id, channel, site, *flags = raw.split("|", 3)
+        return cls(int(link_id), channel, site, flags == ["c"])
 
 
 def _link_from_hash(link_id: int, data: Mapping[str, str]) -> Link:
@@ -164,6 +167,7 @@ def _link_from_hash(link_id: int, data: Mapping[str, str]) -> Link:
         redirect_status=int(data.get("redirect_status", "302")),
         hits=int(data.get("hits", "0")),
         human=int(data.get("human", "0")),
+        share_page=data.get("share_page") == "1",
     )
 
 
@@ -174,6 +178,7 @@ DEFAULTS = {
     "expires_at": "",
     "max_clicks": "0",
     "redirect_status": "302",
+    "share_page": "",
 }
 
 
@@ -188,6 +193,7 @@ def _link_fields(link: Link) -> dict[str, str]:
         "expires_at": "" if link.expires_at is None else str(link.expires_at),
         "max_clicks": str(link.max_clicks or 0),
         "redirect_status": str(link.redirect_status),
+        "share_page": "1" if link.share_page else "",
     }
     return {name: value for name, value in fields.items() if DEFAULTS.get(name) != value}
 
@@ -216,8 +222,11 @@ class LinkStore:
         """The link domain `domain` names (alias 127.0.0.1:<port> -> localhost:<port>)."""
         return self.aliases.get(domain, domain)
 
-    def create(self, payload: Mapping[str, object]) -> Link:
-        """Validate `payload` and store a new link; a taken slug raises Conflict."""
+    def create(self, payload: Mapping[str, object], *, share_page: bool = False) -> Link:
+        """Validate `payload` and store a new link; a taken slug raises Conflict.
+
+        `share_page` marks the link of a share-button page (set by the share-links endpoint only).
+        """
         reject_unknown_fields(payload, CREATE_FIELDS)
         created = now_ms()
         url = validate_target_url(payload.get("url"), self.domains)
@@ -236,10 +245,11 @@ class LinkStore:
             expires_at=validate_expires_at(payload.get("expires_at"), created),
             max_clicks=validate_max_clicks(payload.get("max_clicks")),
             redirect_status=validate_redirect_status(payload.get("redirect_status")),
+            share_page=share_page,
         )
         link_id = int(self.r.incr(self.keys.sequence()))
         site = registrable_domain(url) or ""
-        ref = LinkRef(link_id, "", site)
+        ref = LinkRef(link_id, "", site, share_page)
         if slug is None or slug == "":
             code = self._claim_generated_code(domain, link_id, ref)
         else:
@@ -298,7 +308,7 @@ class LinkStore:
         if updated.url != link.url:
             site = registrable_domain(updated.url) or ""
             refs = {
-                code: LinkRef(link_id, channel, site).encode()
+                code: LinkRef(link_id, channel, site, link.share_page).encode()
                 for code, channel in self._codes_of(updated)
             }
             pipe.hset(self.keys.codes(updated.domain), mapping=refs)
@@ -392,7 +402,7 @@ class LinkStore:
         existing = self.r.hget(self.keys.variants(link_id), channel)
         if existing:
             return Variant(link_id, channel, link.domain, existing), False
-        ref = LinkRef(link_id, channel, registrable_domain(link.url) or "")
+        ref = LinkRef(link_id, channel, registrable_domain(link.url) or "", link.share_page)
         code = self._claim_generated_code(link.domain, int(self.r.incr(self.keys.sequence())), ref)
         if not self.r.hsetnx(self.keys.variants(link_id), channel, code):
             self.r.hdel(self.keys.codes(link.domain), code)

@@ -270,6 +270,13 @@ PATHS: dict[str, Any] = {
 
 
 _INT = {"type": "integer"}
+
+
+def _array_of(**properties: object) -> dict[str, object]:
+    """An array of objects with these properties."""
+    return {"type": "array", "items": {"type": "object", "properties": properties}}
+
+
 _COUNTS = {
     "type": "array",
     "items": {
@@ -385,7 +392,7 @@ STATS: dict[str, Any] = {
                     "sources": {
                         "type": "object",
                         "additionalProperties": _INT,
-                        "description": "Human hits by source.",
+                        "description": "Human hits by source (offline: QR codes scanned).",
                     },
                 },
             },
@@ -431,6 +438,23 @@ STATS: dict[str, Any] = {
                         "properties": {"generation": _INT, "arrivals": _INT},
                     },
                 },
+            },
+        },
+        "cascade": {
+            "type": "object",
+            "description": (
+                "The share cascade (share buttons' pages): `edges` = visitors who arrived by "
+                "`parent` (a channel, a source such as dark, or page = came another way) and "
+                "shared by `child`, with the visitors those shares brought (`clicks`, reported "
+                "by share.js); `generations` = shares by generation (1 = a first share); "
+                "`carriers` = arrival channels by the shares their visitors made onward."
+            ),
+            "properties": {
+                "edges": _array_of(
+                    parent={"type": "string"}, child={"type": "string"}, shares=_INT, clicks=_INT
+                ),
+                "generations": _array_of(generation=_INT, shares=_INT),
+                "carriers": _array_of(channel={"type": "string"}, onward_shares=_INT),
             },
         },
         "shares": {
@@ -635,12 +659,15 @@ SHARE_PATHS: dict[str, Any] = {
     },
     "/beacon": {
         "post": {
-            "summary": "A share-button click, or a visitor arriving by copy-paste",
+            "summary": "A share-button click, or an arrival by copy-paste or by a cascade share",
             "description": (
                 "Sent by share.js with navigator.sendBeacon. `share` counts `sh:<channel>` "
-                "(shares made); `copy-arrival` records a dark human hit with evidence `copy` and "
-                "its generation (`gen:<n>`) for the page's link. Same key, origin and rate rules "
-                f"as /share-links; bodies over {MAX_BEACON_BODY_BYTES} bytes get 413."
+                "(shares made) and, with `from`, the cascade edge "
+                "`cas:<arrival channel>><channel>` and generation `cg:<n>`; `copy-arrival` records "
+                "a dark human hit with evidence `copy` and its generation (`gen:<n>`) for the "
+                "page's link; `arrival` counts a visitor a cascade share brought "
+                "(`cac:<parent>><channel>`). Same key, origin and rate rules as /share-links; "
+                f"bodies over {MAX_BEACON_BODY_BYTES} bytes get 413."
             ),
             "operationId": "sendBeacon",
             "security": [],
@@ -664,6 +691,16 @@ SHARE_PATHS: dict[str, Any] = {
                             "description": (
                                 "For `copy-arrival`: the token found in the address, `<view "
                                 "id>.<generation>`"
+                            ),
+                        },
+                        "from": {
+                            "type": "string",
+                            "pattern": "^(0|[1-9][0-9]?)_[a-z0-9.-]{1,32}(_[a-z0-9.-]{1,32})?$",
+                            "description": (
+                                "The visitor's arrival, from the redirect's `#lumen=` fragment: "
+                                "for `share` `<generation>_<channel>` (`0_page`: came another "
+                                "way; absent under DNT/GPC); for `arrival` "
+                                "`<generation>_<channel>_<parent>`"
                             ),
                         },
                     },

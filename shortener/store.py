@@ -36,8 +36,11 @@ and tagged counts from it), `dev:`, `os:`, `br:`, `lang:`; for previews `p:<chan
 (shares observed); for share-button clicks `sh:<channel>` (shares made; `sh:more` is the Web
 Share sheet); for copy-paste arrivals, which are also human hits with evidence `copy`,
 `gen:<n>` (arrivals of generation n: 1 = pasted by someone who came another way, 2 = a paste of
-a pasted address, ...). A missing channel is written as `-`. Stream entry ids are the server's
-for live hits and the hit's own time (kept increasing) for hits recorded later. The recording
+a pasted address, ...); for the share cascade (`shortener.shares`) `cas:<parent>><button>`
+(shares made by visitors who arrived by `parent`), `cac:<parent>><channel>` (the visitors those
+shares brought) and `cg:<n>` (shares of generation n). A missing channel is written as `-`.
+Stream entry ids are the server's for live hits and the hit's own time (kept increasing) for hits
+recorded later. The recording
 scripts and the policy they apply live in `shortener.hits.recording`.
 """
 

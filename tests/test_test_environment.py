@@ -26,7 +26,11 @@ def test_exported_settings_do_not_change_the_test_app(exported, make_app, keys, 
     app = make_app()
     settings = app.extensions["lumen"].settings
     # The salt is the default (empty: generated once and kept in the data dir), not the shell's.
-    assert (settings.key_prefix, settings.hashids_salt, settings.trusted_proxies) == ("lumen", "", 0)
+    assert (settings.key_prefix, settings.hashids_salt, settings.trusted_proxies) == (
+        "lumen",
+        "",
+        0,
+    )
     client = app.test_client()
     created = client.post("/api/v1/links", json={"url": "https://example.com/"}, headers=auth)
     assert created.status_code == 201  # the key made under the test prefix is found
