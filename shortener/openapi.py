@@ -921,7 +921,8 @@ CONTENT_PATHS: dict[str, Any] = {
         "post": {
             "summary": f"Create up to {MAX_BULK_ITEMS:,} links in one request",
             "description": "Each item is a link as for POST /links and is created whole or not "
-            f"at all; one result per item, in order. Over {MAX_BULK_ITEMS:,} items: 413.",
+            f"at all; one result per item, in order. Over {MAX_BULK_ITEMS:,} items: 413, as is "
+            "a body over LUMEN_MAX_BODY_BYTES (64 KiB by default).",
             "operationId": "createLinksInBulk",
             "requestBody": {
                 "required": True,
