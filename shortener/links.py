@@ -37,6 +37,7 @@ from shortener.validation import (
     validate_title,
     validate_utm,
 )
+from shortener.webhooks import announce_link_event
 
 # Fields that shape where a link sends visitors and what it shows (shortener.destinations).
 ROUTING_FIELDS = frozenset(
@@ -110,6 +111,7 @@ class Link:
     password_hash: str = ""
     hits: int = 0
     human: int = 0
+    share_page: bool = False  # a share-button page's link: its redirects hand over the cascade
 
     def as_json(self) -> dict[str, object]:
         """The link as the API shows it (never the password or its hash)."""
@@ -164,21 +166,27 @@ class Variant:
 
 @dataclass(frozen=True, slots=True)
 class LinkRef:
-    """What a code resolves to: its link, the variant channel if any, the target's site, and the
-    link's destinations (so the redirect can choose one before its single script call)."""
+    """What a code resolves to: its link, the variant channel if any, the target's site, whether
+    the link is a share-button page's (its redirects hand the cascade to share.js), and the link's
+    destinations (so the redirect can choose one before its single script call)."""
 
     link_id: int
     channel: str
     site: str
+    cascade: bool = False
     destinations: str = ""  # Destinations.encode() of the link
 
     def encode(self) -> str:
-        return f"{self.link_id}|{self.channel}|{self.site}|{self.destinations}"
+        flags = "c" if self.cascade else ""
+        if not self.destinations:
+            return f"{self.link_id}|{self.channel}|{self.site}" + (f"|{flags}" if flags else "")
+        return f"{self.link_id}|{self.channel}|{self.site}|{flags}|{self.destinations}"
 
     @classmethod
     def decode(cls, raw: str) -> LinkRef:
-        link_id, channel, site, *destinations = raw.split("|", 3)
-        return cls(int(link_id), channel, site, destinations[0] if destinations else "")
+        link_id, channel, site, *rest = raw.split("|", 4)
+        flags = rest[0] if rest else ""
+        return cls(int(link_id), channel, site, flags == "c", rest[1] if len(rest) > 1 else "")
 
 
 def _link_from_hash(link_id: int, data: Mapping[str, str]) -> Link:
@@ -198,6 +206,7 @@ def _link_from_hash(link_id: int, data: Mapping[str, str]) -> Link:
         password_hash=data.get("password", ""),
         hits=int(data.get("hits", "0")),
         human=int(data.get("human", "0")),
+        share_page=data.get("share_page") == "1",
     )
 
 
@@ -208,6 +217,7 @@ DEFAULTS = {
     "expires_at": "",
     "max_clicks": "0",
     "redirect_status": "302",
+    "share_page": "",
     "dests": "",
     "options": "",
     "password": "",
@@ -225,6 +235,7 @@ def _link_fields(link: Link) -> dict[str, str]:
         "expires_at": "" if link.expires_at is None else str(link.expires_at),
         "max_clicks": str(link.max_clicks or 0),
         "redirect_status": str(link.redirect_status),
+        "share_page": "1" if link.share_page else "",
         "dests": link.destinations.encode(),
         "options": link.options.encode(),
         "password": link.password_hash,
@@ -242,19 +253,31 @@ class LinkStore:
         codes: CodeFactory,
         domains: tuple[str, ...],
         default_domain: str,
+        *,
+        aliases: Mapping[str, str] | None = None,
     ) -> None:
         self.r = r
         self.keys = keys
         self.codes = codes
         self.domains = domains
         self.default_domain = default_domain
+        self.aliases = dict(aliases or {})
 
-    def create(self, payload: Mapping[str, object]) -> Link:
-        """Validate `payload` and store a new link; a taken slug raises Conflict."""
+    def canonical_domain(self, domain: str) -> str:
+        """The link domain `domain` names (alias 127.0.0.1:<port> -> localhost:<port>)."""
+        return self.aliases.get(domain, domain)
+
+    def create(self, payload: Mapping[str, object], *, share_page: bool = False) -> Link:
+        """Validate `payload` and store a new link; a taken slug raises Conflict.
+
+        `share_page` marks the link of a share-button page (set by the share-links endpoint only).
+        """
         reject_unknown_fields(payload, CREATE_FIELDS)
         created = now_ms()
         url = validate_target_url(payload.get("url"), self.domains)
-        domain = validate_domain(payload.get("domain"), self.domains, self.default_domain)
+        domain = self.canonical_domain(
+            validate_domain(payload.get("domain"), self.domains, self.default_domain)
+        )
         slug = payload.get("slug")
         link = Link(
             id=0,
@@ -267,11 +290,12 @@ class LinkStore:
             expires_at=validate_expires_at(payload.get("expires_at"), created),
             max_clicks=validate_max_clicks(payload.get("max_clicks")),
             redirect_status=validate_redirect_status(payload.get("redirect_status")),
+            share_page=share_page,
         )
         link = self._with_routing(link, payload)
         link_id = int(self.r.incr(self.keys.sequence()))
         site = registrable_domain(url) or ""
-        ref = LinkRef(link_id, "", site, link.destinations.encode())
+        ref = LinkRef(link_id, "", site, share_page, link.destinations.encode())
         if slug is None or slug == "":
             code = self._claim_generated_code(domain, link_id, ref)
         else:
@@ -279,7 +303,10 @@ class LinkStore:
             if not self.r.hsetnx(self.keys.codes(domain), code, ref.encode()):
                 raise Conflict(f"slug {code!r} is already taken on {domain}", field="slug")
         link = replace(link, id=link_id, code=code)
-        self.r.hset(self.keys.link(link_id), mapping=_link_fields(link))
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hset(self.keys.link(link_id), mapping=_link_fields(link))
+        announce_link_event(pipe, self.keys, "link.created", link.as_json())
+        pipe.execute()
         return link
 
     def _claim_generated_code(self, domain: str, number: int, ref: LinkRef) -> str:
@@ -329,10 +356,11 @@ class LinkStore:
             site = registrable_domain(updated.url) or ""
             destinations = updated.destinations.encode()
             refs = {
-                code: LinkRef(link_id, channel, site, destinations).encode()
+                code: LinkRef(link_id, channel, site, link.share_page, destinations).encode()
                 for code, channel in self._codes_of(updated)
             }
             pipe.hset(self.keys.codes(updated.domain), mapping=refs)
+        announce_link_event(pipe, self.keys, "link.updated", updated.as_json())
         pipe.execute()
         return updated
 
@@ -388,6 +416,8 @@ class LinkStore:
             self.keys.link_hits(link_id),
             self.keys.link_previews(link_id),
         )
+        deleted = {"id": link.id, "domain": link.domain, "code": link.code, "url": link.url}
+        announce_link_event(pipe, self.keys, "link.deleted", deleted)
         pipe.execute()
 
     def list(
@@ -407,7 +437,7 @@ class LinkStore:
         limit = max(1, min(limit, MAX_PAGE_SIZE))
         needle = (query or "").lower()
         tag = (tag or "").lower() or None
-        domain = (domain or "").lower() or None
+        domain = self.canonical_domain((domain or "").lower()) or None
         # Ids come from one counter, newest highest; ids of share variants and deleted links
         # have no record and are skipped.
         newest = int(self.r.get(self.keys.sequence()) or 0)
@@ -442,7 +472,7 @@ class LinkStore:
 
     def resolve(self, domain: str, code: str) -> LinkRef | None:
         """What (domain, code) points at, or None for an unknown code."""
-        raw = self.r.hget(self.keys.codes(domain), code)
+        raw = self.r.hget(self.keys.codes(self.canonical_domain(domain)), code)
         return LinkRef.decode(raw) if raw else None
 
     def add_variant(self, link_id: int, channel: object) -> tuple[Variant, bool]:
@@ -457,7 +487,7 @@ class LinkStore:
         if existing:
             return Variant(link_id, channel, link.domain, existing), False
         site = registrable_domain(link.url) or ""
-        ref = LinkRef(link_id, channel, site, link.destinations.encode())
+        ref = LinkRef(link_id, channel, site, link.share_page, link.destinations.encode())
         code = self._claim_generated_code(link.domain, int(self.r.incr(self.keys.sequence())), ref)
         if not self.r.hsetnx(self.keys.variants(link_id), channel, code):
             self.r.hdel(self.keys.codes(link.domain), code)

@@ -71,10 +71,10 @@ def exposition(multiprocess_dir: str) -> bytes:
         return bytes(generate_latest(REGISTRY))
     registry = CollectorRegistry()
     collector = _multiprocess.MultiProcessCollector
-    collector(registry, path=multiprocess_dir)
+    collector(registry, path=multiprocess_dir)  # type: ignore[no-untyped-call]
     return bytes(generate_latest(registry))
 
 
 def mark_worker_dead(multiprocess_dir: str, pid: int) -> None:
     """Drop a dead worker's live gauges (gunicorn's `child_exit` hook)."""
-    _multiprocess.mark_process_dead(pid, multiprocess_dir)
+    _multiprocess.mark_process_dead(pid, multiprocess_dir)  # type: ignore[no-untyped-call]

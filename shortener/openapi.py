@@ -8,11 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from shortener.bulk import MAX_BULK_ITEMS
 from shortener.codes import SLUG_PATTERN
 from shortener.destinations import TARGET_KEYS, UTM_FIELDS
 from shortener.figures import DEFAULT_RANGE_DAYS, FIRST_DAY, LAST_DAY, MAX_RANGE_DAYS
 from shortener.links import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from shortener.publishers import KEY_PATTERN
+from shortener.qrcodes import DEFAULT_MARGIN as QR_DEFAULT_MARGIN
+from shortener.qrcodes import DEFAULT_SCALE as QR_DEFAULT_SCALE
+from shortener.qrcodes import MAX_MARGIN as QR_MAX_MARGIN
+from shortener.qrcodes import MAX_SCALE as QR_MAX_SCALE
+from shortener.qrcodes import MAX_SIZE as QR_MAX_SIZE
+from shortener.qrcodes import MIN_SIZE as QR_MIN_SIZE
 from shortener.shares import (
     BEACON_EVENTS,
     MAX_BEACON_BODY_BYTES,
@@ -33,6 +40,9 @@ from shortener.validation import (
     MIN_PASSWORD,
     REDIRECT_STATUSES,
 )
+from shortener.webhooks import EVENTS as WEBHOOK_EVENTS
+from shortener.webhooks import LOG_LENGTH as DELIVERY_LOG_LENGTH
+from shortener.webhooks import MAX_SECRET_LENGTH, MIN_SECRET_LENGTH
 
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 _UNAVAILABLE = {"$ref": "#/components/responses/Unavailable"}
@@ -64,7 +74,11 @@ _PREVIEW = {
     "properties": {
         "title": {"type": "string", "maxLength": MAX_TITLE_LENGTH},
         "description": {"type": "string", "maxLength": MAX_PREVIEW_DESCRIPTION},
-        "image": {**_TARGET_URL, "description": "Absolute http(s) URL of the image"},
+        "image": {
+            "type": "string",
+            "maxLength": MAX_URL_LENGTH,
+            "description": "Absolute http(s) URL of the image; empty: none",
+        },
     },
     "description": "Preview robots (WhatsApp, Slack, iMessage...) get a page with these Open Graph "
     "and Twitter card tags instead of the redirect (still counted as shares observed); people "
@@ -348,6 +362,13 @@ PATHS: dict[str, Any] = {
 
 
 _INT = {"type": "integer"}
+
+
+def _array_of(**properties: object) -> dict[str, object]:
+    """An array of objects with these properties."""
+    return {"type": "array", "items": {"type": "object", "properties": properties}}
+
+
 _COUNTS = {
     "type": "array",
     "items": {
@@ -463,7 +484,7 @@ STATS: dict[str, Any] = {
                     "sources": {
                         "type": "object",
                         "additionalProperties": _INT,
-                        "description": "Human hits by source.",
+                        "description": "Human hits by source (offline: QR codes scanned).",
                     },
                 },
             },
@@ -519,6 +540,23 @@ STATS: dict[str, Any] = {
                         "properties": {"name": {"type": "string"}, "count": _INT},
                     },
                 },
+            },
+        },
+        "cascade": {
+            "type": "object",
+            "description": (
+                "The share cascade (share buttons' pages): `edges` = visitors who arrived by "
+                "`parent` (a channel, a source such as dark, or page = came another way) and "
+                "shared by `child`, with the visitors those shares brought (`clicks`, reported "
+                "by share.js); `generations` = shares by generation (1 = a first share); "
+                "`carriers` = arrival channels by the shares their visitors made onward."
+            ),
+            "properties": {
+                "edges": _array_of(
+                    parent={"type": "string"}, child={"type": "string"}, shares=_INT, clicks=_INT
+                ),
+                "generations": _array_of(generation=_INT, shares=_INT),
+                "carriers": _array_of(channel={"type": "string"}, onward_shares=_INT),
             },
         },
         "shares": {
@@ -723,12 +761,15 @@ SHARE_PATHS: dict[str, Any] = {
     },
     "/beacon": {
         "post": {
-            "summary": "A share-button click, or a visitor arriving by copy-paste",
+            "summary": "A share-button click, or an arrival by copy-paste or by a cascade share",
             "description": (
                 "Sent by share.js with navigator.sendBeacon. `share` counts `sh:<channel>` "
-                "(shares made); `copy-arrival` records a dark human hit with evidence `copy` and "
-                "its generation (`gen:<n>`) for the page's link. Same key, origin and rate rules "
-                f"as /share-links; bodies over {MAX_BEACON_BODY_BYTES} bytes get 413."
+                "(shares made) and, with `from`, the cascade edge "
+                "`cas:<arrival channel>><channel>` and generation `cg:<n>`; `copy-arrival` records "
+                "a dark human hit with evidence `copy` and its generation (`gen:<n>`) for the "
+                "page's link; `arrival` counts a visitor a cascade share brought "
+                "(`cac:<parent>><channel>`). Same key, origin and rate rules as /share-links; "
+                f"bodies over {MAX_BEACON_BODY_BYTES} bytes get 413."
             ),
             "operationId": "sendBeacon",
             "security": [],
@@ -752,6 +793,16 @@ SHARE_PATHS: dict[str, Any] = {
                             "description": (
                                 "For `copy-arrival`: the token found in the address, `<view "
                                 "id>.<generation>`"
+                            ),
+                        },
+                        "from": {
+                            "type": "string",
+                            "pattern": "^(0|[1-9][0-9]?)_[a-z0-9.-]{1,32}(_[a-z0-9.-]{1,32})?$",
+                            "description": (
+                                "The visitor's arrival, from the redirect's `#lumen=` fragment: "
+                                "for `share` `<generation>_<channel>` (`0_page`: came another "
+                                "way; absent under DNT/GPC); for `arrival` "
+                                "`<generation>_<channel>_<parent>`"
                             ),
                         },
                     },
@@ -856,6 +907,273 @@ def _with_common_answers(paths: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _query_int(name: str, minimum: int, maximum: int, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "schema": {"type": "integer", "minimum": minimum, "maximum": maximum},
+        "description": description,
+    }
+
+
+def _qr_operation(image_format: str, media_type: str) -> dict[str, Any]:
+    return {
+        "summary": f"The link's QR code as {image_format.upper()}",
+        "description": "Encodes the short URL of the link's `qr` share variant (created on the "
+        "first request), so scans are counted apart under channel `qr`. Sent as an attachment; "
+        "the header `X-Lumen-Short-Url` names the URL encoded.",
+        "operationId": f"getLinkQr{image_format.capitalize()}",
+        "parameters": [
+            _ID,
+            _query_int(
+                "size", QR_MIN_SIZE, QR_MAX_SIZE, "Largest width in pixels (not with `scale`)"
+            ),
+            _query_int(
+                "scale",
+                1,
+                QR_MAX_SCALE,
+                f"Pixels per module (default {QR_DEFAULT_SCALE}; not with `size`)",
+            ),
+            _query_int(
+                "margin", 0, QR_MAX_MARGIN, f"Quiet zone in modules (default {QR_DEFAULT_MARGIN})"
+            ),
+        ],
+        "responses": {
+            "200": {
+                "description": "The QR code",
+                "headers": {"X-Lumen-Short-Url": {"schema": {"type": "string", "format": "uri"}}},
+                "content": {media_type: {"schema": {"type": "string", "format": "binary"}}},
+            },
+            "401": _PROBLEM,
+            "404": _PROBLEM,
+            "422": _PROBLEM,
+        },
+    }
+
+
+# Content-team endpoints: QR downloads, bulk creation, webhooks, the API reference page.
+_BULK_RESULT = {
+    "type": "object",
+    "properties": {
+        "status": {"type": "integer", "description": "201, or the item's problem status"},
+        "link": {**LINK, "description": "The link made (status 201)"},
+        "problem": {"type": "object", "description": "The item's problem details (status 4xx)"},
+    },
+}
+
+_WEBHOOK_EVENTS = list(WEBHOOK_EVENTS)
+WEBHOOK = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "pattern": "^wh_[0-9a-f]{16}$"},
+        "url": {"type": "string", "format": "uri"},
+        "events": {"type": "array", "items": {"type": "string", "enum": _WEBHOOK_EVENTS}},
+        "created_at": {"type": "string", "format": "date-time"},
+        "secret": {
+            "type": "string",
+            "description": "Only in the answer to POST /webhooks: the HMAC-SHA256 key of "
+            "`X-Lumen-Signature: sha256=<hex>`",
+        },
+    },
+}
+_WEBHOOK_ID = {"name": "webhook_id", "in": "path", "required": True, "schema": {"type": "string"}}
+DELIVERY = {
+    "type": "object",
+    "properties": {
+        "delivery": {"type": "string"},
+        "event": {"type": "string", "enum": _WEBHOOK_EVENTS},
+        "attempt": {"type": "integer", "minimum": 1},
+        "status": {"type": ["integer", "null"], "description": "The receiver's HTTP status"},
+        "error": {"type": ["string", "null"]},
+        "outcome": {"type": "string", "enum": ["delivered", "retrying", "failed"]},
+        "at": {"type": "string", "format": "date-time"},
+    },
+}
+
+CONTENT_PATHS: dict[str, Any] = {
+    "/docs": {
+        "get": {
+            "summary": "This reference as an HTML page",
+            "description": "Rendered on the server from this document; no script, and every "
+            "asset from Lumen itself.",
+            "operationId": "getApiReference",
+            "security": [],
+            "responses": {
+                "200": {
+                    "description": "The reference page",
+                    "content": {"text/html": {"schema": {"type": "string"}}},
+                }
+            },
+        }
+    },
+    "/webhooks": {
+        "post": {
+            "summary": "Register a webhook",
+            "description": "Lumen POSTs each subscribed event as JSON `{id, event, created_at, "
+            "data}`, signed with `X-Lumen-Signature: sha256=<HMAC-SHA256 of the raw body under "
+            "the secret>`, and retries a failure with exponential backoff. A `click` is any "
+            "recorded hit (`data.kind` says human, preview or bot). Targets resolving to "
+            "loopback, private or link-local addresses are refused (422) unless "
+            "LUMEN_WEBHOOK_ALLOW_PRIVATE=1.",
+            "operationId": "createWebhook",
+            "requestBody": _body(
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["url", "events"],
+                    "properties": {
+                        "url": {"type": "string", "format": "uri", "maxLength": 2048},
+                        "events": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": {"type": "string", "enum": _WEBHOOK_EVENTS},
+                        },
+                        "secret": {
+                            "type": "string",
+                            "minLength": MIN_SECRET_LENGTH,
+                            "maxLength": MAX_SECRET_LENGTH,
+                            "description": "Leave out and Lumen makes one (shown once)",
+                        },
+                    },
+                }
+            ),
+            "responses": {
+                "201": _json(WEBHOOK, "Registered; the secret is shown this once"),
+                "400": _PROBLEM,
+                "401": _PROBLEM,
+                "422": _PROBLEM,
+            },
+        },
+        "get": {
+            "summary": "List webhooks (without secrets)",
+            "operationId": "listWebhooks",
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {"webhooks": {"type": "array", "items": WEBHOOK}},
+                    },
+                    "Every webhook",
+                ),
+                "401": _PROBLEM,
+            },
+        },
+    },
+    "/webhooks/{webhook_id}": {
+        "delete": {
+            "summary": "Delete a webhook and its pending deliveries",
+            "operationId": "deleteWebhook",
+            "parameters": [_WEBHOOK_ID],
+            "responses": {"204": {"description": "Deleted"}, "401": _PROBLEM, "404": _PROBLEM},
+        }
+    },
+    "/webhooks/{webhook_id}/deliveries": {
+        "get": {
+            "summary": f"The webhook's last {DELIVERY_LOG_LENGTH} delivery attempts, newest first",
+            "operationId": "listWebhookDeliveries",
+            "parameters": [_WEBHOOK_ID],
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {"deliveries": {"type": "array", "items": DELIVERY}},
+                    },
+                    "The delivery log",
+                ),
+                "401": _PROBLEM,
+                "404": _PROBLEM,
+            },
+        }
+    },
+    "/links/bulk": {
+        "post": {
+            "summary": f"Create up to {MAX_BULK_ITEMS:,} links in one request",
+            "description": "Each item is a link as for POST /links and is created whole or not "
+            f"at all; one result per item, in order. Over {MAX_BULK_ITEMS:,} items: 413, as is "
+            "a body over LUMEN_MAX_BODY_BYTES (64 KiB by default).",
+            "operationId": "createLinksInBulk",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "array",
+                            "items": LINK_INPUT,
+                            "minItems": 1,
+                            "maxItems": MAX_BULK_ITEMS,
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "created": {"type": "integer"},
+                            "failed": {"type": "integer"},
+                            "results": {"type": "array", "items": _BULK_RESULT},
+                        },
+                    },
+                    "One result per item, in order",
+                ),
+                "400": _PROBLEM,
+                "401": _PROBLEM,
+                "413": _PROBLEM,
+                "422": _PROBLEM,
+            },
+        }
+    },
+    "/links/{link_id}/qr.svg": {"get": _qr_operation("svg", "image/svg+xml")},
+    "/links/{link_id}/qr.png": {"get": _qr_operation("png", "image/png")},
+}
+
+
+# The scope each operation needs (shortener.routes.api.REQUIRED_SCOPES enforces the same); in
+# OpenAPI 3.1 a bearer requirement may list role names, so each operation names its scope there.
+OPERATION_SCOPES = {
+    "createLink": "links:write",
+    "createLinksInBulk": "links:write",
+    "listLinks": "links:read",
+    "getLink": "links:read",
+    "updateLink": "links:write",
+    "deleteLink": "links:write",
+    "createVariant": "links:write",
+    "listVariants": "links:read",
+    "listDomains": "links:read",
+    "updateDomain": "admin",
+    "getLinkQrSvg": "links:read",
+    "getLinkQrPng": "links:read",
+    "getStats": "stats:read",
+    "getStatsCsv": "stats:read",
+    "getLinkStats": "stats:read",
+    "getHitsCsv": "stats:read",
+    "createWebhook": "admin",
+    "listWebhooks": "admin",
+    "deleteWebhook": "admin",
+    "listWebhookDeliveries": "admin",
+}
+
+
+def _with_scopes(paths: dict[str, Any]) -> dict[str, Any]:
+    """Every operation with a bearer key names its scope and may answer 403 without it."""
+    scoped: dict[str, Any] = {}
+    for path, path_item in paths.items():
+        scoped[path] = {}
+        for key, item in path_item.items():
+            public = key not in _METHODS or item.get("security") == []
+            # As in the API, an operation missing from the table needs `admin`.
+            scope = None if public else OPERATION_SCOPES.get(item.get("operationId", ""), "admin")
+            if scope is not None:
+                item = {
+                    **item,
+                    "security": [{"bearer": [scope]}],
+                    "responses": {**item["responses"], "403": _PROBLEM},
+                }
+            scoped[path][key] = item
+    return scoped
+
+
 def openapi_document() -> dict[str, Any]:
     """The whole OpenAPI document."""
     return {
@@ -873,13 +1191,18 @@ def openapi_document() -> dict[str, Any]:
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
-        "paths": _with_common_answers({**PATHS, **STATS_PATHS, **SHARE_PATHS, **DOMAIN_PATHS}),
+        "paths": _with_common_answers(
+            _with_scopes({**PATHS, **STATS_PATHS, **SHARE_PATHS, **CONTENT_PATHS, **DOMAIN_PATHS})
+        ),
         "components": {
             "securitySchemes": {
                 "bearer": {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "Create a key with `python -m shortener keys create NAME`.",
+                    "description": "Create a key with `python -m shortener keys create NAME "
+                    "[--scope SCOPE ...]`. Scopes: `links:read`, `links:write` (grants "
+                    "`links:read`), `stats:read`, `admin` (grants everything; the default). "
+                    "Each operation names the scope it needs; without it the answer is 403.",
                 }
             },
             "responses": {
@@ -895,6 +1218,10 @@ def openapi_document() -> dict[str, Any]:
                                     "status": {"type": "integer"},
                                     "detail": {"type": "string"},
                                     "field": {"type": "string"},
+                                    "scope": {
+                                        "type": "string",
+                                        "description": "On a 403: the scope the key lacks",
+                                    },
                                 },
                             }
                         }

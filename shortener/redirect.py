@@ -19,7 +19,10 @@
    when set) or unavailable. When Redis fails, a link
    this worker has redirected recently still redirects from memory and its hit waits in the
    worker's `HitBuffer` (written back, in order, once Redis answers); any other code is
-   unavailable (503). Failures are counted and logged once per kind per interval.
+   unavailable (503). Failures are counted and logged once per kind per interval. A person sent
+   to a share-button page gets the share cascade in the `Location` fragment
+   (`#lumen=<generation>_<channel>[_<parent>]`, `shortener.analytics.cascade`), unless the
+   request says Do Not Track or Global Privacy Control.
 
 The WSGI fast path and the Flask view in `shortener.routes.redirect` only render a `Result`.
 """
@@ -32,11 +35,14 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from urllib.parse import parse_qsl, urlencode
 
 import redis
 
 from shortener import metrics
 from shortener.analytics.attribution import Attribution, classify_hit
+from shortener.analytics.cascade import QUERY_NAME as CASCADE_QUERY_NAME
+from shortener.analytics.cascade import arrival_for, label_of, with_fragment
 from shortener.analytics.vocabulary import Evidence, Kind
 from shortener.context import AppContext
 from shortener.destinations import (
@@ -177,6 +183,7 @@ def follow_code(
         return REFUSED_HOST
     probe = environ.get("REQUEST_METHOD") == "HEAD"
     query = header_text(environ.get("QUERY_STRING"))[:MAX_FORWARDED_QUERY]
+    handover = None if _asks_privacy(environ) else str(environ.get("QUERY_STRING") or "")
     try:
         step = _resolve_and_record(ctx, hit, probe, unlocked)
     except redis.RedisError as error:
@@ -186,11 +193,38 @@ def follow_code(
         return _answer_from_memory(ctx, hit, query, probe=probe, timed_out=timed_out)
     if step is None:
         return _unknown_code(ctx, hit)
-    outcome, attribution, choice = step
+    outcome, attribution, choice, ref = step
     if outcome.status == 410:
         return Result(Answer.GONE, 410, gone_reason=outcome.gone_reason)
     target = LinkTarget(outcome.url, outcome.status, outcome.expires_at_ms, outcome.options)
-    return _answer(ctx, hit, query, target, attribution, choice, outcome, unlocked)
+    # The cascade's hand-over (`lc=`) is Lumen's own: consumed here, never forwarded; a share
+    # page's query is only that.
+    forwarded = "" if ref.cascade else _without_handover(query)
+    result = _answer(ctx, hit, forwarded, target, attribution, choice, outcome, unlocked)
+    human = attribution.kind is Kind.HUMAN and not probe
+    if result.answer is Answer.REDIRECT and ref.cascade and handover is not None and human:
+        channel = label_of(outcome.channel or attribution.channel, attribution.source)
+        result = replace(
+            result, location=with_fragment(result.location, arrival_for(channel, handover))
+        )
+    return result
+
+
+def _without_handover(query: str) -> str:
+    """The short link's query without the cascade's own parameter.
+
+    >>> _without_handover("ref=ad&lc=2_sms")
+    'ref=ad'
+    """
+    if CASCADE_QUERY_NAME not in query:
+        return query
+    kept = parse_qsl(query, keep_blank_values=True)
+    return urlencode([(name, value) for name, value in kept if name != CASCADE_QUERY_NAME])
+
+
+def _asks_privacy(environ: Mapping[str, object]) -> bool:
+    """Do Not Track (`DNT: 1`) or Global Privacy Control (`Sec-GPC: 1`): no cascade hand-over."""
+    return environ.get("HTTP_DNT") == "1" or environ.get("HTTP_SEC_GPC") == "1"
 
 
 def _unknown_code(ctx: AppContext, hit: Hit) -> Result:
@@ -313,8 +347,9 @@ def _choose(hit: Hit, ref: LinkRef, attribution: Attribution) -> Choice | None:
 _options = functools.lru_cache(maxsize=4096)(LinkOptions.decode)
 _destinations = functools.lru_cache(maxsize=4096)(Destinations.decode)
 
-# What `_resolve_and_record` hands on: the script's outcome, the attribution, the choice made.
-Step = tuple[Outcome, Attribution, Choice | None]
+# What `_resolve_and_record` hands on: the script's outcome, the attribution, the choice made,
+# and the code's ref as the script confirmed it.
+Step = tuple[Outcome, Attribution, Choice | None, LinkRef]
 
 
 def _resolve_and_record(ctx: AppContext, hit: Hit, probe: bool, unlocked: bool) -> Step | None:
@@ -371,7 +406,7 @@ def _attribute_and_record(
             protected=outcome.locked or unlocked,
         )
         ctx.link_cache.remember_target(hit.domain, hit.code, target)
-    return outcome, attribution, choice
+    return outcome, attribution, choice, ref
 
 
 def _record(

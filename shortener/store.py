@@ -26,6 +26,10 @@ link lives in one slot and per-link work never crosses slots):
     lumen:{g}:u:20261126             HyperLogLog: instance-wide visitors that day (one key: a
                                      single-key PFCOUNT is cached by Redis, a multi-key one merges)
     lumen:{g}:top:20261126           sorted set: link id -> human clicks that day
+    lumen:events                     stream: link events (link.created/updated/deleted) for webhooks
+    lumen:webhooks                   hash: webhook id -> {"id", "url", "events", "secret", ...}
+    lumen:webhooks:queue             sorted set: delivery job (JSON) -> when it is due (epoch ms)
+    lumen:webhook:<id>:deliveries    list: the webhook's last deliveries, newest first
 
 Day aggregates store these fields: `k:<kind>`, `orphan`; for human hits
 `a:<source>|<channel>|<evidence>` (written by the recording script and read back by
@@ -35,8 +39,11 @@ and tagged counts from it), `dev:`, `os:`, `br:`, `lang:`, and in a link's day h
 (shares observed); for share-button clicks `sh:<channel>` (shares made; `sh:more` is the Web
 Share sheet); for copy-paste arrivals, which are also human hits with evidence `copy`,
 `gen:<n>` (arrivals of generation n: 1 = pasted by someone who came another way, 2 = a paste of
-a pasted address, ...). A missing channel is written as `-`. Stream entry ids are the server's
-for live hits and the hit's own time (kept increasing) for hits recorded later. The recording
+a pasted address, ...); for the share cascade (`shortener.shares`) `cas:<parent>><button>`
+(shares made by visitors who arrived by `parent`), `cac:<parent>><channel>` (the visitors those
+shares brought) and `cg:<n>` (shares of generation n). A missing channel is written as `-`.
+Stream entry ids are the server's for live hits and the hit's own time (kept increasing) for hits
+recorded later. The recording
 scripts and the policy they apply live in `shortener.hits.recording`.
 """
 
@@ -124,6 +131,18 @@ class Keys:
 
     def global_top_links(self, day: str) -> str:
         return f"{self.prefix}:{{g}}:top:{day}"
+
+    def link_events(self) -> str:
+        return f"{self.prefix}:events"
+
+    def webhooks(self) -> str:
+        return f"{self.prefix}:webhooks"
+
+    def webhook_queue(self) -> str:
+        return f"{self.prefix}:webhooks:queue"
+
+    def webhook_deliveries(self, webhook_id: str) -> str:
+        return f"{self.prefix}:webhook:{webhook_id}:deliveries"
 
 
 def limiter_storage_uri(url: str) -> str:

@@ -49,6 +49,7 @@ MODULE_LAYERS = {
     "shortener.store": STORE,
     "shortener.embedded_redis": STORE,
     "shortener.apikeys": DOMAIN,
+    "shortener.bulk": DOMAIN,
     "shortener.charts": DOMAIN,
     "shortener.codes": DOMAIN,
     "shortener.context": DOMAIN,
@@ -65,9 +66,11 @@ MODULE_LAYERS = {
     "shortener.openapi": DOMAIN,
     "shortener.passwords": DOMAIN,
     "shortener.publishers": DOMAIN,
+    "shortener.qrcodes": DOMAIN,
     "shortener.redirect": DOMAIN,
     "shortener.shares": DOMAIN,
     "shortener.validation": DOMAIN,
+    "shortener.webhooks": DOMAIN,
 }
 FOLDER_LAYERS = {
     "shortener.routes": ROUTES,

@@ -34,9 +34,11 @@ from shortener.shares import (
     is_first_beacon_today,
     page_link,
     page_url,
+    record_cascade_arrival,
     record_copy_arrival,
     record_share,
     share_page,
+    validate_arrival,
     validate_button,
     validate_buttons,
 )
@@ -177,17 +179,23 @@ def share_links() -> Response:
 
 @bp.post("/beacon")
 def beacon() -> Response | tuple[str, int]:
-    """A share-button click (`share`) or a copy-paste arrival (`copy-arrival`) on a page."""
+    """A share-button click (`share`, with the sharer's cascade arrival in `from` unless DNT/GPC),
+    a copy-paste arrival (`copy-arrival`) or a visitor a cascade share brought (`arrival`)."""
     ctx = lumen()
     settings = ctx.settings
     payload = json_body()
     publisher = publisher_of(payload)
-    reject_unknown_fields(payload, {"key", "event", "url", "channel", "token"})
+    reject_unknown_fields(payload, {"key", "event", "url", "channel", "token", "from"})
     event = payload.get("event")
     if event not in BEACON_EVENTS:
         raise InvalidInput(f"event must be one of: {', '.join(BEACON_EVENTS)}", field="event")
+    arrival = None
     if event == "share":
         button = validate_button(payload.get("channel"))
+        if payload.get("from") is not None:
+            arrival = validate_arrival(payload.get("from"), parent_required=False)
+    elif event == "arrival":
+        arrival = validate_arrival(payload.get("from"), parent_required=True)
     else:
         generation = generation_of(payload.get("token"))
     url = page_url(publisher, payload.get("url"), settings.all_domains)
@@ -200,7 +208,10 @@ def beacon() -> Response | tuple[str, int]:
     if refusal is not None:
         return refusal
     if event == "share":
-        record_share(ctx.redis, ctx.keys, link.id, button, now_ms())
+        record_share(ctx.redis, ctx.keys, link.id, button, now_ms(), arrival)
+        return "", 204
+    if arrival is not None:
+        record_cascade_arrival(ctx.redis, ctx.keys, link.id, arrival, now_ms())
         return "", 204
     hit = replace(
         hit_from_request(link.code), referrer=""

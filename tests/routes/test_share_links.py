@@ -101,7 +101,8 @@ def test_variant_clicks_are_attributed_with_evidence_tag(client, publisher, redi
     body = ask(client, publisher, channels=["whatsapp"]).get_json()
     code = body["variants"]["whatsapp"].rsplit("/", 1)[1]
     response = visit(client, code, ua=CHROME)
-    assert response.status_code == 302 and response.headers["Location"] == PAGE
+    assert response.status_code == 302
+    assert response.headers["Location"] == PAGE + "#lumen=1_whatsapp"  # the cascade hand-over
     link_id = body["link"]["id"]
     [hit] = stored_hits(redis_client, link_id)
     assert (hit["evidence"], hit["channel"], hit["source"], hit["variant"]) == (
