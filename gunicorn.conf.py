@@ -40,7 +40,7 @@ def on_starting(server):
     global _embedded
     url, _embedded = _start_redis(_settings)
     _os.environ["REDIS_URL"] = url
-    client = _connect(url)
+    client = _connect(url, _settings.redis_timeout)
     key = _first_admin_key(client, _Keys(_settings.key_prefix))
     client.close()
     if key:

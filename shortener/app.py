@@ -15,7 +15,7 @@ from shortener.analytics import warm_up
 from shortener.context import build_context
 from shortener.embedded_redis import EmbeddedRedis
 from shortener.routes import api, dashboard, embed, health, problems, redirect, share_buttons, stats
-from shortener.store import connect, limiter_storage_uri
+from shortener.store import connect, limiter_storage
 
 SETTING_NAMES = frozenset(f.name for f in dataclasses.fields(config.Settings))
 
@@ -35,7 +35,7 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
         embedded = EmbeddedRedis(settings.data_dir, settings.redis_server_bin)
         embedded.ensure_running()
         redis_url = embedded.url
-    ctx = build_context(settings, connect(redis_url))
+    ctx = build_context(settings, connect(redis_url, settings.redis_timeout))
     app.config["SECRET_KEY"] = ctx.secret_key
     # Flask's defaults hold these keys already (SameSite None), so setdefault would not apply them.
     app.config["SESSION_COOKIE_SAMESITE"] = overrides.get("SESSION_COOKIE_SAMESITE", "Lax")
@@ -59,7 +59,10 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
     ):
         app.register_blueprint(blueprint)
     share_buttons.limit_requests(
-        app, limiter_storage_uri(redis_url), settings.embed_rate_limit, ctx.keys.rate_limits()
+        app,
+        limiter_storage(redis_url, settings.redis_timeout),
+        settings.embed_rate_limit,
+        ctx.keys.rate_limits(),
     )
 
     app.wsgi_app = redirect.RedirectFastPath(app, ctx)  # type: ignore[method-assign]

@@ -28,7 +28,7 @@ def start_redis(settings: Settings) -> tuple[str, EmbeddedRedis | None]:
 def open_context(settings: Settings) -> Iterator[AppContext]:
     """AppContext for a command-line run; an embedded Redis started here is stopped at the end."""
     url, embedded = start_redis(settings)
-    client = connect(url)
+    client = connect(url, settings.redis_timeout)
     try:
         yield build_context(settings, client)
     finally:

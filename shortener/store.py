@@ -17,11 +17,22 @@ link lives in one slot and per-link work never crosses slots):
     lumen:{l:42}:d:20261126          hash: link 42's aggregates for one UTC day
     lumen:{l:42}:u:20261126          HyperLogLog: link 42's visitors that day
     lumen:{l:42}:pv                  hash: app channel -> "<ms>|<ip hash>" of its latest preview
-    lumen:hits                       stream: every hit, compact (no UA or referrer), capped
-    lumen:{g}:d:20261126             hash: instance-wide aggregates for one day
-    lumen:{g}:u:20261126             HyperLogLog: instance-wide visitors that day (one key: a
-                                     single-key PFCOUNT is cached by Redis, a multi-key one merges)
-    lumen:{g}:top:20261126           sorted set: link id -> human clicks that day
+    lumen:{g3}:d:20261126            hash: instance-wide aggregates of one day, shard 3 of SHARDS
+    lumen:{g3}:u:20261126            HyperLogLog: that day's visitors whose hash falls in shard 3
+    lumen:{g3}:top:20261126          sorted set: link id -> human clicks that day, shard 3
+    lumen:{g3}:hits                  stream: every hit of shard 3, compact (no UA or referrer)
+    lumen:{g}:d:20261126             hash: the day's merged instance-wide aggregates: hits recorded
+                                     late (after the day closed) and, once the day is compacted,
+                                     the shards' sums with `uv` (their visitors) as the marker
+    lumen:{g}:u:20261126             HyperLogLog: visitors of the hits recorded late that day
+    lumen:{g}:top:20261126           sorted set: the merged top links of the day
+    lumen:{g}:hits                   stream: every hit recorded late, compact
+    lumen:schema                     the key scheme's version (set by `python -m shortener migrate`)
+
+Instance-wide writes are spread over SHARDS hash tags `{g0}`..`{g7}`, so on Redis Cluster no single
+slot takes every write; a hit goes to the shard of its visitor hash (`Keys.shard_of`), so a visitor
+is in one shard's HyperLogLog only and a day's unique visitors are the sum of the shards'. Reads
+merge the shards; a closed day is compacted once into the `{g}` copy (`shortener.figures`).
 
 Day aggregates store these fields: `k:<kind>`, `orphan`; for human hits
 `a:<source>|<channel>|<evidence>` (written by the recording script and read back by
@@ -40,15 +51,23 @@ from __future__ import annotations
 import hashlib
 import threading
 import weakref
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
+from urllib.parse import unquote, urlsplit
 
 import gevent
 import redis
 from gevent import monkey
+from redis.cluster import ClusterNode, RedisCluster
 
 NO_VALUE = "-"
+# Instance-wide day aggregates and streams are spread over this many hash tags ({g0}..{g7}).
+# Changing it needs a migration: readers look only at these shards.
+SHARDS = 8
+# The key scheme this code reads and writes (1: one instance-wide `lumen:hits` stream).
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,35 +116,143 @@ class Keys:
     def link_previews(self, link_id: int) -> str:
         return f"{self.link(link_id)}:pv"
 
-    def all_hits(self) -> str:
-        return f"{self.prefix}:hits"
+    def schema(self) -> str:
+        return f"{self.prefix}:schema"
 
-    def global_day(self, day: str) -> str:
-        return f"{self.prefix}:{{g}}:d:{day}"
+    def cache_events(self) -> str:
+        """The pub/sub channel on which instances announce edits (see shortener.cache_events)."""
+        return f"{self.prefix}:cache-events"
 
-    def global_visitors(self, day: str) -> str:
-        return f"{self.prefix}:{{g}}:u:{day}"
+    @staticmethod
+    def shard_of(visitor: str) -> int:
+        """The instance-wide shard a visitor's hits are counted in (stable, spread evenly).
 
-    def global_top_links(self, day: str) -> str:
-        return f"{self.prefix}:{{g}}:top:{day}"
+        >>> Keys.shard_of("3f2a9c0b1d4e") == Keys.shard_of("3f2a9c0b1d4e") < SHARDS
+        True
+        """
+        return zlib.crc32(visitor.encode()) % SHARDS
+
+    def _instance(self, shard: int | None) -> str:
+        return f"{self.prefix}:{{g}}" if shard is None else f"{self.prefix}:{{g{shard}}}"
+
+    def all_hits(self, shard: int | None = None) -> str:
+        """The compact stream of every hit of one shard (None: the hits recorded late)."""
+        return f"{self._instance(shard)}:hits"
+
+    def global_day(self, day: str, shard: int | None = None) -> str:
+        """Instance-wide aggregates of a day: one shard's, or (None) the merged copy."""
+        return f"{self._instance(shard)}:d:{day}"
+
+    def global_visitors(self, day: str, shard: int | None = None) -> str:
+        return f"{self._instance(shard)}:u:{day}"
+
+    def global_top_links(self, day: str, shard: int | None = None) -> str:
+        return f"{self._instance(shard)}:top:{day}"
 
 
-def limiter_storage_uri(url: str) -> str:
-    """The `limits` storage URI of a Redis URL: it spells unix sockets its own way.
+# Redis Cluster URL schemes (a comma-separated list of nodes) -> whether they use TLS.
+CLUSTER_SCHEMES = {"redis+cluster": False, "rediss+cluster": True}
 
-    >>> limiter_storage_uri("unix:///var/lumen/redis.sock")
-    'redis+unix:///var/lumen/redis.sock'
-    >>> limiter_storage_uri("rediss://cache.example:6380/0")
-    'rediss://cache.example:6380/0'
+
+@dataclass(frozen=True, slots=True)
+class ClusterAddress:
+    """A Redis Cluster URL taken apart: its nodes, TLS and credentials."""
+
+    nodes: tuple[tuple[str, int], ...]
+    tls: bool
+    username: str | None = None
+    password: str | None = None
+
+
+def cluster_address(url: str) -> ClusterAddress | None:
+    """The cluster a `redis+cluster://` or `rediss+cluster://` URL names; None for other URLs.
+
+    >>> address = cluster_address("rediss+cluster://:pw@10.0.0.1:7000,[::1]:7001")
+    >>> address.nodes, address.tls, address.password
+    ((('10.0.0.1', 7000), ('::1', 7001)), True, 'pw')
+    >>> cluster_address("redis://localhost:6379/0") is None
+    True
     """
+    scheme, separator, rest = url.partition("://")
+    if not separator or scheme.lower() not in CLUSTER_SCHEMES:
+        return None
+    netloc = rest.split("/", 1)[0].split("?", 1)[0]
+    credentials, _, hosts = netloc.rpartition("@")
+    username, _, password = credentials.partition(":")
+    nodes = []
+    for host in hosts.split(","):
+        parts = urlsplit(f"//{host.strip()}")
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        if not parts.hostname or port is None:
+            raise ValueError(
+                f"REDIS_URL lists {host!r}: write each cluster node as host:port, "
+                "such as redis+cluster://10.0.0.1:7000,10.0.0.2:7000"
+            )
+        nodes.append((parts.hostname, port))
+    return ClusterAddress(
+        tuple(nodes),
+        CLUSTER_SCHEMES[scheme.lower()],
+        unquote(username) or None,
+        unquote(password) or None,
+    )
+
+
+def limiter_storage(url: str, timeout: float | None = None) -> tuple[str, dict[str, object]]:
+    """The `limits` storage URI and options of a Redis URL (it spells unix sockets and TLS
+    clusters its own way).
+
+    >>> limiter_storage("unix:///var/lumen/redis.sock")
+    ('redis+unix:///var/lumen/redis.sock', {})
+    >>> limiter_storage("rediss+cluster://cache.example:7000", 1.0)[0]
+    'redis+cluster://cache.example:7000'
+    """
+    options: dict[str, object] = {}
+    if timeout is not None:
+        options.update(socket_timeout=timeout, socket_connect_timeout=timeout)
     if url.startswith("unix://"):
-        return "redis+" + url
-    return url
+        return "redis+" + url, options
+    address = cluster_address(url)
+    if address is not None and address.tls:
+        return "redis+cluster://" + url.partition("://")[2], {**options, "ssl": True}
+    return url, options
 
 
-def connect(url: str) -> redis.Redis:
-    """A client for `url` (redis://, rediss://, unix://) answering str; connects lazily."""
-    return redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+def connect(url: str, timeout: float | None = None) -> redis.Redis:
+    """A client for `url` answering str, every call bounded by `timeout` seconds.
+
+    A standalone client connects lazily; a cluster client reads the slot map when it is made.
+
+    redis://, rediss://, unix:// give a `redis.Redis`; redis+cluster:// and rediss+cluster:// a
+    `RedisCluster`, which offers the same commands for the keys Lumen uses (see `is_cluster`).
+    """
+    address = cluster_address(url)
+    if address is None:
+        return redis.Redis.from_url(
+            url,
+            decode_responses=True,
+            health_check_interval=30,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+        )
+    cluster = RedisCluster(
+        startup_nodes=[ClusterNode(host, port) for host, port in address.nodes],  # type: ignore[no-untyped-call]
+        decode_responses=True,
+        ssl=address.tls,
+        username=address.username,
+        password=address.password,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        health_check_interval=30,
+    )
+    return cast(redis.Redis, cluster)
+
+
+def is_cluster(r: object) -> bool:
+    """Whether `r` talks to a Redis Cluster (scripts must then keep to one slot each)."""
+    return isinstance(r, RedisCluster)
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +382,11 @@ def _evalsha(r: redis.Redis, call: Call) -> object:
         return r.evalsha(script.sha, len(keys), *keys, *args)
 
 
+def run_in_pipeline(r: redis.Redis, calls: list[Call]) -> list[object]:
+    """Run script calls in one pipeline; each call's reply, or the error it met."""
+    return _pipeline(r, calls)
+
+
 def _pipeline(r: redis.Redis, calls: list[Call]) -> list[object]:
     replies = _execute(r, calls)
     unknown = [
@@ -271,5 +403,7 @@ def _pipeline(r: redis.Redis, calls: list[Call]) -> list[object]:
 def _execute(r: redis.Redis, calls: list[Call]) -> list[object]:
     pipe = r.pipeline(transaction=False)
     for script, keys, args in calls:
-        pipe.evalsha(script.sha, len(keys), *keys, *args)
+        # execute_command: redis-py's cluster pipeline refuses its evalsha method, not the command
+        # (it routes each call by its first key; every key of a Lumen script shares its slot).
+        pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)  # type: ignore[no-untyped-call]
     return pipe.execute(raise_on_error=False)

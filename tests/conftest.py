@@ -122,6 +122,18 @@ def day_fields(redis_client: redis.Redis, key: str) -> dict[str, str]:
     return {name: str(n) for name, n in day_counts(redis_client.hgetall(key)).items() if n}
 
 
+def instance_day_fields(redis_client: redis.Redis, day: str) -> dict[str, str]:
+    """The instance's aggregates of one day as Lumen reads them (shards merged, derived fields
+    included), values as strings."""
+    from shortener.figures import day_counts
+    from shortener.hits.instance import read_instance_days
+    from shortener.links import now_ms
+
+    [merged] = read_instance_days(redis_client, Keys(), [day], now_ms())
+    fields = {name: str(n) for name, n in merged.fields.items()}
+    return {name: str(n) for name, n in day_counts(fields).items() if n}
+
+
 def free_port() -> int:
     """A TCP port nothing listens on right now."""
     with socket.socket() as probe:

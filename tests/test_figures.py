@@ -11,6 +11,7 @@ from shortener.errors import InvalidInput
 from shortener.figures import DayRange, day_range, load_stats, select_links
 from shortener.hits.recording import Hit, RecordingPolicy, record_hit, record_orphan
 from shortener.links import Link
+from shortener.store import SHARDS
 from tests.conftest import DOMAINS
 
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
@@ -317,6 +318,9 @@ def test_reading_cost_depends_on_days_not_on_hits(ctx, mix, send):
             name: int(info[f"cmdstat_{name}"]["calls"]) for name in ("hgetall", "pfcount", "zrange")
         }
 
+    # The first read of closed days compacts them: their merged copy and every shard, once.
+    first = commands_for(DayRange(DAY1, DAY3))
+    assert first == dict.fromkeys(("hgetall", "pfcount", "zrange"), 3 * (1 + SHARDS))
     before = commands_for(DayRange(DAY1, DAY3))
     for n in range(50):
         send(mix, CHROME, at=ms(DAY1, 6, n), visitor=f"extra-{n}")

@@ -9,7 +9,7 @@ import pytest
 from shortener.app import create_app
 from shortener.hits.recording import day_of
 from shortener.links import now_ms
-from tests.conftest import DOMAINS, day_fields, stored_hits
+from tests.conftest import DOMAINS, day_fields, instance_day_fields, stored_hits
 from tests.routes.sharing import CHROME, ORIGIN, PAGE, publisher, send, snapshot  # noqa: F401  (fixture)
 
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
@@ -31,7 +31,7 @@ def day_hashes(redis_client, link_id: int) -> tuple[dict[str, str], dict[str, st
     day = day_of(now_ms())
     return (
         day_fields(redis_client, f"lumen:{{l:{link_id}}}:d:{day}"),
-        day_fields(redis_client, f"lumen:{{g}}:d:{day}"),
+        instance_day_fields(redis_client, day),
     )
 
 

@@ -75,7 +75,7 @@ class Answer:
 
 
 def counts(r: redis.Redis, keys: Keys, link_id: int | None) -> tuple[int, int, int]:
-    orphans = sum(int(r.hget(key, "orphan") or 0) for key in r.keys(f"{keys.prefix}:{{g}}:d:*"))
+    orphans = sum(int(r.hget(key, "orphan") or 0) for key in r.keys(f"{keys.prefix}:{{g*}}:d:*"))
     if link_id is None:
         return 0, 0, orphans
     hits, human = r.hmget(keys.link(link_id), "hits", "human")
