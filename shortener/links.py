@@ -272,12 +272,14 @@ class LinkStore:
         link = self.get(link_id)
         pipe = self.r.pipeline(transaction=False)
         pipe.hdel(self.keys.codes(link.domain), *(code for code, _ in self._codes_of(link)))
-        pipe.delete(
+        # One DEL per key: redis-py's cluster pipeline takes no multi-key DEL (they share a slot).
+        for key in (
             self.keys.link(link_id),
             self.keys.variants(link_id),
             self.keys.link_hits(link_id),
             self.keys.link_previews(link_id),
-        )
+        ):
+            pipe.delete(key)
         pipe.execute()
 
     def list(

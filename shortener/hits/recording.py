@@ -472,12 +472,14 @@ def record_hit(
     day = day_of(hit.time_ms)
     now = time.time_ns() // 1_000_000
     shard = instance_shard(keys, hit, now)
-    script_keys = {
+    link_keys = {
         "link": keys.link(link_id),
         "link_hits": keys.link_hits(link_id),
         "link_day": keys.link_day(link_id, day),
         "link_visitors": keys.link_visitors(link_id, day),
         "link_previews": keys.link_previews(link_id),
+    }
+    instance_keys = {
         "all_hits": keys.all_hits(shard),
         "global_day": keys.global_day(day, shard),
         "global_visitors": keys.global_visitors(day, shard),
@@ -511,13 +513,16 @@ def record_hit(
     }
     if not is_cluster(r):
         reply = run_script(
-            r, RECORD_HIT, _in_order(RECORD_HIT_KEYS, script_keys), _in_order(RECORD_HIT_ARGS, args)
+            r,
+            RECORD_HIT,
+            _in_order(RECORD_HIT_KEYS, {**link_keys, **instance_keys}),
+            _in_order(RECORD_HIT_ARGS, args),
         )
     else:
         reply = run_script(
             r,
             RECORD_LINK_HIT,
-            _in_order(RECORD_LINK_HIT_KEYS, script_keys),
+            _in_order(RECORD_LINK_HIT_KEYS, link_keys),
             _in_order(RECORD_HIT_ARGS, args),
         )
         if count and int(reply[0]) not in (0, 410):
@@ -525,8 +530,8 @@ def record_hit(
             run_script(
                 r,
                 RECORD_INSTANCE_HIT,
-                _in_order(RECORD_INSTANCE_HIT_KEYS, script_keys),
-                [args[name] for name in RECORD_INSTANCE_HIT_ARGS],
+                _in_order(RECORD_INSTANCE_HIT_KEYS, instance_keys),
+                _in_order(RECORD_INSTANCE_HIT_ARGS, {n: args[n] for n in RECORD_INSTANCE_HIT_ARGS}),
             )
     status = int(reply[0])
     if status == 0:

@@ -10,6 +10,8 @@ from shortener.app import create_app
 from shortener.hits.recording import day_of
 from tests.conftest import DOMAINS, day_fields, instance_day_fields, stored_hits
 
+pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
+
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
 WHATSAPP_PREVIEW = "WhatsApp/2.23.20.0 A"
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"

@@ -23,6 +23,8 @@ from shortener.routes.redirect import RedirectFastPath
 from shortener.store import Keys
 from tests.conftest import DOMAINS
 
+pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
+
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/126.0.0.0 Safari/537.36"
