@@ -119,6 +119,14 @@ class Keys:
     def schema(self) -> str:
         return f"{self.prefix}:schema"
 
+    def legacy_all_hits(self) -> str:
+        """Key scheme 1's single instance-wide stream (moved by `python -m shortener migrate`)."""
+        return f"{self.prefix}:hits"
+
+    def migrating_hits(self) -> str:
+        """Where the migration builds the merged late-hits stream (its slot: `{g}`)."""
+        return f"{self.all_hits()}:migrating"
+
     def cache_events(self) -> str:
         """The pub/sub channel on which instances announce edits (see shortener.cache_events)."""
         return f"{self.prefix}:cache-events"

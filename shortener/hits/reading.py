@@ -77,26 +77,27 @@ def iter_hits(
     """The hits from `start_ms` to `end_ms` inclusive, oldest first: a link's, or the instance's
     (its shards' streams and the stream of hits recorded late, merged by time)."""
     if link_id is not None:
-        for entry_id, fields in _entries(r, keys.link_hits(link_id), start_ms, end_ms):
+        for entry_id, fields in stream_entries(r, keys.link_hits(link_id), start_ms, end_ms):
             yield _raw_hit(entry_id, fields, link_id)
         return
     streams = [keys.all_hits(shard) for shard in (*range(SHARDS), None)]
     merged = heapq.merge(
-        *(_entries(r, stream, start_ms, end_ms) for stream in streams), key=_entry_order
+        *(stream_entries(r, stream, start_ms, end_ms) for stream in streams), key=entry_order
     )
     for entry_id, fields in merged:
         yield _raw_hit(entry_id, fields, None)
 
 
-def _entry_order(entry: tuple[str, dict[str, str]]) -> tuple[int, int]:
+def entry_order(entry: tuple[str, dict[str, str]]) -> tuple[int, int]:
+    """A stream entry's id as numbers, to order entries of several streams by time."""
     ms, _, sequence = entry[0].partition("-")
     return int(ms), int(sequence)
 
 
-def _entries(
+def stream_entries(
     r: redis.Redis, stream: str, start_ms: int, end_ms: int
 ) -> Iterator[tuple[str, dict[str, str]]]:
-    """One stream's entries from `start_ms` to `end_ms`, oldest first, read in batches."""
+    """One stream's entries from `start_ms` to `end_ms` inclusive, oldest first, in batches."""
     lower: str = str(start_ms)
     upper = f"{end_ms}-18446744073709551615"
     while True:
