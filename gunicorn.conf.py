@@ -53,8 +53,11 @@ def post_worker_init(worker):
     Those ~80,000 objects live as long as the worker, yet every full collection walked them: a
     60 ms pause of every request in the worker, a few times a minute under load (measured with
     gc.callbacks: docs/PERFORMANCE.md).
+
+    Then start listening for other instances' link edits (shortener.cache_events).
     """
     _gc.freeze()
+    worker.wsgi.extensions["lumen"].cache_events.start()
 
 
 def post_request(worker, req, environ, resp):

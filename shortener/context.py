@@ -11,6 +11,7 @@ from pathlib import Path
 import redis
 
 from config import Settings
+from shortener.cache_events import CacheEvents
 from shortener.codes import CodeFactory
 from shortener.failures import FailureLog
 from shortener.hits.recording import RecordingPolicy
@@ -33,6 +34,7 @@ class AppContext:
     link_cache: LinkCache
     secret_key: str
     recording: RecordingPolicy
+    cache_events: CacheEvents
     failures: FailureLog = field(default_factory=lambda: FailureLog(log))
 
 
@@ -59,13 +61,15 @@ def build_context(settings: Settings, client: redis.Redis) -> AppContext:
     """Assemble the shared objects for `settings` over an existing Redis client."""
     keys = Keys(settings.key_prefix)
     codes = CodeFactory(settings.hashids_salt, settings.hashids_min_length)
+    link_cache = LinkCache(settings.link_cache_seconds, settings.link_cache_stale_seconds)
     return AppContext(
         settings=settings,
         redis=client,
         keys=keys,
         codes=codes,
         links=LinkStore(client, keys, codes, settings.all_domains, settings.primary_domain),
-        link_cache=LinkCache(settings.link_cache_seconds, settings.link_cache_stale_seconds),
+        link_cache=link_cache,
         secret_key=load_secret_key(settings),
         recording=RecordingPolicy.from_settings(settings),
+        cache_events=CacheEvents(client, keys.cache_events(), link_cache),
     )

@@ -256,13 +256,13 @@ class LinkStore:
             site = registrable_domain(updated.url) or ""
             refs = {
                 code: LinkRef(link_id, channel, site).encode()
-                for code, channel in self._codes_of(updated)
+                for code, channel in self.codes_of(updated)
             }
             pipe.hset(self.keys.codes(updated.domain), mapping=refs)
         pipe.execute()
         return updated
 
-    def _codes_of(self, link: Link) -> list[tuple[str, str]]:
+    def codes_of(self, link: Link) -> list[tuple[str, str]]:
         """Every (code, variant channel) that resolves to `link`, its own code first."""
         variants = self.r.hgetall(self.keys.variants(link.id))
         return [(link.code, "")] + [(code, channel) for channel, code in sorted(variants.items())]
@@ -271,7 +271,7 @@ class LinkStore:
         """Delete a link, its variants and raw hits; its codes stop resolving at once."""
         link = self.get(link_id)
         pipe = self.r.pipeline(transaction=False)
-        pipe.hdel(self.keys.codes(link.domain), *(code for code, _ in self._codes_of(link)))
+        pipe.hdel(self.keys.codes(link.domain), *(code for code, _ in self.codes_of(link)))
         # One DEL per key: redis-py's cluster pipeline takes no multi-key DEL (they share a slot).
         for key in (
             self.keys.link(link_id),

@@ -192,9 +192,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def served_lumen(command: list[str], workers: int, log_path: Path) -> Iterator[tuple[int, Path]]:
-    """Run `command` (a Lumen server process) on a free port with its own embedded Redis, until
-    /healthz answers; yields (port, data dir) and stops the whole process group afterwards."""
+def served_lumen(
+    command: list[str], workers: int, log_path: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[int, Path]]:
+    """Run `command` (a Lumen server process) on a free port with its own embedded Redis (or the
+    REDIS_URL of `extra_env`), until /healthz answers; yields (port, data dir) and stops the whole
+    process group afterwards."""
     port = free_port()
     data_dir = Path(tempfile.mkdtemp(prefix="lumen-served-"))
     env = {
@@ -203,6 +206,7 @@ def served_lumen(command: list[str], workers: int, log_path: Path) -> Iterator[t
         if k not in ("REDIS_URL", "LUMEN_DOMAINS", "LUMEN_DEFAULT_DOMAIN")
     }
     env.update({"LUMEN_DATA_DIR": str(data_dir), "PORT": str(port), "LUMEN_WORKERS": str(workers)})
+    env.update(extra_env or {})
     with open(log_path, "w") as log:
         process = subprocess.Popen(
             [sys.executable, *command],

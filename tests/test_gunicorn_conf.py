@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import runpy
+import types
 import selectors
 import socket
 
@@ -73,11 +74,14 @@ def test_a_busy_keep_alive_connection_does_not_starve_the_others(one_worker):
     assert answered_before_other < PIPELINED / 2
 
 
-def test_worker_init_freezes_the_objects_loading_made():
+def test_worker_init_freezes_the_objects_loading_made_and_listens_for_edits(app):
     hooks = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     before = gc.get_freeze_count()
+    events = app.extensions["lumen"].cache_events
     try:
-        hooks["post_worker_init"](None)
+        hooks["post_worker_init"](types.SimpleNamespace(wsgi=app))
         assert gc.get_freeze_count() > before
+        assert events._thread is not None and events._thread.is_alive()
     finally:
         gc.unfreeze()
+        events.stop()
