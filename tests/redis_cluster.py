@@ -52,8 +52,9 @@ def _free_node_ports(count: int) -> list[int]:
 class LocalCluster:
     """Three cluster masters on loopback; `url` is Lumen's `redis+cluster://` URL for them."""
 
-    def __init__(self, binary: str = "") -> None:
+    def __init__(self, binary: str = "", *, append_only: bool = False) -> None:
         self.binary = redis_server_binary(binary)
+        self.append_only = append_only  # as a production node (the tests do without)
         self.directory = Path(tempfile.mkdtemp(prefix="lumen-cluster-"))
         self.ports = _free_node_ports(MASTERS)
         self.processes: list[subprocess.Popen[bytes]] = []
@@ -84,7 +85,7 @@ class LocalCluster:
                         "--cluster-node-timeout",
                         "2000",
                         "--appendonly",
-                        "no",
+                        "yes" if self.append_only else "no",
                         "--save",
                         "",
                         "--daemonize",
