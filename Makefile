@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench demo clean
+.PHONY: run lint test bench soak demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,11 +20,21 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 run: $(VENV)/.installed
 	$(BIN)/python -m shortener serve
 
-test: $(VENV)/.installed-dev
+# Format, lint and types first: CI fails on any of them before the tests run.
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run_all.py
+
+# Longer fault runs than `make test` has time for (redis-server stalled and killed under traffic).
+soak: $(VENV)/.installed-dev
+	LUMEN_SOAK_SECONDS=60 $(BIN)/python -m pytest -q tests/test_faults_e2e.py
 
 demo: $(VENV)/.installed
 	$(BIN)/python -m shortener demo

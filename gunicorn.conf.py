@@ -35,10 +35,12 @@ control_socket_disable = True
 _embedded = None
 
 
-def on_starting(server):
+def on_starting(server: object) -> None:
     """In the master, before workers fork: start the embedded Redis and show the first key."""
     global _embedded
     url, _embedded = _start_redis(_settings)
+    if _embedded is not None:
+        _embedded.supervise()  # brought back within a second if it dies, its data reloaded
     _os.environ["REDIS_URL"] = url
     client = _connect(url, _settings.redis_timeout)
     key = _first_admin_key(client, _Keys(_settings.key_prefix))
@@ -47,7 +49,7 @@ def on_starting(server):
         print(_welcome_text(key, _settings.primary_domain), flush=True)
 
 
-def post_worker_init(worker):
+def post_worker_init(worker: object) -> None:
     """Freeze what loading the app made (rule tables, parsers, Flask) out of the garbage collector.
 
     Those ~80,000 objects live as long as the worker, yet every full collection walked them: a
@@ -57,10 +59,12 @@ def post_worker_init(worker):
     Then start listening for other instances' link edits (shortener.cache_events).
     """
     _gc.freeze()
-    worker.wsgi.extensions["lumen"].cache_events.start()
+    ctx = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("lumen")
+    if ctx is not None:
+        ctx.cache_events.start()
 
 
-def post_request(worker, req, environ, resp):
+def post_request(worker: object, req: object, environ: object, resp: object) -> None:
     """Under gevent, let the worker's other connections run before this one's next request.
 
     A greenlet only yields when it waits, and a keep-alive client (a benchmark, or a proxy that
@@ -72,7 +76,17 @@ def post_request(worker, req, environ, resp):
         _gevent_sleep(0)
 
 
-def on_exit(server):
+def on_exit(server: object) -> None:
     """Stop the embedded Redis this master started."""
     if _embedded is not None:
         _embedded.stop()
+
+
+def worker_exit(server: object, worker: object) -> None:
+    """On SIGTERM (or any exit), write the hits this worker buffered while Redis failed; what
+    cannot be written stays in its spool file for the next worker."""
+    from shortener.redirect import write_back  # imported in the worker, after gevent's patching
+
+    ctx = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("lumen")
+    if ctx is not None and len(ctx.buffer):
+        write_back(ctx)

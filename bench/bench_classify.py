@@ -28,17 +28,20 @@ OWN_HOSTS = ("go.example.com", "example.link")
 TARGET_SITE = "example.com"
 FALLBACK = [
     (
-        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_3_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_3_1 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) "
         "Version/17.3.1 Mobile/15E148 Safari/604.1",
         "",
     ),
     (
-        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 "
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/122.0.0.0 "
         "Safari/537.36",
         "https://www.google.com/",
     ),
     (
-        "Mozilla/5.0 (Linux; Android 13; SM-A146M Build/TP1A.220624.014; wv) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Mozilla/5.0 (Linux; Android 13; SM-A146M Build/TP1A.220624.014; wv) "
+        "AppleWebKit/537.36 (KHTML, like Gecko) "
         "Version/4.0 Chrome/117.0.0.0 Mobile Safari/537.36 Instagram 302.1.0.36.111 Android",
         "https://l.instagram.com/",
     ),
@@ -115,7 +118,8 @@ def main() -> int:
     )
     print(
         f"distinct user-agents: {distinct_rate:>9,.0f} classifications/s "
-        f"({distinct_rate / TARGET_DISTINCT:.2f}x the {TARGET_DISTINCT:,}/s target, {len(distinct):,} never seen)"
+        f"({distinct_rate / TARGET_DISTINCT:.2f}x the {TARGET_DISTINCT:,}/s target, "
+        f"{len(distinct):,} never seen)"
     )
     figures = {
         "classify_per_s_repeated": round(repeated_rate),

@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import redis
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
@@ -35,10 +37,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_redirect import free_port, load, make_traffic, start_server, stop_server  # noqa: E402
 
 from config import Settings  # noqa: E402
+from shortener.analytics.attribution import classify_hit  # noqa: E402
 from shortener.context import build_context  # noqa: E402
 from shortener.embedded_redis import COMPACT_ENCODINGS, EmbeddedRedis, redis_server_binary  # noqa: E402
 from shortener.hits.instance import read_instance_days  # noqa: E402
-from shortener.analytics.attribution import classify_hit  # noqa: E402
 from shortener.hits.recording import Hit, day_of, record_hit  # noqa: E402
 from shortener.links import now_ms  # noqa: E402
 from shortener.store import connect, is_cluster  # noqa: E402
@@ -136,7 +138,7 @@ def start_tcp_standalone(directory: Path) -> tuple[subprocess.Popen[bytes], str]
         try:
             client.ping()
             break
-        except Exception:  # noqa: BLE001  (any failure before the server answers)
+        except (redis.ConnectionError, redis.TimeoutError):  # not answering yet
             time.sleep(0.02)
     client.close()
     return process, url

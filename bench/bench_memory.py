@@ -31,7 +31,7 @@ from config import Settings  # noqa: E402
 from shortener.analytics.attribution import classify_hit  # noqa: E402
 from shortener.context import build_context  # noqa: E402
 from shortener.embedded_redis import EmbeddedRedis  # noqa: E402
-from shortener.hits.recording import (
+from shortener.hits.recording import (  # noqa: E402
     Hit,
     RecordingPolicy,
     daily_key,
@@ -39,7 +39,7 @@ from shortener.hits.recording import (
     network_hash,
     record_hit,
     visitor_hash,
-)  # noqa: E402
+)
 from shortener.store import connect  # noqa: E402
 
 TARGET_LINK_BYTES = 400
@@ -51,7 +51,8 @@ def used_memory(client) -> int:  # type: ignore[no-untyped-def]
 
 
 def measure_hits(client, ctx, settings, traffic, count: int, *, links: range, days: int) -> float:  # type: ignore[no-untyped-def]
-    """Bytes per hit for `count` hits spread evenly over the `links` ids and the last `days` days."""
+    """Bytes per hit for `count` hits spread evenly over the `links` ids and the last `days`
+    days."""
     rng = random.Random(5)
     now = int(time.time() * 1000)
     before = used_memory(client)
@@ -128,11 +129,13 @@ def main() -> None:
         f"(target <= {TARGET_LINK_BYTES}: ratio {per_link / TARGET_LINK_BYTES:.2f})"
     )
     print(
-        f"Redis memory per hit:  {per_hit:6.0f} bytes over {args.hits} hits on 100 links over 7 days, "
-        f"aggregates included (target <= {TARGET_HIT_BYTES}: ratio {per_hit / TARGET_HIT_BYTES:.2f})"
+        f"Redis memory per hit:  {per_hit:6.0f} bytes over {args.hits} hits on 100 links "
+        f"over 7 days, aggregates included (target <= {TARGET_HIT_BYTES}: "
+        f"ratio {per_hit / TARGET_HIT_BYTES:.2f})"
     )
     print(
-        f"  long tail: {per_hit_sparse:6.0f} bytes per hit when the same hits fall on 1,000 links over 30 days "
+        f"  long tail: {per_hit_sparse:6.0f} bytes per hit when the same hits fall on "
+        "1,000 links over 30 days "
         f"(~3 hits per link-day: each link-day's aggregates and HyperLogLog weigh ~700 bytes)"
     )
     print(

@@ -45,7 +45,8 @@ CONNECTIONS = 32
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 THREADS = int(os.environ.get("BENCH_THREADS", "1"))
 WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS", "gevent")  # as gunicorn.conf.py
-# Each round measures the three servers back to back; the order changes so that none is always first.
+# Each round measures the three servers back to back; the order changes so that none is always
+# first.
 ORDERS = (
     ["bare", "naive", "lumen"],
     ["lumen", "naive", "bare"],
@@ -65,9 +66,13 @@ request = function()
   return wrk.format("GET", r[1], headers)
 end
 done = function(summary, latency, requests)
-  io.write(string.format("JSON {\\"requests\\": %%d, \\"seconds\\": %%f, \\"p50_ms\\": %%f, \\"p99_ms\\": %%f, \\"errors\\": %%d}\\n",
-    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout))
+  local e = summary.errors
+  io.write(string.format(
+    "JSON {\\"requests\\": %%d, \\"seconds\\": %%f, \\"p50_ms\\": %%f, \\"p99_ms\\": %%f, "
+      .. "\\"errors\\": %%d}\\n",
+    summary.requests, summary.duration / 1e6,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    e.connect + e.read + e.write + e.status + e.timeout))
 end
 """
 
@@ -90,7 +95,8 @@ def make_traffic(codes: list[str], count: int) -> list[list[str]]:
 
 
 def start_server(app: str, port: int, env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
-    """`app` under gunicorn with Lumen's gunicorn.conf.py (worker class, hooks) and the bench's worker count."""
+    """`app` under gunicorn with Lumen's gunicorn.conf.py (worker class, hooks) and the bench's
+    worker count."""
     command = [
         sys.executable,
         "-m",
@@ -203,8 +209,10 @@ def main() -> None:
                 client.set(f"naive:code:{variant.code}", link.url)
         traffic = make_traffic(codes, 20_000)
 
+        # The servers' settings are these alone: none of the shell's Lumen settings.
+        shell = {k: v for k, v in os.environ.items() if not k.startswith(("LUMEN_", "HASHIDS_"))}
         env = {
-            **os.environ,
+            **shell,
             "REDIS_URL": redis_server.url,
             "BENCH_REDIS_URL": redis_server.url,
             "LUMEN_DOMAINS": domain,
@@ -236,15 +244,17 @@ def main() -> None:
         redis_server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
-    rounds = list(zip(results["bare"], results["naive"], results["lumen"]))
+    rounds = list(zip(results["bare"], results["naive"], results["lumen"], strict=True))
     generator = "wrk" if shutil.which("wrk") else "bench/loadgen.py"
     print(
         f"redirect load: {generator}, {CONNECTIONS} connections, gunicorn {WORKER_CLASS} "
-        f"{WORKERS} workers x {THREADS} threads, {args.seconds:.0f} s per server, {len(rounds)} rounds"
+        f"{WORKERS} workers x {THREADS} threads, {args.seconds:.0f} s per server, "
+        f"{len(rounds)} rounds"
     )
     for number, (bare, naive, lumen) in enumerate(rounds, 1):
         print(
-            f"  round {number}: (a) {bare['rps']:6.0f}  (b) {naive['rps']:6.0f}  Lumen {lumen['rps']:6.0f} req/s"
+            f"  round {number}: (a) {bare['rps']:6.0f}  (b) {naive['rps']:6.0f}  Lumen "
+            f"{lumen['rps']:6.0f} req/s"
             f"  ratios {lumen['rps'] / naive['rps']:.2f} / {lumen['rps'] / bare['rps']:.2f}"
             f"  p99 ratio {lumen['p99_ms'] / naive['p99_ms']:.2f}"
         )
@@ -260,13 +270,16 @@ def main() -> None:
     bare, naive, lumen = figures["bare"], figures["naive"], figures["lumen"]
     print("medians over the rounds:")
     print(
-        f"baseline (a) bare Flask 302:       {bare['rps']:8.0f} req/s  p50 {bare['p50_ms']:.2f} ms  p99 {bare['p99_ms']:.2f} ms"
+        f"baseline (a) bare Flask 302:       {bare['rps']:8.0f} req/s  p50 "
+        f"{bare['p50_ms']:.2f} ms  p99 {bare['p99_ms']:.2f} ms"
     )
     print(
-        f"baseline (b) GET + HINCRBY/XADD:   {naive['rps']:8.0f} req/s  p50 {naive['p50_ms']:.2f} ms  p99 {naive['p99_ms']:.2f} ms"
+        f"baseline (b) GET + HINCRBY/XADD:   {naive['rps']:8.0f} req/s  p50 "
+        f"{naive['p50_ms']:.2f} ms  p99 {naive['p99_ms']:.2f} ms"
     )
     print(
-        f"Lumen redirect (attributed):       {lumen['rps']:8.0f} req/s  p50 {lumen['p50_ms']:.2f} ms  p99 {lumen['p99_ms']:.2f} ms"
+        f"Lumen redirect (attributed):       {lumen['rps']:8.0f} req/s  p50 "
+        f"{lumen['p50_ms']:.2f} ms  p99 {lumen['p99_ms']:.2f} ms"
     )
     print(f"  ratio to (b) throughput: {ratio_naive:.2f} (target >= 1.0)")
     print(f"  ratio to (a) throughput: {ratio_bare:.2f} (target >= 0.6)")

@@ -119,16 +119,16 @@ def main() -> int:
             server.ensure_running()
             servers.append(server)
             app = create_app(
-                {"redis_url": server.url, "data_dir": str(workdir / name), "secret_key": "bench"}
+                {"redis_url": server.url, "data_dir": str(workdir / name), "secret_key": "bench"},
+                environ={},
             )
             ctx = app.extensions["lumen"]
             api_key = create_api_key(ctx.redis, ctx.keys, "bench", now_ms())
             started = time.perf_counter()
             demo = fill_demo(ctx, scale=scale)
             seconds = time.perf_counter() - started
-            print(
-                f"history: {demo.hits:,} hits recorded in {seconds:.1f} s ({demo.hits / seconds:,.0f} hits/s)"
-            )
+            rate = demo.hits / seconds
+            print(f"history: {demo.hits:,} hits recorded in {seconds:.1f} s ({rate:,.0f} hits/s)")
             hits = load_stats(ctx.redis, ctx.keys, last_days(90, today_of(now_ms()))).totals.hits
             histories.append((hits, reads(ctx, app.test_client(), api_key)))
             compact_append_only_file(ctx.redis)
@@ -140,8 +140,10 @@ def main() -> int:
                 small_reads[name], large_reads[name], args.repeat
             )
             print(
-                f"{name:>16}: {small[name]:6.2f} ms with {hits_small:,} hits, {large[name]:6.2f} ms with "
-                f"{hits_large:,} hits (ratio {large[name] / small[name]:.2f}, {TARGETS.get(name, 'target <= 1.5')})"
+                f"{name:>16}: {small[name]:6.2f} ms with {hits_small:,} hits, "
+                f"{large[name]:6.2f} ms with "
+                f"{hits_large:,} hits (ratio {large[name] / small[name]:.2f}, "
+                f"{TARGETS.get(name, 'target <= 1.5')})"
             )
         figures = {
             "stats_hits_small": hits_small,

@@ -63,7 +63,8 @@ def main() -> None:
                 "data_dir": str(workdir),
                 "secret_key": "p",
                 "domains": (DOMAIN,),
-            }
+            },
+            environ={},
         )
         links = app.extensions["lumen"].links
         codes = [links.create({"url": f"https://example.com/post/{i}"}).code for i in range(500)]
@@ -81,7 +82,8 @@ def main() -> None:
         started = time.process_time()
         run(traffic[2000:5000])
         print(
-            f"{(time.process_time() - started) / 3000 * 1e6:.0f} us of CPU per redirect (distinct user-agents)"
+            f"{(time.process_time() - started) / 3000 * 1e6:.0f} us of CPU per redirect "
+            "(distinct user-agents)"
         )
         profiler = Profiler(interval=0.0001)
         profiler.start()

@@ -13,6 +13,8 @@ from shortener.errors import Conflict, InvalidInput, NotFound
 from shortener.store import Keys
 
 KEY_PREFIX = "lum_"
+# Patterns are checked with fullmatch (a `$` alone also matches before a trailing newline);
+# their anchors make each string the JSON Schema pattern of openapi.py as well.
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 
 
@@ -23,7 +25,7 @@ def key_digest(key: str) -> str:
 
 def create_api_key(r: redis.Redis, keys: Keys, name: str, created_at: int) -> str:
     """Create a key named `name` and return it; it is shown once and never stored."""
-    if not NAME_PATTERN.match(name):
+    if not NAME_PATTERN.fullmatch(name):
         raise InvalidInput(
             "a key name is 1 to 64 letters, digits, '.', '_', '@' or '-'", field="name"
         )

@@ -12,29 +12,28 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
 from shortener.analytics import warm_up
+from shortener.boot import start_redis
 from shortener.context import build_context
-from shortener.embedded_redis import EmbeddedRedis
+from shortener.redirect import resume_buffered_hits
 from shortener.routes import api, dashboard, embed, health, problems, redirect, share_buttons, stats
 from shortener.store import connect, limiter_storage
 
 SETTING_NAMES = frozenset(f.name for f in dataclasses.fields(config.Settings))
 
 
-def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
-    """Build a Lumen app: settings from the environment, then `overrides` (settings or Flask keys)."""
+def create_app(
+    overrides: Mapping[str, object] | None = None, *, environ: Mapping[str, str] | None = None
+) -> Flask:
+    """Build a Lumen app: settings from `environ` (the process environment when None), then
+    `overrides` (settings or Flask keys). Tests pass their own `environ`, never the shell's."""
     overrides = dict(overrides or {})
-    settings = config.from_env(os.environ)
+    settings = config.from_env(os.environ if environ is None else environ)
     settings = settings.replace(**{k: v for k, v in overrides.items() if k in SETTING_NAMES})
 
     app = Flask(__name__)
     app.config.update({k: v for k, v in overrides.items() if k not in SETTING_NAMES})
 
-    embedded = None
-    redis_url = settings.redis_url
-    if not redis_url:
-        embedded = EmbeddedRedis(settings.data_dir, settings.redis_server_bin)
-        embedded.ensure_running()
-        redis_url = embedded.url
+    redis_url, embedded = start_redis(settings)
     ctx = build_context(settings, connect(redis_url, settings.redis_timeout))
     app.config["SECRET_KEY"] = ctx.secret_key
     # Flask's defaults hold these keys already (SameSite None), so setdefault would not apply them.
@@ -70,4 +69,5 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
     warm_up()
+    resume_buffered_hits(ctx)
     return app

@@ -14,7 +14,8 @@ from datetime import date
 import segno
 from markupsafe import Markup
 
-# Private sources in violet, public ones in green, internal in grey: the dark share reads at a glance.
+# Private sources in violet, public ones in green, internal in grey: the dark share reads at a
+# glance.
 SOURCE_COLORS: dict[str, str] = {
     "dark": "#3b2a86",
     "messaging": "#6f52d9",
@@ -112,7 +113,7 @@ def stacked_days(
                 'vector-effect="non-scaling-stroke"/>'
             ).format(_WIDTH, y, y)
         )
-    for index, (day, counts, total) in enumerate(zip(days, values, totals)):
+    for index, (day, counts, total) in enumerate(zip(days, values, totals, strict=True)):
         x = index * slot + gap / 2
         y = float(_HEIGHT)
         segments: list[Markup] = []
@@ -136,7 +137,8 @@ def stacked_days(
             )
         )
     svg = Markup(
-        '<svg class="bars" viewBox="0 0 {w} {h}" preserveAspectRatio="none" role="img" aria-label="{caption}">'
+        '<svg class="bars" viewBox="0 0 {w} {h}" preserveAspectRatio="none" role="img" '
+        'aria-label="{caption}">'
         "{body}</svg>"
     ).format(w=_WIDTH, h=_HEIGHT, caption=caption, body=Markup("").join(parts))
     first, last = (days[0], days[-1]) if days else (None, None)
@@ -171,7 +173,8 @@ def split_bar(parts: Sequence[tuple[str, str, int]], *, caption: str) -> Markup:
             Markup('<rect x="0" y="0" width="{}" height="20" class="empty"/>').format(_WIDTH)
         )
     svg = Markup(
-        '<svg class="split" viewBox="0 0 {} 20" preserveAspectRatio="none" role="img" aria-label="{}">'
+        '<svg class="split" viewBox="0 0 {} 20" preserveAspectRatio="none" role="img" '
+        'aria-label="{}">'
         "{}</svg>"
     ).format(_WIDTH, caption, Markup("").join(rects))
     return Markup('<figure class="split-chart">{}{}</figure>').format(svg, _legend(parts))

@@ -1,4 +1,5 @@
-"""`python -m shortener`: serve, manage API keys, create links, classify hits, fill a demo history."""
+"""`python -m shortener`: serve, manage API keys, create links, classify hits, fill a demo
+history."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import config
@@ -57,7 +59,7 @@ def keys_command(args: argparse.Namespace, settings: config.Settings) -> int:
             print(key)
         elif args.action == "list":
             for entry in list_api_keys(ctx.redis, ctx.keys):
-                print(f"{entry['name']}\tcreated {iso_from_ms(int(entry['created_at']))}")
+                print(f"{entry['name']}\tcreated {iso_from_ms(int(str(entry['created_at'])))}")
         else:
             revoke_api_key(ctx.redis, ctx.keys, args.name)
             print(f"Revoked API key {args.name!r}.")
@@ -75,9 +77,8 @@ def publishers_command(args: argparse.Namespace, settings: config.Settings) -> i
         elif args.action == "list":
             for publisher in list_publishers(ctx.redis, ctx.keys):
                 created = iso_from_ms(publisher.created_at)
-                print(
-                    f"{publisher.name}\t{publisher.key}\t{' '.join(publisher.origins)}\tcreated {created}"
-                )
+                origins = " ".join(publisher.origins)
+                print(f"{publisher.name}\t{publisher.key}\t{origins}\tcreated {created}")
         else:
             revoke_publisher(ctx.redis, ctx.keys, args.name)
             print(f"Revoked publisher {args.name!r}; its pages' links and statistics are kept.")
@@ -108,18 +109,22 @@ def classify_command(args: argparse.Namespace, settings: config.Settings) -> int
 
 
 def demo_command(args: argparse.Namespace, settings: config.Settings) -> int:
-    """Fill a 90-day demo history (links, tags, share links, every channel) through the real recording code."""
+    """Fill a 90-day demo history (links, tags, share links, every channel) through the real
+    recording code."""
     with open_context(settings) as ctx:
         if not args.again and select_links(ctx.links, tag="demo"):
             raise Conflict(
-                "the demo history is already there (links tagged 'demo'); pass --again to add another"
+                "the demo history is already there (links tagged 'demo'); pass --again to "
+                "add another"
             )
         started = time.monotonic()
         summary = fill_demo(ctx, days=args.days)
         elapsed = time.monotonic() - started
     print(
-        f"Recorded {summary.hits:,} hits, {summary.shares_made:,} share-button clicks and {summary.orphans:,} "
-        f"unknown-code requests over {args.days} days for {len(summary.links)} links in {elapsed:.1f} s."
+        f"Recorded {summary.hits:,} hits, {summary.shares_made:,} share-button clicks and "
+        f"{summary.orphans:,} "
+        f"unknown-code requests over {args.days} days for {len(summary.links)} links in "
+        f"{elapsed:.1f} s."
     )
     print(f"Open {short_url(settings.primary_domain, 'dashboard')} and sign in with your API key.")
     return 0
@@ -214,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = config.from_env(os.environ)
-        return args.handler(args, settings)
+        handler: Callable[[argparse.Namespace, config.Settings], int] = args.handler
+        return handler(args, settings)
     except (LumenError, config.SettingsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

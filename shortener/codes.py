@@ -53,7 +53,7 @@ class CodeFactory:
 
     def encode(self, number: int) -> str:
         """The code of a counter value."""
-        return self._hashids.encode(number)
+        return str(self._hashids.encode(number))
 
     def is_canonical(self, code: str) -> bool:
         """True when `code` decodes to one number that encodes back to exactly `code`."""
@@ -69,7 +69,7 @@ def validate_slug(slug: object) -> str:
     """
     if not isinstance(slug, str):
         raise InvalidInput("slug must be a string", field="slug")
-    if not SLUG_PATTERN.match(slug):
+    if not SLUG_PATTERN.fullmatch(slug):
         raise InvalidInput(
             "slug must be 1 to 64 characters of letters, digits, '-' and '_'", field="slug"
         )

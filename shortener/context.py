@@ -14,6 +14,7 @@ from config import Settings
 from shortener.cache_events import CacheEvents
 from shortener.codes import CodeFactory
 from shortener.failures import FailureLog
+from shortener.hits.buffer import HitBuffer
 from shortener.hits.recording import RecordingPolicy
 from shortener.link_cache import LinkCache
 from shortener.links import LinkStore
@@ -35,6 +36,7 @@ class AppContext:
     secret_key: str
     recording: RecordingPolicy
     cache_events: CacheEvents
+    buffer: HitBuffer
     failures: FailureLog = field(default_factory=lambda: FailureLog(log))
 
 
@@ -72,4 +74,5 @@ def build_context(settings: Settings, client: redis.Redis) -> AppContext:
         secret_key=load_secret_key(settings),
         recording=RecordingPolicy.from_settings(settings),
         cache_events=CacheEvents(client, keys.cache_events(), link_cache),
+        buffer=HitBuffer(Path(settings.data_dir) / "spool", settings.hit_buffer_size),
     )

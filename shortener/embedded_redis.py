@@ -15,10 +15,13 @@ import importlib.util
 import logging
 import os
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +51,16 @@ def redis_server_binary(explicit: str = "") -> str:
 class EmbeddedRedis:
     """A redis-server bound to a unix socket under `data_dir`, started or reused."""
 
-    def __init__(self, data_dir: str | os.PathLike[str], binary: str = "") -> None:
+    def __init__(
+        self, data_dir: str | os.PathLike[str], binary: str = "", appendfsync: str = "everysec"
+    ) -> None:
         self.data_dir = Path(data_dir).resolve()
         self.binary = redis_server_binary(binary)
         self.socket_path = self.data_dir / "redis.sock"
+        self.appendfsync = appendfsync
         self.process: subprocess.Popen[bytes] | None = None
         self.owner_pid = 0
+        self._supervising = threading.Event()
 
     @property
     def url(self) -> str:
@@ -64,7 +71,9 @@ class EmbeddedRedis:
         """True when a server answers PING on the socket."""
         if not self.socket_path.exists():
             return False
-        client = redis.Redis(unix_socket_path=str(self.socket_path), socket_timeout=1)
+        client = redis.Redis(
+            unix_socket_path=str(self.socket_path), socket_timeout=1, retry=Retry(NoBackoff(), 0)
+        )
         try:
             return bool(client.ping())
         except (redis.ConnectionError, redis.TimeoutError, OSError):
@@ -101,7 +110,7 @@ class EmbeddedRedis:
             "--appendonly",
             "yes",
             "--appendfsync",
-            "everysec",
+            self.appendfsync,
             "--save",
             "",
             *COMPACT_ENCODINGS,
@@ -129,11 +138,47 @@ class EmbeddedRedis:
         atexit.register(self.stop)
         log.info("embedded Redis started on %s", self.socket_path)
 
+    def is_gone(self) -> bool:
+        """True when no server runs on the socket (a stalled one that times out is not gone)."""
+        if not self.socket_path.exists():
+            return True
+        client = redis.Redis(
+            unix_socket_path=str(self.socket_path), socket_timeout=1, retry=Retry(NoBackoff(), 0)
+        )
+        try:
+            client.ping()
+        except redis.TimeoutError:
+            return False
+        except (redis.ConnectionError, OSError):
+            return True
+        finally:
+            client.close()
+        return False
+
+    def supervise(self, interval: float = 1.0) -> threading.Thread:
+        """Watch the server from a thread and start it again (its data reloads from the
+        append-only file) whenever it is gone, whoever started it, until `stop`."""
+
+        def watch() -> None:
+            while not self._supervising.wait(interval):
+                if self.is_gone():
+                    log.warning("embedded Redis on %s is gone; starting it again", self.socket_path)
+                    try:
+                        self.ensure_running()
+                    except RuntimeError as error:
+                        log.error("embedded Redis did not start again: %s", error)
+
+        self._supervising.clear()
+        watcher = threading.Thread(target=watch, name="embedded-redis-supervisor", daemon=True)
+        watcher.start()
+        return watcher
+
     def stop(self) -> None:
         """Stop the server if this process started it (SIGTERM makes it flush the AOF).
 
         Forked children (gunicorn workers) inherit this object but never stop the server.
         """
+        self._supervising.set()
         if self.process is None or os.getpid() != self.owner_pid:
             return
         if self.process.poll() is None:

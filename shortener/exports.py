@@ -83,7 +83,8 @@ def stats_rows(stats: Stats) -> Iterator[Row]:
 
 
 def hit_columns(full: bool) -> tuple[str, ...]:
-    """The columns of a raw-hits export: every field for one link, attribution only instance-wide."""
+    """The columns of a raw-hits export: every field for one link, attribution only
+    instance-wide."""
     fields = LINK_FIELDS if full else COMPACT_FIELDS
     return ("time", *("user_agent" if f == "ua" else f for f in fields))
 

@@ -433,7 +433,7 @@ def load_stats(
     total = _derived(total)
     series = tuple(
         _day_figures(day, counts, visitors)
-        for day, counts, visitors in zip(days.dates(), per_day, day_visitors)
+        for day, counts, visitors in zip(days.dates(), per_day, day_visitors, strict=True)
     )
     return Stats(
         range=days,
@@ -479,7 +479,7 @@ def _read_link_days(
     for day in day_names:
         for link in links:
             pipe.hgetall(keys.link_day(link.id, day))
-            pipe.execute_command("PFCOUNT", keys.link_visitors(link.id, day))  # type: ignore[no-untyped-call]
+            pipe.execute_command("PFCOUNT", keys.link_visitors(link.id, day))
     replies = iter(pipe.execute())
     per_day: list[Counter[str]] = []
     day_visitors: list[int] = []
@@ -610,7 +610,7 @@ def _fetch_top_links(
         pipe.hmget(keys.link(link_id), "domain", "code", "title", "url")
     found = [
         TopLink(link_id, domain, code, title or "", url, n)
-        for (link_id, n), (domain, code, title, url) in zip(candidates, pipe.execute())
+        for (link_id, n), (domain, code, title, url) in zip(candidates, pipe.execute(), strict=True)
         if domain is not None
     ]
     return tuple(found[:top])

@@ -66,11 +66,13 @@ class LinkCache:
             return None
         return entry
 
-    def put(self, domain: str, code: str, ref: LinkRef, target: LinkTarget | None = None) -> None:
-        """Remember what (domain, code) points at, and where it sends visitors when known."""
+    def put(self, domain: str, code: str, ref: LinkRef) -> None:
+        """Remember what (domain, code) points at; a target already known for it is kept."""
         now = time.monotonic()
         with self._lock:
             key = (domain, code)
+            known = self._entries.get(key)
+            target = known.target if known is not None and known.ref == ref else None
             self._entries[key] = CachedCode(ref, target, now + self.ttl, now + self.stale_ttl)
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import builtins
+import ipaddress
 import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import urlsplit
 
 import redis
 
@@ -30,6 +34,7 @@ CREATE_FIELDS = frozenset(
     {"url", "slug", "domain", "title", "tags", "expires_at", "max_clicks", "redirect_status"}
 )
 EDITABLE_FIELDS = frozenset({"url", "title", "tags", "expires_at", "max_clicks", "redirect_status"})
+DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 CODE_ATTEMPTS = 20
 
@@ -39,13 +44,36 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def is_local_domain(domain: str) -> bool:
+    """Whether a domain ("host" or "host:port") is this machine: `localhost` and the names under
+    it (RFC 6761), or a loopback address. Such a domain is served over plain http.
+
+    >>> [is_local_domain(d) for d in ("localhost:8000", "app.localhost", "127.0.0.2", "[::1]:80")]
+    [True, True, True, True]
+    >>> [is_local_domain(d) for d in ("go.brand.com", "notlocalhost:80", "10.0.0.1")]
+    [False, False, False]
+    """
+    host = urlsplit(f"//{domain}").hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def domain_origin(domain: str) -> str:
+    """Where Lumen's public URLs on `domain` start: http for this machine, https elsewhere.
+
+    >>> domain_origin("localhost:8000"), domain_origin("go.brand.com")
+    ('http://localhost:8000', 'https://go.brand.com')
+    """
+    return f"{'http' if is_local_domain(domain) else 'https'}://{domain}"
+
+
 def short_url(domain: str, code: str) -> str:
-    """The public short URL of a code: plain http only for local hosts."""
-    host = domain.split(":")[0]
-    scheme = (
-        "http" if host in ("localhost", "127.0.0.1") or host.endswith(".localhost") else "https"
-    )
-    return f"{scheme}://{domain}/{code}"
+    """The public short URL of a code."""
+    return f"{domain_origin(domain)}/{code}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +261,7 @@ class LinkStore:
             raise InvalidInput(f"{field} cannot be changed; create a new link instead", field=field)
         reject_unknown_fields(payload, EDITABLE_FIELDS)
         link = self.get(link_id)
-        changes: dict[str, object] = {}
+        changes: dict[str, Any] = {}
         if "url" in payload:
             changes["url"] = validate_target_url(payload["url"], self.domains)
         if "title" in payload:
@@ -286,7 +314,7 @@ class LinkStore:
         self,
         *,
         cursor: int | None = None,
-        limit: int = 50,
+        limit: int = DEFAULT_PAGE_SIZE,
         tag: str | None = None,
         domain: str | None = None,
         query: str | None = None,
@@ -305,7 +333,7 @@ class LinkStore:
             pipe = self.r.pipeline(transaction=False)
             for link_id in ids:
                 pipe.hgetall(self.keys.link(link_id))
-            for link_id, data in zip(ids, pipe.execute()):
+            for link_id, data in zip(ids, pipe.execute(), strict=True):
                 upper = link_id - 1
                 if not data:
                     continue
@@ -346,7 +374,7 @@ class LinkStore:
             ), False
         return Variant(link_id, channel, link.domain, code), True
 
-    def list_variants(self, link_id: int) -> list[Variant]:
+    def list_variants(self, link_id: int) -> builtins.list[Variant]:
         """The link's share variants, by channel."""
         link = self.get(link_id)
         variants = self.r.hgetall(self.keys.variants(link_id))

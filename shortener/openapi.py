@@ -1,8 +1,31 @@
-"""The OpenAPI 3.1 document of Lumen's API, served at /api/v1/openapi.json."""
+"""The OpenAPI 3.1 document of Lumen's API, served at /api/v1/openapi.json.
+
+Every pattern and limit is taken from the module that enforces it, so the document cannot drift
+from the checks (tests/test_openapi_sources.py holds each against its owner).
+"""
 
 from __future__ import annotations
 
 from typing import Any
+
+from shortener.codes import SLUG_PATTERN
+from shortener.figures import DEFAULT_RANGE_DAYS, MAX_RANGE_DAYS
+from shortener.links import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from shortener.publishers import KEY_PATTERN
+from shortener.shares import (
+    BEACON_EVENTS,
+    MAX_BEACON_BODY_BYTES,
+    MAX_SHARE_LINKS_BODY_BYTES,
+    SHARE_BUTTONS,
+    TOKEN_PATTERN,
+)
+from shortener.validation import (
+    MAX_TAG_LENGTH,
+    MAX_TAGS,
+    MAX_TITLE_LENGTH,
+    MAX_URL_LENGTH,
+    REDIRECT_STATUSES,
+)
 
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 _UNAVAILABLE = {"$ref": "#/components/responses/Unavailable"}
@@ -19,7 +42,7 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-LINK_INPUT = {
+LINK_INPUT: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "required": ["url"],
@@ -27,24 +50,28 @@ LINK_INPUT = {
         "url": {
             "type": "string",
             "format": "uri",
-            "maxLength": 2048,
+            "maxLength": MAX_URL_LENGTH,
             "description": "Absolute http(s) target, not on a Lumen domain.",
         },
         "slug": {
             "type": "string",
-            "pattern": "^[A-Za-z0-9_-]{1,64}$",
+            "pattern": SLUG_PATTERN.pattern,
             "description": "Custom code; reserved words refused.",
         },
         "domain": {"type": "string", "description": "One of the configured short domains."},
-        "title": {"type": "string", "maxLength": 300},
-        "tags": {"type": "array", "items": {"type": "string", "maxLength": 50}, "maxItems": 20},
+        "title": {"type": "string", "maxLength": MAX_TITLE_LENGTH},
+        "tags": {
+            "type": "array",
+            "items": {"type": "string", "maxLength": MAX_TAG_LENGTH},
+            "maxItems": MAX_TAGS,
+        },
         "expires_at": {"type": ["string", "null"], "format": "date-time"},
         "max_clicks": {
             "type": ["integer", "null"],
             "minimum": 1,
             "description": "Human clicks allowed; previews and bots never spend it.",
         },
-        "redirect_status": {"type": "integer", "enum": [301, 302, 307], "default": 302},
+        "redirect_status": {"type": "integer", "enum": list(REDIRECT_STATUSES), "default": 302},
     },
 }
 
@@ -117,7 +144,12 @@ PATHS: dict[str, Any] = {
                 {
                     "name": "limit",
                     "in": "query",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+                    "schema": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": MAX_PAGE_SIZE,
+                        "default": DEFAULT_PAGE_SIZE,
+                    },
                 },
                 {"name": "tag", "in": "query", "schema": {"type": "string"}},
                 {"name": "domain", "in": "query", "schema": {"type": "string"}},
@@ -231,13 +263,19 @@ _RANGE_PARAMS = [
         "name": "from",
         "in": "query",
         "schema": {"type": "string", "format": "date"},
-        "description": "First UTC day (ISO 8601; a date-time is taken in UTC). Default: 29 days before `to`.",
+        "description": (
+            "First UTC day (ISO 8601; a date-time is taken in UTC). "
+            f"Default: {DEFAULT_RANGE_DAYS - 1} days before `to`."
+        ),
     },
     {
         "name": "to",
         "in": "query",
         "schema": {"type": "string", "format": "date"},
-        "description": "Last UTC day, inclusive. Default: today. A range is at most 800 days; a bad range is a 422.",
+        "description": (
+            f"Last UTC day, inclusive. Default: today. A range is at most {MAX_RANGE_DAYS} days; "
+            "a bad range is a 422."
+        ),
     },
 ]
 _SCOPE_PARAMS = [
@@ -261,7 +299,7 @@ _SCOPE_PARAMS = [
     },
 ]
 
-STATS = {
+STATS: dict[str, Any] = {
     "type": "object",
     "properties": {
         "scope": {
@@ -282,7 +320,9 @@ STATS = {
         },
         "totals": {
             "type": "object",
-            "description": "public = human - dark; orphans (unknown codes) only for the whole instance.",
+            "description": (
+                "public = human - dark; orphans (unknown codes) only for the whole instance."
+            ),
             "properties": {
                 k: _INT
                 for k in (
@@ -362,7 +402,11 @@ STATS = {
                 },
                 "copy_generations": {
                     "type": "array",
-                    "description": "Copy-paste arrivals (share buttons' address-bar token) by generation: 1 = pasted by someone who came another way, 2 = a paste of a pasted address, ...",
+                    "description": (
+                        "Copy-paste arrivals (share buttons' address-bar token) by "
+                        "generation: 1 = pasted by someone who came another way, 2 = a paste "
+                        "of a pasted address, ..."
+                    ),
                     "items": {
                         "type": "object",
                         "properties": {"generation": _INT, "arrivals": _INT},
@@ -424,7 +468,9 @@ _CSV = {
 STATS_PATHS: dict[str, Any] = {
     "/stats": {
         "get": {
-            "summary": "Dark-social stats of the instance, one link, or the links of a tag or domain",
+            "summary": (
+                "Dark-social stats of the instance, one link, or the links of a tag or domain"
+            ),
             "operationId": "getStats",
             "parameters": _RANGE_PARAMS + _SCOPE_PARAMS,
             "responses": {
@@ -463,10 +509,12 @@ STATS_PATHS: dict[str, Any] = {
     "/hits.csv": {
         "get": {
             "summary": "Raw hits with their attribution, streamed from the capped streams",
-            "description": "With `link`: every field of that link's hits (referrer and user-agent included). "
-            "Without: every hit of the instance, attribution only. Cells that look like formulas get a leading '.",
+            "description": "With `link`: every field of that link's hits (referrer and user-agent "
+            "included). "
+            "Without: every hit of the instance, attribution only. Cells that look like "
+            "formulas get a leading '.",
             "operationId": "getHitsCsv",
-            "parameters": _RANGE_PARAMS + [_SCOPE_PARAMS[0]],
+            "parameters": [*_RANGE_PARAMS, _SCOPE_PARAMS[0]],
             "responses": {"200": _CSV, "401": _PROBLEM, "404": _PROBLEM, "422": _PROBLEM},
         },
     },
@@ -475,28 +523,20 @@ STATS_PATHS: dict[str, Any] = {
 
 _PUBLISHER_KEY = {
     "type": "string",
-    "pattern": "^lpk_[A-Za-z0-9_-]{16,64}$",
-    "description": "A publisher's public key (python -m shortener publishers create NAME --origin URL).",
+    "pattern": KEY_PATTERN.pattern,
+    "description": (
+        "A publisher's public key (python -m shortener publishers create NAME --origin URL)."
+    ),
 }
 _PAGE_URL = {
     "type": "string",
     "format": "uri",
-    "maxLength": 2048,
-    "description": "The page's canonical URL, on one of the publisher's origins; its fragment is dropped.",
+    "maxLength": MAX_URL_LENGTH,
+    "description": (
+        "The page's canonical URL, on one of the publisher's origins; its fragment is dropped."
+    ),
 }
-_BUTTONS = [
-    "whatsapp",
-    "sms",
-    "email",
-    "messenger",
-    "telegram",
-    "twitter",
-    "facebook",
-    "linkedin",
-    "reddit",
-    "copy",
-    "more",
-]
+_BUTTONS = list(SHARE_BUTTONS)
 
 
 def _body(schema: dict[str, Any]) -> dict[str, Any]:
@@ -510,10 +550,15 @@ def _body(schema: dict[str, Any]) -> dict[str, Any]:
 SHARE_PATHS: dict[str, Any] = {
     "/share-links": {
         "post": {
-            "summary": "A publisher's page: its short link and one share variant per button, created the first time",
-            "description": "Called by /embed/share.js. No bearer key: the publisher key must be used from one of its "
-            "origins (the Origin header), and CORS answers only those. Rate-limited per address; "
-            "bodies over 4 KB get 413.",
+            "summary": (
+                "A publisher's page: its short link and one share variant per button, created "
+                "the first time"
+            ),
+            "description": (
+                "Called by /embed/share.js. No bearer key: the publisher key must be used from "
+                "one of its origins (the Origin header), and CORS answers only those. "
+                f"Rate-limited per address; bodies over {MAX_SHARE_LINKS_BODY_BYTES} bytes get 413."
+            ),
             "operationId": "getShareLinks",
             "security": [],
             "requestBody": _body(
@@ -524,7 +569,10 @@ SHARE_PATHS: dict[str, Any] = {
                     "properties": {
                         "key": _PUBLISHER_KEY,
                         "url": _PAGE_URL,
-                        "title": {"type": "string", "description": "Cut at 300 characters"},
+                        "title": {
+                            "type": "string",
+                            "description": f"Cut at {MAX_TITLE_LENGTH} characters",
+                        },
                         "channels": {
                             "type": "array",
                             "items": {"type": "string", "enum": _BUTTONS},
@@ -549,7 +597,10 @@ SHARE_PATHS: dict[str, Any] = {
                             "variants": {
                                 "type": "object",
                                 "additionalProperties": {"type": "string"},
-                                "description": "button -> short URL of its share variant (`more` uses the page link)",
+                                "description": (
+                                    "button -> short URL of its share variant (`more` uses "
+                                    "the page link)"
+                                ),
                             },
                         },
                     },
@@ -566,10 +617,12 @@ SHARE_PATHS: dict[str, Any] = {
     "/beacon": {
         "post": {
             "summary": "A share-button click, or a visitor arriving by copy-paste",
-            "description": "Sent by share.js with navigator.sendBeacon. `share` counts `sh:<channel>` (shares made); "
-            "`copy-arrival` records a dark human hit with evidence `copy` and its generation "
-            "(`gen:<n>`) for the page's link. Same key, origin and rate rules as /share-links; "
-            "bodies over 2 KB get 413.",
+            "description": (
+                "Sent by share.js with navigator.sendBeacon. `share` counts `sh:<channel>` "
+                "(shares made); `copy-arrival` records a dark human hit with evidence `copy` and "
+                "its generation (`gen:<n>`) for the page's link. Same key, origin and rate rules "
+                f"as /share-links; bodies over {MAX_BEACON_BODY_BYTES} bytes get 413."
+            ),
             "operationId": "sendBeacon",
             "security": [],
             "requestBody": _body(
@@ -580,7 +633,7 @@ SHARE_PATHS: dict[str, Any] = {
                     "properties": {
                         "key": _PUBLISHER_KEY,
                         "url": _PAGE_URL,
-                        "event": {"type": "string", "enum": ["share", "copy-arrival"]},
+                        "event": {"type": "string", "enum": list(BEACON_EVENTS)},
                         "channel": {
                             "type": "string",
                             "enum": _BUTTONS,
@@ -588,8 +641,11 @@ SHARE_PATHS: dict[str, Any] = {
                         },
                         "token": {
                             "type": "string",
-                            "pattern": "^[A-Za-z0-9]{8}\\.[1-9][0-9]?$",
-                            "description": "For `copy-arrival`: the token found in the address, `<view id>.<generation>`",
+                            "pattern": TOKEN_PATTERN.pattern,
+                            "description": (
+                                "For `copy-arrival`: the token found in the address, `<view "
+                                "id>.<generation>`"
+                            ),
                         },
                     },
                 }
@@ -629,7 +685,10 @@ def openapi_document() -> dict[str, Any]:
         "info": {
             "title": "Lumen API",
             "version": "1.0.0",
-            "description": "Branded short links with dark-social attribution. Errors are application/problem+json.",
+            "description": (
+                "Branded short links with dark-social attribution. Errors are "
+                "application/problem+json."
+            ),
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
@@ -661,7 +720,10 @@ def openapi_document() -> dict[str, Any]:
                     },
                 },
                 "Unavailable": {
-                    "description": "Redis does not answer; try again after Retry-After seconds (a problem document)",
+                    "description": (
+                        "Redis does not answer; try again after Retry-After seconds (a "
+                        "problem document)"
+                    ),
                     "headers": {"Retry-After": {"schema": {"type": "integer"}}},
                     "content": {"application/problem+json": {"schema": {"type": "object"}}},
                 },

@@ -20,6 +20,8 @@ from shortener.errors import Conflict, InvalidInput, NotFound
 from shortener.store import Keys
 
 KEY_PREFIX = "lpk_"
+# Checked with fullmatch (a `$` alone also matches before a trailing newline); the anchors make
+# KEY_PATTERN the JSON Schema pattern of openapi.py as well.
 KEY_PATTERN = re.compile(r"^lpk_[A-Za-z0-9_-]{16,64}$")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 MAX_ORIGINS = 20
@@ -109,7 +111,7 @@ def create_publisher(
     r: redis.Redis, keys: Keys, name: str, origins: Iterable[object], created_at: int
 ) -> Publisher:
     """Create a publisher bound to `origins` and return it with its new public key."""
-    if not NAME_PATTERN.match(name):
+    if not NAME_PATTERN.fullmatch(name):
         raise InvalidInput(
             "a publisher name is 1 to 40 letters, digits, '.', '_' or '-'", field="name"
         )
@@ -138,14 +140,14 @@ def revoke_publisher(r: redis.Redis, keys: Keys, name: str) -> None:
     key = r.hget(keys.publishers(), name)
     if key is None:
         raise NotFound(f"there is no publisher named {name!r}")
-    # Two keys in two slots (no MULTI on a cluster): the key goes first, so it stops working at once.
+    # Two keys in two slots (no MULTI on a cluster): the key goes first, so it stops working now.
     r.hdel(keys.publisher_keys(), key)
     r.hdel(keys.publishers(), name)
 
 
 def find_publisher(r: redis.Redis, keys: Keys, key: object) -> Publisher | None:
     """The publisher whose public key is `key`, or None (also for anything that is not a key)."""
-    if not isinstance(key, str) or not KEY_PATTERN.match(key):
+    if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
         return None
     raw = r.hget(keys.publisher_keys(), key)
     return _publisher(key, raw) if raw else None

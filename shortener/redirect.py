@@ -7,24 +7,30 @@
 2. a request for a host that is not a Lumen domain is refused;
 3. the code is resolved through the per-process cache (or one HGET of the code index);
 4. the hit is attributed by the pure rules of `shortener.analytics`;
-5. one script call reads the link's state and records the hit (HEAD: reads only); a cached code
-   whose link went away is dropped from the cache and looked up afresh, once;
-6. the answer is a `Result`: redirect, gone, unknown or unavailable. A failure to record is
-   counted and logged once; it never reaches the visitor as anything but a 503.
+5. one script call reads the link's state and records the hit; a cached code whose link went
+   away is dropped from the cache and looked up afresh, once. HEAD is answered like GET and
+   recorded as a non-human probe (reading targets with HEAD leaves a trace), never as a click;
+6. the answer is a `Result`: redirect, gone, unknown or unavailable. When Redis fails, a link
+   this worker has redirected recently still redirects from memory and its hit waits in the
+   worker's `HitBuffer` (written back, in order, once Redis answers); any other code is
+   unavailable (503). Failures are counted and logged once per kind per interval.
 
 The WSGI fast path and the Flask view in `shortener.routes.redirect` only render a `Result`.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import redis
 
-from shortener.analytics.attribution import classify_hit
+from shortener.analytics.attribution import Attribution, classify_hit
+from shortener.analytics.vocabulary import Evidence, Kind
 from shortener.context import AppContext
+from shortener.hits.buffer import PendingHit
 from shortener.hits.recording import (
     MAX_REFERRER,
     MAX_USER_AGENT,
@@ -118,6 +124,7 @@ def hit_from_environ(environ: Mapping[str, object], code: str, secret_key: str) 
         language=primary_language(header_text(environ.get("HTTP_ACCEPT_LANGUAGE"))),
         visitor=visitor_hash(key, ip, user_agent),
         ip_hash=network_hash(key, ip),
+        hit_id=os.urandom(8).hex(),
     )
 
 
@@ -137,34 +144,59 @@ def follow_code(ctx: AppContext, environ: Mapping[str, object], code: str) -> Re
     hit = hit_from_environ(environ, code, ctx.secret_key)
     if hit.domain not in ctx.settings.all_domains:
         return REFUSED_HOST
-    counted = environ.get("REQUEST_METHOD") == "GET"
+    probe = environ.get("REQUEST_METHOD") != "GET"
     try:
-        outcome = _resolve_and_record(ctx, hit, counted)
+        outcome = _resolve_and_record(ctx, hit, probe)
     except redis.RedisError as error:
         ctx.failures.note("recording a hit", error)
-        return _answer_from_memory(ctx, hit)
+        timed_out = isinstance(error, redis.TimeoutError)
+        return _answer_from_memory(ctx, hit, probe=probe, timed_out=timed_out)
     if outcome is None:
-        if counted:
-            try:
-                record_orphan(ctx.redis, ctx.keys, hit)
-            except redis.RedisError as error:
-                ctx.failures.note("recording an orphan hit", error)
+        try:
+            record_orphan(ctx.redis, ctx.keys, hit)
+        except redis.RedisError as error:
+            ctx.failures.note("recording an orphan hit", error)
         return UNKNOWN
     if outcome.status == 410:
         return Result(Answer.GONE, 410, gone_reason=outcome.gone_reason)
     return Result(Answer.REDIRECT, outcome.status, location=outcome.url)
 
 
-def _answer_from_memory(ctx: AppContext, hit: Hit) -> Result:
+def _answer_from_memory(ctx: AppContext, hit: Hit, *, probe: bool, timed_out: bool) -> Result:
     """While Redis fails, a link this worker redirected recently still redirects (not past its
-    expiry); any other code is unavailable."""
+    expiry) and its hit waits in the buffer; any other code is unavailable."""
     entry = ctx.link_cache.fallback(hit.domain, hit.code)
-    if entry is None or entry.target is None or not entry.target.is_live(hit.time_ms):
+    if entry is None or entry.target is None:
         return UNAVAILABLE
+    if not entry.target.is_live(hit.time_ms):
+        return Result(Answer.GONE, 410, gone_reason="expired")
+    if not ctx.buffer.add(PendingHit(entry.ref, hit, replay=timed_out, probe=probe)):
+        ctx.failures.note("buffering a hit (the buffer is full)", BufferError(len(ctx.buffer)))
+    _start_writing_back(ctx)
     return Result(Answer.REDIRECT, entry.target.status, location=entry.target.url)
 
 
-def _resolve_and_record(ctx: AppContext, hit: Hit, counted: bool) -> Outcome | None:
+def write_back(ctx: AppContext) -> int:
+    """Write the worker's buffered hits to Redis, oldest first; the number written."""
+    return ctx.buffer.flush(
+        lambda pending: _record(ctx, pending.hit, pending.ref, pending.replay, pending.probe)
+    )
+
+
+def resume_buffered_hits(ctx: AppContext) -> None:
+    """At a worker's start: take over the hits left by workers that are gone, and write them."""
+    if ctx.buffer.adopt_orphaned_spools():
+        _start_writing_back(ctx)
+
+
+def _start_writing_back(ctx: AppContext) -> None:
+    """Start the worker's write-back loop unless it runs (a greenlet under gevent workers)."""
+    ctx.buffer.write_back_in_background(
+        lambda pending: _record(ctx, pending.hit, pending.ref, pending.replay, pending.probe)
+    )
+
+
+def _resolve_and_record(ctx: AppContext, hit: Hit, probe: bool) -> Outcome | None:
     """The recording script's outcome for the code's link, or None for a code no link owns.
 
     A cached code whose link the script no longer finds (deleted, or deleted and made again
@@ -172,7 +204,7 @@ def _resolve_and_record(ctx: AppContext, hit: Hit, counted: bool) -> Outcome | N
     """
     ref = ctx.link_cache.get(hit.domain, hit.code)
     if ref is not None:
-        outcome = _attribute_and_record(ctx, hit, ref, counted)
+        outcome = _attribute_and_record(ctx, hit, ref, probe)
         if outcome is not None:
             return outcome
         ctx.link_cache.forget(hit.domain, hit.code)
@@ -180,12 +212,23 @@ def _resolve_and_record(ctx: AppContext, hit: Hit, counted: bool) -> Outcome | N
     if ref is None:
         return None
     ctx.link_cache.put(hit.domain, hit.code, ref)
-    return _attribute_and_record(ctx, hit, ref, counted)
+    return _attribute_and_record(ctx, hit, ref, probe)
 
 
-def _attribute_and_record(ctx: AppContext, hit: Hit, ref: LinkRef, counted: bool) -> Outcome | None:
-    """Classify the hit for the link `ref` names, record it (or only read, for HEAD), and
-    remember where the link sends visitors for when Redis fails."""
+def _attribute_and_record(ctx: AppContext, hit: Hit, ref: LinkRef, probe: bool) -> Outcome | None:
+    """Record the hit for the link `ref` names, and remember where the link sends visitors for
+    when Redis fails."""
+    outcome = _record(ctx, hit, ref, replay=False, probe=probe)
+    if outcome is not None and outcome.status != 410:
+        target = LinkTarget(outcome.url, outcome.status, outcome.expires_at_ms)
+        ctx.link_cache.remember_target(hit.domain, hit.code, target)
+    return outcome
+
+
+def _record(
+    ctx: AppContext, hit: Hit, ref: LinkRef, replay: bool, probe: bool = False
+) -> Outcome | None:
+    """Attribute a hit of the link `ref` names and record it: one script call."""
     attribution = classify_hit(
         hit.user_agent,
         hit.referrer,
@@ -193,17 +236,21 @@ def _attribute_and_record(ctx: AppContext, hit: Hit, ref: LinkRef, counted: bool
         target_site=ref.site or None,
         tag_channel=ref.channel or None,
     )
-    outcome = record_hit(
+    return record_hit(
         ctx.redis,
         ctx.keys,
         ref.link_id,
         hit,
-        attribution,
+        _as_probe(attribution) if probe else attribution,
         variant_channel=ref.channel,
-        count=counted,
+        count=True,
         policy=ctx.recording,
+        replay=replay,
     )
-    if outcome is not None and outcome.status != 410:
-        target = LinkTarget(outcome.url, outcome.status, outcome.expires_at_ms)
-        ctx.link_cache.remember_target(hit.domain, hit.code, target)
-    return outcome
+
+
+def _as_probe(attribution: Attribution) -> Attribution:
+    """A HEAD request's attribution: a non-human probe, whatever its user-agent claims."""
+    return replace(
+        attribution, kind=Kind.BOT, source=None, channel=None, dark=False, evidence=Evidence.NONE
+    )

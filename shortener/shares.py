@@ -41,8 +41,15 @@ SHARE_BUTTONS = (
     "more",
 )
 NATIVE_SHARE = "more"
+# What a beacon reports: a share-button click, or a visitor arriving by copy-paste.
+BEACON_EVENTS = ("share", "copy-arrival")
+# Body caps of the public endpoints, in bytes: a share-links request names a page, its title and
+# up to eleven buttons; a beacon, one event.
+MAX_SHARE_LINKS_BODY_BYTES = 4096
+MAX_BEACON_BODY_BYTES = 2048
 # A copy-paste token: 8 random characters for one page view, then its generation (1 for a view
 # that did not arrive by copy-paste, n + 1 for a view that arrived with a generation-n token).
+# Checked with fullmatch; the anchors make it the JSON Schema pattern of openapi.py as well.
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9]{8}\.([1-9][0-9]?)$")
 
 
@@ -94,7 +101,7 @@ def generation_of(token: object) -> int:
     >>> generation_of("k3J9xQ2a.2")
     2
     """
-    match = TOKEN_PATTERN.match(token) if isinstance(token, str) else None
+    match = TOKEN_PATTERN.fullmatch(token) if isinstance(token, str) else None
     if match is None:
         raise InvalidInput(
             "token must be 8 letters or digits, a dot and a generation from 1 to 99", field="token"

@@ -60,7 +60,9 @@ from urllib.parse import unquote, urlsplit
 import gevent
 import redis
 from gevent import monkey
+from redis.backoff import NoBackoff
 from redis.cluster import ClusterNode, RedisCluster
+from redis.retry import Retry
 
 NO_VALUE = "-"
 # Instance-wide day aggregates and streams are spread over this many hash tags ({g0}..{g7}).
@@ -208,7 +210,9 @@ def cluster_address(url: str) -> ClusterAddress | None:
     )
 
 
-def limiter_storage(url: str, timeout: float | None = None) -> tuple[str, dict[str, object]]:
+def limiter_storage(
+    url: str, timeout: float | None = None
+) -> tuple[str, dict[str, float | str | bool]]:
     """The `limits` storage URI and options of a Redis URL (it spells unix sockets and TLS
     clusters its own way).
 
@@ -217,7 +221,7 @@ def limiter_storage(url: str, timeout: float | None = None) -> tuple[str, dict[s
     >>> limiter_storage("rediss+cluster://cache.example:7000", 1.0)[0]
     'redis+cluster://cache.example:7000'
     """
-    options: dict[str, object] = {}
+    options: dict[str, float | str | bool] = {}
     if timeout is not None:
         options.update(socket_timeout=timeout, socket_connect_timeout=timeout)
     if url.startswith("unix://"):
@@ -228,13 +232,18 @@ def limiter_storage(url: str, timeout: float | None = None) -> tuple[str, dict[s
     return url, options
 
 
-def connect(url: str, timeout: float | None = None) -> redis.Redis:
-    """A client for `url` answering str, every call bounded by `timeout` seconds.
+def connect(url: str, timeout: float = 0.5) -> redis.Redis:
+    """A client for `url` answering str; every call gives up after `timeout` seconds.
 
-    A standalone client connects lazily; a cluster client reads the slot map when it is made.
+    redis://, rediss://, unix:// give a `redis.Redis`, which connects lazily; redis+cluster:// and
+    rediss+cluster:// a `RedisCluster` (it reads the slot map when made), which offers the same
+    commands for the keys Lumen uses (see `is_cluster`).
 
-    redis://, rediss://, unix:// give a `redis.Redis`; redis+cluster:// and rediss+cluster:// a
-    `RedisCluster`, which offers the same commands for the keys Lumen uses (see `is_cluster`).
+    A call times out after `timeout` seconds (to connect, then to read each reply) and is not
+    retried: redis-py's default retries three times with a backoff of up to 10 s, which held
+    redirects for over 10 s while Redis was stalled. A failed call fails at once; the redirect
+    then answers from memory and buffers its hit. A cluster client retries once, at once, so
+    that a moved slot (a failover, a resharding) costs one slot-map refresh, not an error.
     """
     address = cluster_address(url)
     if address is None:
@@ -244,9 +253,10 @@ def connect(url: str, timeout: float | None = None) -> redis.Redis:
             health_check_interval=30,
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 0),
         )
     cluster = RedisCluster(
-        startup_nodes=[ClusterNode(host, port) for host, port in address.nodes],  # type: ignore[no-untyped-call]
+        startup_nodes=[ClusterNode(host, port) for host, port in address.nodes],
         decode_responses=True,
         ssl=address.tls,
         username=address.username,
@@ -254,6 +264,7 @@ def connect(url: str, timeout: float | None = None) -> redis.Redis:
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
         health_check_interval=30,
+        retry=Retry(NoBackoff(), 1),
     )
     return cast(redis.Redis, cluster)
 
@@ -285,7 +296,7 @@ def run_script(
             batcher = _batchers.setdefault(
                 r, ScriptBatcher(gevent.sleep if monkey.is_module_patched("time") else None)
             )
-    return batcher.run(r, script, keys, args)
+    return batcher.run(r, script, list(keys), list(args))
 
 
 Call = tuple[LuaScript, list[str], list[object]]
@@ -413,5 +424,6 @@ def _execute(r: redis.Redis, calls: list[Call]) -> list[object]:
     for script, keys, args in calls:
         # execute_command: redis-py's cluster pipeline refuses its evalsha method, not the command
         # (it routes each call by its first key; every key of a Lumen script shares its slot).
-        pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)  # type: ignore[no-untyped-call]
-    return pipe.execute(raise_on_error=False)
+        pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+    replies: list[object] = pipe.execute(raise_on_error=False)
+    return replies

@@ -1,7 +1,9 @@
 """Shared fixtures: a real Redis server per test session, and a Lumen app over it.
 
 The server is the bundled redis-server (or REDIS_SERVER_BIN), started by EmbeddedRedis in a
-temporary directory; every test starts from an empty database.
+temporary directory; every test starts from an empty database. The test app and every Lumen
+process a test starts read their settings from a mapping the tests write, never from the shell
+(a developer's exported LUMEN_KEY_PREFIX or HASHIDS_SALT must not change what a test sees).
 """
 
 from __future__ import annotations
@@ -16,22 +18,57 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import redis
+from flask import Flask
 from redis.cluster import RedisCluster
 
+import config
 from shortener.apikeys import create_api_key
 from shortener.app import create_app
 from shortener.embedded_redis import EmbeddedRedis
-from shortener.store import Keys
+from shortener.store import SHARDS, Keys
 from tests.redis_cluster import LocalCluster
 
 DOMAINS = ("go.test", "alt.test")
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
+# The environment the test app's settings are read from: nothing but what the overrides set.
+TEST_ENVIRON: dict[str, str] = {}
+# The test app's key builder (default prefix): tests name keys through it, never by hand.
+TEST_KEYS = Keys()
+
+
+class _ReadNames(dict[str, str]):
+    """An empty environment that remembers which names were looked up in it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def get(self, name: str, default: object = None) -> object:  # type: ignore[override]
+        self.names.add(name)
+        return default
+
+
+def _setting_names() -> frozenset[str]:
+    """The environment variables `config.from_env` reads (found by letting it read)."""
+    probe = _ReadNames()
+    config.from_env(probe)
+    return frozenset(probe.names)
+
+
+SETTING_NAMES = _setting_names()
+
+
+def process_environ(**settings: str) -> dict[str, str]:
+    """The environment of a Lumen process a test starts: the shell's, minus every Lumen setting
+    (REDIS_SERVER_BIN excepted: it chooses the test servers' binary), plus `settings`."""
+    kept = SETTING_NAMES - {"REDIS_SERVER_BIN"}
+    return {k: v for k, v in os.environ.items() if k not in kept} | settings
 
 
 @pytest.fixture(scope="session")
@@ -116,9 +153,21 @@ def settings_overrides(redis_url: str, tmp_path: Path) -> dict[str, object]:
 
 
 @pytest.fixture
-def app(settings_overrides: dict[str, object], redis_client: redis.Redis):  # type: ignore[no-untyped-def]
+def make_app(
+    settings_overrides: dict[str, object], redis_client: redis.Redis
+) -> Callable[..., Flask]:
+    """Build a Lumen app over the test server, with some settings (or Flask keys) changed."""
+
+    def make(**changes: object) -> Flask:
+        return create_app({**settings_overrides, **changes}, environ=TEST_ENVIRON)
+
+    return make
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
     """A Lumen app over the test server."""
-    return create_app(settings_overrides)
+    return make_app()
 
 
 @pytest.fixture
@@ -130,7 +179,33 @@ def client(app):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def keys() -> Keys:
     """The key builder of the test app (default prefix)."""
-    return Keys()
+    return TEST_KEYS
+
+
+@pytest.fixture
+def run_cli(
+    redis_server: EmbeddedRedis, redis_client: redis.Redis, tmp_path: Path
+) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run `python -m shortener ARGS` against the test Redis server, as a user would."""
+
+    def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        env = process_environ(
+            REDIS_URL=redis_server.url,
+            LUMEN_DATA_DIR=str(tmp_path),
+            SECRET_KEY="cli-test",
+            LUMEN_DOMAINS="go.test",
+        )
+        return subprocess.run(
+            [sys.executable, "-m", "shortener", *args],
+            cwd=ROOT,
+            env=env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    return run
 
 
 @pytest.fixture
@@ -162,7 +237,7 @@ def stored_hits(redis_client: redis.Redis, link_id: int | None = None) -> list[d
     """The raw hits of one link (or the instance's compact ones) as Lumen reads them back."""
     from shortener.hits.reading import iter_hits
 
-    return [hit.fields for hit in iter_hits(redis_client, Keys(), 0, 2**62, link_id)]
+    return [hit.fields for hit in iter_hits(redis_client, TEST_KEYS, 0, 2**62, link_id)]
 
 
 def day_fields(redis_client: redis.Redis, key: str) -> dict[str, str]:
@@ -184,6 +259,12 @@ def instance_day_fields(redis_client: redis.Redis, day: str) -> dict[str, str]:
     return {name: str(n) for name, n in day_counts(fields).items() if n}
 
 
+def instance_day_keys(redis_client: redis.Redis, day: str) -> list[str]:
+    """The instance-wide day hashes (the merged copy and every shard) of days matching `day`."""
+    parts: tuple[int | None, ...] = (None, *range(SHARDS))
+    return [key for part in parts for key in redis_client.keys(TEST_KEYS.global_day(day, part))]
+
+
 def free_port() -> int:
     """A TCP port nothing listens on right now."""
     with socket.socket() as probe:
@@ -200,13 +281,12 @@ def served_lumen(
     process group afterwards."""
     port = free_port()
     data_dir = Path(tempfile.mkdtemp(prefix="lumen-served-"))
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("REDIS_URL", "LUMEN_DOMAINS", "LUMEN_DEFAULT_DOMAIN")
-    }
-    env.update({"LUMEN_DATA_DIR": str(data_dir), "PORT": str(port), "LUMEN_WORKERS": str(workers)})
-    env.update(extra_env or {})
+    env = process_environ(
+        LUMEN_DATA_DIR=str(data_dir),
+        PORT=str(port),
+        LUMEN_WORKERS=str(workers),
+        **(extra_env or {}),
+    )
     with open(log_path, "w") as log:
         process = subprocess.Popen(
             [sys.executable, *command],

@@ -1,5 +1,8 @@
-"""Scenarios of tests/test_store.py that need greenlets, run in a child process patched as gunicorn's
-gevent worker patches itself. Usage: store_under_gevent.py <redis url> <scenario>; prints one JSON line."""
+"""Scenarios of tests/test_store.py that need greenlets, run in a child process patched as
+gunicorn's gevent worker patches itself.
+
+Usage: store_under_gevent.py <redis url> <scenario>; prints one JSON line.
+"""
 
 from gevent import monkey
 
@@ -20,11 +23,14 @@ from shortener.context import build_context  # noqa: E402
 from shortener.hits.recording import RECORD_HIT, Hit, RecordingPolicy, record_hit  # noqa: E402
 from shortener.store import connect  # noqa: E402
 
-CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Safari/537.36"
+)
 DOMAIN = "go.test"
 
 url, scenario = sys.argv[1], sys.argv[2]
-client = connect(url)
+client = connect(url, timeout=10)  # a scenario pauses Redis for 2 s
 client.flushall()
 ctx = build_context(
     Settings(redis_url=url, data_dir=tempfile.mkdtemp(), secret_key="test", domains=(DOMAIN,)),
@@ -104,7 +110,8 @@ elif scenario == "flushed":
     gevent.joinall(greenlets)
     report = {"outcomes": [outcome_of(greenlet) for greenlet in greenlets], "hits": hits()}
 elif scenario == "interrupted":
-    connect(url).execute_command("CLIENT", "PAUSE", 300)  # the sender's batch waits on Redis
+    # The sender's batch waits on Redis far longer than the kill takes, even on a loaded machine.
+    connect(url).execute_command("CLIENT", "PAUSE", 2000)
     sender, joined = gevent.spawn(follow, links[0]), gevent.spawn(follow, links[1])
     gevent.sleep(0.1)
     sender.kill()

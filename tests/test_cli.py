@@ -3,79 +3,53 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT, process_environ
 
 
-@pytest.fixture
-def run(redis_server, redis_client, tmp_path):
-    """Run the CLI against the test Redis server."""
-
-    def run_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        env = {
-            **os.environ,
-            "REDIS_URL": redis_server.url,
-            "LUMEN_DATA_DIR": str(tmp_path),
-            "SECRET_KEY": "cli-test",
-            "LUMEN_DOMAINS": "go.test",
-        }
-        return subprocess.run(
-            [sys.executable, "-m", "shortener", *args],
-            cwd=ROOT,
-            env=env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-
-    return run_cli
-
-
-def test_keys_create_prints_the_key_alone_on_its_last_line(run, redis_client, keys):
+def test_keys_create_prints_the_key_alone_on_its_last_line(run_cli, redis_client, keys):
     from shortener.apikeys import verify_api_key
 
-    result = run("keys", "create", "ci-bot")
+    result = run_cli("keys", "create", "ci-bot")
     assert result.returncode == 0, result.stderr
     key = result.stdout.strip().splitlines()[-1]
     assert key.startswith("lum_") and " " not in key
     assert verify_api_key(redis_client, keys, key) == "ci-bot"
 
 
-def test_keys_list_and_revoke(run):
-    run("keys", "create", "first")
-    run("keys", "create", "second")
-    listed = run("keys", "list").stdout
+def test_keys_list_and_revoke(run_cli):
+    run_cli("keys", "create", "first")
+    run_cli("keys", "create", "second")
+    listed = run_cli("keys", "list").stdout
     assert "first" in listed and "second" in listed and "lum_" not in listed
-    assert run("keys", "revoke", "first").returncode == 0
-    assert "first" not in run("keys", "list").stdout
-    missing = run("keys", "revoke", "first")
+    assert run_cli("keys", "revoke", "first").returncode == 0
+    assert "first" not in run_cli("keys", "list").stdout
+    missing = run_cli("keys", "revoke", "first")
     assert missing.returncode == 2
     assert "no key named" in missing.stderr
 
 
-def test_duplicate_key_name_is_refused(run):
-    run("keys", "create", "dup")
-    result = run("keys", "create", "dup")
+def test_duplicate_key_name_is_refused(run_cli):
+    run_cli("keys", "create", "dup")
+    result = run_cli("keys", "create", "dup")
     assert result.returncode == 2
     assert "exists" in result.stderr
 
 
-def test_links_create_prints_the_short_url(run, redis_client):
-    result = run("links", "create", "https://example.com/cli", "--slug", "from-cli", "--tag", "cli")
+def test_links_create_prints_the_short_url(run_cli, redis_client, keys):
+    result = run_cli(
+        "links", "create", "https://example.com/cli", "--slug", "from-cli", "--tag", "cli"
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "https://go.test/from-cli"
-    assert redis_client.hget("lumen:codes:go.test", "from-cli")
+    assert redis_client.hget(keys.codes("go.test"), "from-cli")
 
 
-def test_links_create_refuses_a_bad_url_with_a_message(run):
-    result = run("links", "create", "not-a-url")
+def test_links_create_refuses_a_bad_url_with_a_message(run_cli):
+    result = run_cli("links", "create", "not-a-url")
     assert result.returncode == 2
     assert "url" in result.stderr
 
@@ -86,15 +60,18 @@ def test_classify_writes_one_line_per_input_even_for_garbage():
         "not json",
         json.dumps(
             {
-                "ua": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
+                "ua": (
+                    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) "
+                    "AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 "
+                    "Safari/604.1"
+                ),
                 "referrer": "https://t.co/",
             }
         ),
         "[1, 2]",
         "",
     ]
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    env["LUMEN_DATA_DIR"] = "/nonexistent/never-created"
+    env = process_environ(LUMEN_DATA_DIR="/nonexistent/never-created")
     result = subprocess.run(
         [sys.executable, "-m", "shortener", "classify"],
         cwd=ROOT,
@@ -131,7 +108,7 @@ def test_classify_writes_one_line_per_input_even_for_garbage():
 
 
 def test_classify_survives_bytes_that_are_not_utf8():
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    env = process_environ()
     stdin = b'{"ua": "curl/8.0", "referrer": ""}\n\xff\xfe{"ua": 1}\n{"ua": "caf\xe9"}\n'
     result = subprocess.run(
         [sys.executable, "-m", "shortener", "classify"],

@@ -1,4 +1,5 @@
-"""The demo history: recorded through the real code, it covers every channel family and evidence kind."""
+"""The demo history: recorded through the real code, it covers every channel family and evidence
+kind."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 
 import pytest
@@ -68,3 +69,47 @@ def test_open_context_stops_the_server_it_started(data_dir):
 def test_missing_binary_is_a_clear_error(data_dir):
     with pytest.raises(FileNotFoundError):
         EmbeddedRedis(data_dir, "/nonexistent/redis-server").ensure_running()
+
+
+def test_a_supervised_server_that_dies_is_started_again_with_its_data(tmp_path):
+    import signal
+    import time
+
+    server = EmbeddedRedis(tmp_path / "supervised", appendfsync="always")
+    server.ensure_running()
+    server.supervise(interval=0.2)
+    try:
+        client = redis.Redis.from_url(server.url, decode_responses=True)
+        client.set("kept", "yes")
+        os.kill(server.process.pid, signal.SIGKILL)
+        server.process.wait()
+        for _ in range(100):  # a bound on waiting, not a speed target
+            if server.is_answering():
+                break
+            time.sleep(0.1)
+        assert client.get("kept") == "yes"
+    finally:
+        server.stop()
+
+
+def test_a_stalled_server_is_not_taken_for_gone(tmp_path):
+    import signal
+
+    server = EmbeddedRedis(tmp_path / "stalled")
+    server.ensure_running()
+    os.kill(server.process.pid, signal.SIGSTOP)
+    try:
+        assert not server.is_gone()
+    finally:
+        os.kill(server.process.pid, signal.SIGCONT)
+        server.stop()
+    assert server.is_gone()
+
+
+def test_a_command_leaves_running_a_server_another_process_uses(data_dir):
+    settings = Settings(data_dir=str(data_dir), secret_key="s", domains=("go.test",))
+    with open_context(settings):
+        other = redis.Redis.from_url(EmbeddedRedis(data_dir).url)
+        other.ping()  # a server started meanwhile now uses it
+    assert EmbeddedRedis(data_dir).is_answering()
+    other.shutdown(nosave=True)

@@ -1,4 +1,5 @@
-"""Stats math on hit mixes whose right answers are known, recorded through the real recording code."""
+"""Stats math on hit mixes whose right answers are known, recorded through the real recording
+code."""
 
 from __future__ import annotations
 
@@ -17,9 +18,13 @@ from tests.conftest import DOMAINS
 
 pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
 
-CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Safari/537.36"
+)
 IPHONE = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0_1 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) "
     "Version/17.0 Mobile/15E148 Safari/604.1"
 )
 WHATSAPP_IN_APP = (

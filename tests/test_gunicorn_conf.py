@@ -1,12 +1,13 @@
-"""gunicorn.conf.py: the production server's hooks, checked on a real gunicorn with gevent workers."""
+"""gunicorn.conf.py: the production server's hooks, checked on a real gunicorn with gevent
+workers."""
 
 from __future__ import annotations
 
 import gc
 import runpy
-import types
 import selectors
 import socket
+import types
 
 import pytest
 

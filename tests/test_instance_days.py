@@ -14,7 +14,10 @@ from shortener.store import SHARDS, run_script
 
 pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
 
-CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Safari/537.36"
+)
 VISITORS = 40
 
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -135,32 +132,8 @@ def test_rate_limit_setting():
         config.from_env({"LUMEN_EMBED_RATE_LIMIT": "lots"})
 
 
-@pytest.fixture
-def run(redis_server, redis_client, tmp_path):
-    """Run the CLI against the test Redis server."""
-
-    def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-        env = {
-            **os.environ,
-            "REDIS_URL": redis_server.url,
-            "LUMEN_DATA_DIR": str(tmp_path),
-            "SECRET_KEY": "cli-test",
-            "LUMEN_DOMAINS": "go.test",
-        }
-        return subprocess.run(
-            [sys.executable, "-m", "shortener", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-
-    return run_cli
-
-
-def test_cli_create_prints_the_key_alone_on_its_last_line(run, redis_client, keys):
-    result = run(
+def test_cli_create_prints_the_key_alone_on_its_last_line(run_cli, redis_client, keys):
+    result = run_cli(
         "publishers",
         "create",
         "news",
@@ -177,22 +150,22 @@ def test_cli_create_prints_the_key_alone_on_its_last_line(run, redis_client, key
     assert publisher.origins == ("https://news.example", "https://amp.news.example")
 
 
-def test_cli_list_and_revoke(run):
+def test_cli_list_and_revoke(run_cli):
     key = (
-        run("publishers", "create", "news", "--origin", "https://news.example")
+        run_cli("publishers", "create", "news", "--origin", "https://news.example")
         .stdout.strip()
         .splitlines()[-1]
     )
-    listed = run("publishers", "list").stdout
+    listed = run_cli("publishers", "list").stdout
     assert "news" in listed and key in listed and "https://news.example" in listed
-    assert run("publishers", "revoke", "news").returncode == 0
-    assert "news" not in run("publishers", "list").stdout
-    missing = run("publishers", "revoke", "news")
+    assert run_cli("publishers", "revoke", "news").returncode == 0
+    assert "news" not in run_cli("publishers", "list").stdout
+    missing = run_cli("publishers", "revoke", "news")
     assert missing.returncode == 2 and "no publisher named" in missing.stderr
 
 
-def test_cli_refuses_a_bad_origin_and_a_missing_one(run):
-    bad = run("publishers", "create", "news", "--origin", "news.example")
+def test_cli_refuses_a_bad_origin_and_a_missing_one(run_cli):
+    bad = run_cli("publishers", "create", "news", "--origin", "news.example")
     assert bad.returncode == 2 and "not an origin" in bad.stderr
-    missing = run("publishers", "create", "news")
+    missing = run_cli("publishers", "create", "news")
     assert missing.returncode == 2 and "--origin" in missing.stderr

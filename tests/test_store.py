@@ -20,7 +20,10 @@ from shortener.hits.recording import Hit, RecordingPolicy, record_hit
 from shortener.store import Keys
 from tests.conftest import DOMAINS, ROOT
 
-CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Safari/537.36"
+)
 
 
 def under_gevent(redis_server: EmbeddedRedis, scenario: str) -> dict[str, object]:

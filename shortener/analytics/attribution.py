@@ -71,7 +71,8 @@ def classify_hit(
 
     >>> classify_hit("WhatsApp/2.19.308 A", "").as_dict()["kind"]
     'preview'
-    >>> a = classify_hit("Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0", "")
+    >>> firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0"
+    >>> a = classify_hit(firefox, "")
     >>> a.source, a.channel, a.dark, a.evidence
     (<Source.DARK: 'dark'>, None, True, <Evidence.NONE: 'none'>)
     >>> chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0.0.0 Safari/537.36"
@@ -96,7 +97,7 @@ def classify_hit(
 
 
 def warm_up() -> None:
-    """Build the parsers (ua-parser's resolvers, the suffix list) now rather than on the first hit."""
+    """Build the parsers (ua-parser's resolvers, the suffix list) now, not on the first hit."""
     warm_up_user_agents()
     registrable_domain("www.example.co.uk")
 

@@ -30,10 +30,11 @@ _JSON_TYPES = {
 def classify_lines(lines: Iterable[str]) -> Iterator[str]:
     r"""Classify JSON lines of hits; one JSON line out for every line in.
 
-    >>> first, second = classify_lines(['{"ua": "WhatsApp/2.19.308 A", "referrer": null}', '{"ua": 7}'])
+    >>> lines = ['{"ua": "WhatsApp/2.19.308 A", "referrer": null}', '{"ua": 7}']
+    >>> first, second = classify_lines(lines)
     >>> print(first)  # doctest: +NORMALIZE_WHITESPACE
-    {"kind": "preview", "source": "messaging", "channel": "whatsapp", "dark": false, "evidence": "none",
-     "device": "bot", "os": "Other", "browser": "WhatsApp", "app": "WhatsApp"}
+    {"kind": "preview", "source": "messaging", "channel": "whatsapp", "dark": false,
+     "evidence": "none", "device": "bot", "os": "Other", "browser": "WhatsApp", "app": "WhatsApp"}
     >>> print(second)
     {"error": "\"ua\" must be a string or null, got a number", "line": 2}
     """

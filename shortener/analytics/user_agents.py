@@ -44,7 +44,8 @@ from shortener.analytics.vocabulary import Device, Kind, Source
 _LONGEST = 2048  # longer strings are cut: bounds the cache's memory (the routes cut at 512 already)
 _CACHE_SIZE = 20_000
 _SAMPLE = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_3_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_3_1 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) "
     "Version/17.3.1 Mobile/15E148 Safari/604.1"
 )
 
@@ -69,7 +70,8 @@ SIGNATURES: tuple[Signature, ...] = (
         "imessage",
         _MSG,
     ),
-    # LINE and KakaoTalk unfurlers prefix facebookexternalhit (danbooru user_agent.rb; pastebin MHLPZCNY).
+    # LINE and KakaoTalk unfurlers prefix facebookexternalhit (danbooru user_agent.rb;
+    # pastebin MHLPZCNY).
     (r"line-poker/", _P, "LINE", "line", _MSG),
     (r"kakaotalk-scrap/", _P, "KakaoTalk", "kakaotalk", _MSG),
     # NAVER's scrap fetcher also prefixes facebookexternalhit; which NAVER service shared the link
@@ -80,7 +82,8 @@ SIGNATURES: tuple[Signature, ...] = (
     # "TelegramBot (like TwitterBot)" is Telegram, not X (crawler-user-agents).
     (r"^TelegramBot\b", _P, "Telegram", "telegram", _MSG),
     # Signal sends exactly "WhatsApp/2" (or "WhatsApp"); real WhatsApp always adds a build number
-    # and a platform (signalapp/Signal-Desktop#5046; device-detector regexes/client/mobile_apps.yml).
+    # and a platform (signalapp/Signal-Desktop#5046;
+    # device-detector regexes/client/mobile_apps.yml).
     (r"^WhatsApp(?:/2)?$", _P, "Signal", "signal", _MSG),
     # WhatsApp and its mods: "WhatsApp/2.19.308 A", "WhatsApp/2.16.2/i", "GBWhatsApp/2.22.10.73 A"
     # (crawler-user-agents; device-detector fixtures; blog.aaronsdevera.com 2023-09-21).
@@ -90,7 +93,10 @@ SIGNATURES: tuple[Signature, ...] = (
     # Discord's bot, and its media proxy's exact Firefox 38 UA (discord/discord-api-docs#3872).
     (r"Discordbot/", _P, "Discord", "discord", _MSG),
     (
-        r"^Mozilla/5\.0 \(Macintosh; Intel Mac OS X 10\.10; rv:38\.0\) Gecko/20100101 Firefox/38\.0$",
+        (
+            r"^Mozilla/5\.0 \(Macintosh; Intel Mac OS X 10\.10; rv:38\.0\) Gecko/20100101 "
+            r"Firefox/38\.0$"
+        ),
         _P,
         "Discord",
         "discord",
@@ -103,7 +109,8 @@ SIGNATURES: tuple[Signature, ...] = (
     (r"TikTokSpider|Bytespider", _B, "ByteDance crawler", None, None),
     (r"SnapchatAds", _B, "SnapchatAds", None, None),
     # -- 3. Link-preview fetchers (crawler-user-agents unless noted).
-    # Facebook, Messenger and Instagram shares (developers.facebook.com/docs/sharing/webmasters/web-crawlers).
+    # Facebook, Messenger and Instagram shares
+    # (developers.facebook.com/docs/sharing/webmasters/web-crawlers).
     (r"^facebookexternalhit/\d", _P, "Facebook", "facebook", _SOC),
     # Any other facebookexternalhit imitation: a share somewhere, app unknown (pastebin MHLPZCNY).
     (r"facebookexternalhit", _P, None, None, None),
@@ -145,7 +152,10 @@ SIGNATURES: tuple[Signature, ...] = (
     # Mail image proxies: a message was opened, nothing was clicked.
     (r"GoogleImageProxy|YahooMailProxy", _B, "Mail image proxy", None, None),
     (
-        r"Googlebot|Google-[A-Z]|GoogleOther|Google Favicon|(?:AdsBot|Mediapartners|Storebot|FeedFetcher|APIs)-Google",
+        (
+            r"Googlebot|Google-[A-Z]|GoogleOther|Google "
+            r"Favicon|(?:AdsBot|Mediapartners|Storebot|FeedFetcher|APIs)-Google"
+        ),
         _B,
         "Google crawler",
         None,
@@ -240,7 +250,8 @@ SIGNATURES: tuple[Signature, ...] = (
     (r"BingSapphire/|BingWeb/", _H, "Bing app", "bing", _SRCH),
     (r"NAVER\(inapp;", _H, "NAVER app", "naver", _SRCH),
     (r"Outlook-iOS-Android/", _H, "Outlook", "outlook", _MAIL),
-    # -- 6. Generic bot tokens: "SomethingBot/1.0", "compatible; PetalBot;", "(+http://…)", an e-mail.
+    # -- 6. Generic bot tokens: "SomethingBot/1.0", "compatible; PetalBot;", "(+http://…)",
+    # an e-mail.
     (
         r"(?i:bot|crawler|spider|scraper)[\w.-]*/\d|(?i:compatible;[^;)]*(?:bot|crawl|spider|scan|inspect))"
         r"|\+https?://|\w@[\w-]+\.[a-z]{2,}",
@@ -348,8 +359,11 @@ def classify_user_agent(ua: str) -> Client:
     'whatsapp'
     >>> classify_user_agent("WhatsApp/2").channel
     'signal'
-    >>> c = classify_user_agent("Mozilla/5.0 (Linux; Android 13; SM-A146M Build/TP1A; wv) AppleWebKit/537.36 "
-    ...     "(KHTML, like Gecko) Version/4.0 Chrome/117.0.0.0 Mobile Safari/537.36 Instagram 302.1.0.36.111 Android")
+    >>> c = classify_user_agent(
+    ...     "Mozilla/5.0 (Linux; Android 13; SM-A146M Build/TP1A; wv) AppleWebKit/537.36 "
+    ...     "(KHTML, like Gecko) Version/4.0 Chrome/117.0.0.0 Mobile Safari/537.36 "
+    ...     "Instagram 302.1.0.36.111 Android"
+    ... )
     >>> c.kind, c.channel, c.source, c.in_app, c.device
     (<Kind.HUMAN: 'human'>, 'instagram', <Source.SOCIAL: 'social'>, True, <Device.MOBILE: 'mobile'>)
     >>> classify_user_agent("").kind

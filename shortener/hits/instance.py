@@ -101,7 +101,7 @@ def read_instance_days(
     for day, shards in plan:
         for hash_key, visitors_key, top_key in _parts(keys, day, shards):
             pipe.hgetall(hash_key)
-            pipe.execute_command("PFCOUNT", visitors_key)  # type: ignore[no-untyped-call]
+            pipe.execute_command("PFCOUNT", visitors_key)
             pipe.zrange(top_key, 0, -1, withscores=True)
     replies = iter(pipe.execute())
     result: list[InstanceDay] = []
@@ -128,7 +128,7 @@ def compact_days(r: redis.Redis, keys: Keys, days: Sequence[tuple[str, InstanceD
     for day, _ in days:
         for hash_key, visitors_key, top_key in _parts(keys, day, range(SHARDS)):
             pipe.hgetall(hash_key)
-            pipe.execute_command("PFCOUNT", visitors_key)  # type: ignore[no-untyped-call]
+            pipe.execute_command("PFCOUNT", visitors_key)
             pipe.zrange(top_key, 0, -1, withscores=True)
     replies = iter(pipe.execute())
     sums = []

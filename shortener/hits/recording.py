@@ -51,6 +51,8 @@ class Hit:
     language: str
     visitor: str
     ip_hash: str
+    # A random id: a hit written again after a timeout (it may have landed) is recorded once.
+    hit_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +131,14 @@ class RecordingPolicy:
         )
 
 
+# How many distinct values of each open-ended breakdown a day hash keeps (its own link's, or the
+# instance's); past the cap a new value is counted under OTHER. Anyone can send a new
+# Accept-Language tag or referrer, so without a bound a day hash (and every stats read) would grow
+# with whatever visitors invent. For `a:` fields only the channel is folded: source and evidence
+# (closed sets) stay exact, so the dark share stays exact.
+DAY_FIELD_CAPS = {"a:": 200, "lang:": 50, "os:": 50, "br:": 50, "dev:": 20}
+OTHER = "(other)"
+
 # A human hit's source, channel and evidence are one day-hash field (one HINCRBY instead of five):
 # `a:<source>|<channel>|<evidence>`, a missing value written as NO_VALUE. Written by RECORD_HIT,
 # read back by `decode_attribution`.
@@ -177,6 +187,7 @@ def decode_attribution(name: str) -> StoredAttribution | None:
 # The fields of an entry of a link's raw-hit stream, as RECORD_HIT writes them (what can be
 # derived — link, dark, variant, device, OS, browser, app — is left out: `hits.reading` derives it).
 LINK_STREAM_FIELDS = (
+    "id",
     "kind",
     "source",
     "channel",
@@ -232,6 +243,8 @@ RECORD_HIT_ARGS = (
     "link_id",
     "ttl",  # seconds a day aggregate is kept
     "live",  # "1": recorded as it happens (the server's stream id); "0": recorded later
+    "hit_id",  # the hit's random id (empty: none)
+    "replay",  # "1": this hit may have been recorded already (its first write timed out)
 )
 # The instance-wide script's arguments: the hit as the per-link script attributed it, and `total`,
 # the link's hit count the per-link script returned (it paces the trimming of the stream).
@@ -253,6 +266,12 @@ RECORD_INSTANCE_HIT_ARGS = (
     "live",
     "total",
 )
+
+
+def _lua_caps() -> str:
+    """DAY_FIELD_CAPS and OTHER as Lua, so the script and its readers share one bound."""
+    caps = ", ".join(f"['{family}']={cap}" for family, cap in DAY_FIELD_CAPS.items())
+    return f"local CAPS = {{{caps}}}\nlocal OTHER = '{OTHER}'\n"
 
 
 def _named(names: tuple[str, ...], table: str, source: str) -> str:
@@ -278,7 +297,7 @@ def _in_order(names: tuple[str, ...], values: Mapping[str, V]) -> list[V]:
 # The per-link part of recording a hit: checks that the link exists and can still be followed,
 # credits a dark click to a recent preview, bumps the link's day aggregates and appends the raw
 # hit to its stream. Returns early {status, url, ...} for no link (status 0), a gone link (410:
-# url, reason) and HEAD (count "0").
+# url, reason), a replay already recorded (found by its hit id), and a read (count "0").
 _LINK_PART = """
 local link = redis.call('HMGET', K.link,
   'url', 'redirect_status', 'expires_at', 'max_clicks', 'human')
@@ -292,9 +311,17 @@ end
 local kind, source, channel, evidence, dark = A.kind, A.source, A.channel, A.evidence, A.dark
 local sender_test = '0'
 local status = tonumber(link[2]) or 302
-if A.count ~= '1' then
-  return {status, link[1], channel, evidence, source, dark, sender_test, link[3]}
+local answer = {status, link[1], channel, evidence, source, dark, sender_test, link[3]}
+-- A hit written again after a timeout is recorded once: its first write, if it landed, is in the
+-- link's stream within a minute or so of the hit's own time.
+if A.replay == '1' and A.hit_id ~= '' then
+  local nearby = redis.call('XRANGE', K.link_hits, tonumber(A.now) - 5000, tonumber(A.now) + 300000,
+    'COUNT', 5000)
+  for _, entry in ipairs(nearby) do
+    if entry[2][2] == A.hit_id then return answer end
+  end
 end
+if A.count ~= '1' then return answer end
 
 local window = tonumber(A.window)
 -- Only private apps' previews are remembered for correlation (docs/ATTRIBUTION.md).
@@ -323,21 +350,36 @@ end
 
 # What both parts use once the hit's attribution is settled: `count` bumps a day hash, and
 # `stream_id` gives a raw hit its stream id.
-_WRITERS = """
+_WRITERS = (
+    _lua_caps()
+    + """
 local ttl = tonumber(A.ttl)
 local live = A.live == '1'
 -- Each day key gets its time-to-live when the day's first hit of a kind creates it. A human hit's
 -- attribution is one field (encode_attribution in Python; decode_attribution reads it back).
-local attribution = 'a:' .. source .. '|' .. channel .. '|' .. evidence
+-- An open-ended family keeps at most CAPS[family] values a day (`n:<family>` counts them);
+-- a value past the cap is counted under `other` instead.
+local function bump(key, family, value, other)
+  local field = family .. value
+  if redis.call('HINCRBY', key, field, 1) == 1 then
+    if redis.call('HINCRBY', key, 'n:' .. family, 1) > CAPS[family] then
+      redis.call('HDEL', key, field)
+      redis.call('HINCRBY', key, 'n:' .. family, -1)
+      redis.call('HINCRBY', key, family .. other, 1)
+    end
+  end
+end
+local attribution = source .. '|' .. channel .. '|' .. evidence
+local other_attribution = source .. '|' .. OTHER .. '|' .. evidence
 local function count(key, ttl)
   local first = redis.call('HINCRBY', key, 'k:' .. kind, 1) == 1
   local first_human = first and kind == 'human'
   if kind == 'human' then
-    redis.call('HINCRBY', key, attribution, 1)
-    redis.call('HINCRBY', key, 'dev:' .. A.device, 1)
-    redis.call('HINCRBY', key, 'os:' .. A.os, 1)
-    redis.call('HINCRBY', key, 'br:' .. A.browser, 1)
-    redis.call('HINCRBY', key, 'lang:' .. A.lang, 1)
+    bump(key, 'a:', attribution, other_attribution)
+    bump(key, 'dev:', A.device, OTHER)
+    bump(key, 'os:', A.os, OTHER)
+    bump(key, 'br:', A.browser, OTHER)
+    bump(key, 'lang:', A.lang, OTHER)
   elseif kind == 'preview' then
     redis.call('HINCRBY', key, 'p:' .. channel, 1)
   end
@@ -357,6 +399,7 @@ local function stream_id(key)
   return A.now .. '-0'
 end
 """
+)
 
 _LINK_WRITES = """
 local link_first_human = count(K.link_day, ttl)
@@ -368,6 +411,7 @@ if kind == 'human' then
 end
 -- The fields of LINK_STREAM_FIELDS, in that order.
 redis.call('XADD', K.link_hits, 'MAXLEN', '~', tonumber(A.cap), stream_id(K.link_hits),
+  'id', A.hit_id,
   'kind', kind, 'source', source, 'channel', channel, 'evidence', evidence, 'lang', A.lang,
   'visitor', A.visitor, 'sender_test', sender_test, 'referrer', A.referrer, 'ua', A.ua)
 -- Trimming by age walks the stream head; once every 64 hits is enough (MINID ~ is approximate).
@@ -462,6 +506,7 @@ def record_hit(
     variant_channel: str,
     count: bool,
     policy: RecordingPolicy,
+    replay: bool = False,
 ) -> Outcome | None:
     """Resolve and (when `count`) record a hit of one link; None if the link is gone.
 
@@ -510,6 +555,8 @@ def record_hit(
         "link_id": link_id,
         "ttl": AGGREGATE_DAYS * 86_400,
         "live": 1 if abs(now - hit.time_ms) < LIVE_MS else 0,
+        "hit_id": hit.hit_id,
+        "replay": 1 if replay else 0,
     }
     if not is_cluster(r):
         reply = run_script(
@@ -525,7 +572,9 @@ def record_hit(
             _in_order(RECORD_LINK_HIT_KEYS, link_keys),
             _in_order(RECORD_HIT_ARGS, args),
         )
-        if count and int(reply[0]) not in (0, 410):
+        # Only a hit the per-link part recorded now has a total (a replay it found recorded, a
+        # gone link and HEAD's read have none): the instance-wide part follows it.
+        if count and len(reply) > 8:
             args.update(source=reply[4], channel=reply[2], evidence=reply[3], total=reply[8])
             run_script(
                 r,

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, Response, jsonify, request, url_for
 
-from shortener.apikeys import verify_api_key
-from shortener.errors import InvalidInput, LumenError
+from shortener.links import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from shortener.openapi import openapi_document
 from shortener.routes import lumen
-from shortener.routes.problems import problem
+from shortener.routes.api_requests import int_arg, json_body, require_api_key
 from shortener.validation import reject_unknown_fields
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -18,58 +15,12 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
 
 
-class MalformedBody(LumenError):
-    """The body is not a JSON object."""
-
-    status = 400
-    title = "Malformed JSON"
-
-
 @bp.before_request
-def require_api_key() -> Response | None:
+def authenticate() -> Response | None:
     """Every endpoint but the public ones needs `Authorization: Bearer <key>`."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
-    ctx = lumen()
-    if scheme.lower() != "bearer" or not verify_api_key(ctx.redis, ctx.keys, key.strip()):
-        response = problem(
-            401,
-            "Unauthorized",
-            "Send a valid API key as 'Authorization: Bearer <key>'. "
-            "Create one with: python -m shortener keys create NAME",
-        )
-        response.headers["WWW-Authenticate"] = 'Bearer realm="lumen"'
-        return response
-    return None
-
-
-def json_body() -> dict[str, object]:
-    """The request body as a JSON object, or a 400 that says what is wrong with it."""
-    raw = request.get_data(as_text=True)
-    if not raw.strip():
-        raise MalformedBody("the request body is empty; send a JSON object")
-    try:
-        payload = json.loads(raw)
-    except ValueError as error:
-        raise MalformedBody(f"the request body is not valid JSON: {error}") from None
-    if not isinstance(payload, dict):
-        raise MalformedBody('the request body must be a JSON object, such as {"url": "https://…"}')
-    return payload
-
-
-def int_arg(name: str, default: int | None, minimum: int, maximum: int) -> int | None:
-    """A whole-number query parameter within bounds, or a 422 naming it."""
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidInput(f"{name} must be a whole number", field=name) from None
-    if not minimum <= value <= maximum:
-        raise InvalidInput(f"{name} must be between {minimum} and {maximum}", field=name)
-    return value
+    return require_api_key()
 
 
 @bp.get("/openapi.json")
@@ -90,7 +41,7 @@ def create_link() -> tuple[Response, int, dict[str, str]]:
 def list_links() -> Response:
     """List links newest first, with cursor pagination and filters."""
     cursor = int_arg("cursor", None, 0, 2**62)
-    limit = int_arg("limit", 50, 1, 200) or 50
+    limit = int_arg("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE) or DEFAULT_PAGE_SIZE
     links, next_cursor = lumen().links.list(
         cursor=cursor,
         limit=limit,

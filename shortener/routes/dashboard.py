@@ -32,6 +32,7 @@ from flask import (
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.wrappers import Request
 from markupsafe import Markup
+from werkzeug.wrappers import Response as BaseResponse
 
 from shortener import charts
 from shortener.analytics.vocabulary import CHANNELS
@@ -48,7 +49,7 @@ from shortener.figures import (
     today_of,
 )
 from shortener.hits.reading import recent_hits
-from shortener.links import Link, now_ms
+from shortener.links import Link, now_ms, short_url
 from shortener.routes import lumen
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -79,7 +80,8 @@ COMMON_CHANNELS = (
     "copy",
 )
 POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 
@@ -109,7 +111,7 @@ def _is_partial() -> bool:
 
 
 @bp.before_request
-def check_session() -> Response | None:
+def check_session() -> BaseResponse | None:
     """POSTs need the session's CSRF token; every page but sign-in needs a live API key."""
     if request.method == "POST":
         sent = request.form.get("csrf_token", "")
@@ -118,7 +120,10 @@ def check_session() -> Response | None:
         ):
             abort(
                 400,
-                description="This form has expired or did not come from Lumen. Reload the page and try again.",
+                description=(
+                    "This form has expired or did not come from Lumen. Reload the page and "
+                    "try again."
+                ),
             )
     if request.endpoint == "dashboard.login":
         return None
@@ -184,7 +189,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Response | tuple[str, int]:
+def login() -> BaseResponse | tuple[str, int]:
     """Sign in with an API key."""
     target = _safe_next(request.values.get("next"))
     ctx = lumen()
@@ -204,7 +209,7 @@ def login() -> Response | tuple[str, int]:
 
 
 @bp.post("/logout")
-def logout() -> Response:
+def logout() -> BaseResponse:
     """Sign out: the session is forgotten."""
     session.clear()
     return redirect(url_for("dashboard.login"))
@@ -294,7 +299,7 @@ def _create_payload(form: Mapping[str, str]) -> dict[str, object]:
 
 
 @bp.route("/links", methods=["GET", "POST"])
-def links() -> Response:
+def links() -> BaseResponse:
     """Searchable, sortable list of links, and the form that creates one."""
     ctx = lumen()
     form: dict[str, str] = {}
@@ -358,7 +363,7 @@ def _link_page(link: Link, *, variant_error: str | None = None, status: int = 20
         range_error=error,
         keep={},
         recent=recent_hits(ctx.redis, ctx.keys, link.id, 20),
-        qr=charts.qr_code(link.as_json()["short_url"]),
+        qr=charts.qr_code(short_url(link.domain, link.code)),
         variant_error=variant_error,
         channels=[
             c
@@ -375,7 +380,7 @@ def link_detail(link_id: int) -> Response:
 
 
 @bp.post("/links/<int:link_id>/variants")
-def add_variant(link_id: int) -> Response:
+def add_variant(link_id: int) -> BaseResponse:
     """Create (or find) the link's share variant for a channel."""
     link = _link_or_404(link_id)
     try:

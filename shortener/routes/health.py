@@ -18,14 +18,24 @@ def healthz() -> tuple[dict[str, str], int]:
 
 @bp.get("/readyz")
 def readyz() -> tuple[dict[str, object], int]:
-    """200 when Redis answers, 503 otherwise; with this worker's count of hits it failed to record."""
+    """200 when Redis answers and this worker's hit buffer has room; 503 otherwise. The body says
+    which, with the worker's failures to record, hits buffered, written back and dropped."""
     ctx = lumen()
+    buffer = ctx.buffer
+    body: dict[str, object] = {
+        "status": "ok",
+        "record_failures": ctx.failures.total,
+        "hits_buffered": len(buffer),
+        "hits_written_back": buffer.written,
+        "hits_dropped": buffer.dropped,
+    }
+    problems = []
     try:
         ctx.redis.ping()
     except redis.RedisError as error:
-        return {
-            "status": "unavailable",
-            "detail": f"Redis does not answer: {error}",
-            "record_failures": ctx.failures.total,
-        }, 503
-    return {"status": "ok", "record_failures": ctx.failures.total}, 200
+        problems.append(f"Redis does not answer: {error}")
+    if buffer.full:
+        problems.append("the hit buffer is full")
+    if problems:
+        return {**body, "status": "unavailable", "detail": "; ".join(problems)}, 503
+    return body, 200

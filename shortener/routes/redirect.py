@@ -61,7 +61,7 @@ def robots() -> Response:
 @bp.get("/")
 def home() -> Response:
     """The bare short domain sends people to the dashboard."""
-    return redirect("/dashboard", code=302)
+    return redirect("/dashboard", code=302)  # type: ignore[return-value]
 
 
 @bp.route("/<code>", methods=["GET", "HEAD"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
 from shortener.exports import STATS_COLUMNS, csv_lines, hit_columns, hit_rows, stats_rows
@@ -9,7 +11,7 @@ from shortener.figures import DayRange, Stats, day_range, stats_for, today_of
 from shortener.hits.reading import iter_hits
 from shortener.links import Link, now_ms
 from shortener.routes import lumen
-from shortener.routes.api import int_arg, require_api_key
+from shortener.routes.api_requests import int_arg, require_api_key
 
 bp = Blueprint("stats", __name__, url_prefix="/api/v1")
 bp.before_request(require_api_key)
@@ -32,7 +34,7 @@ def _requested_link() -> Link | None:
     return None if link_id is None else lumen().links.get(link_id)
 
 
-def _csv(lines: object, filename: str) -> Response:
+def _csv(lines: Iterable[str], filename: str) -> Response:
     return Response(
         lines,
         mimetype="text/csv",
@@ -67,7 +69,8 @@ def get_link_stats(link_id: int) -> Response:
 
 @bp.get("/hits.csv")
 def get_hits_csv() -> Response:
-    """Raw hits of the range, streamed from the capped streams: a link's in full, or all, compact."""
+    """Raw hits of the range, streamed from the capped streams: a link's in full, or all,
+    compact."""
     ctx = lumen()
     link = _requested_link()  # an unknown link is a 404 before streaming starts
     days = requested_range()

@@ -11,7 +11,8 @@ from shortener.analytics.attribution import Attribution, classify_hit
 from shortener.analytics.vocabulary import DARK_SOURCES, Evidence, Kind, Source
 
 CHROME = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 "
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0.0.0 "
     "Safari/537.36"
 )
 ANDROID_WV = (

@@ -17,12 +17,14 @@ ANDROID_WV = (
     "(KHTML, like Gecko) Version/4.0 Chrome/117.0.0.0 Mobile Safari/537.36"
 )
 IPHONE_WV = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+    "like Gecko) "
     "Mobile/15E148"
 )
 IPHONE_SAFARI = IPHONE_WV + " Safari/604.1"
 CHROME = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 "
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0.0.0 "
     "Safari/537.36"
 )
 ANDROID_CHROME = (
@@ -87,7 +89,8 @@ CASES = [
     (
         "bluesky-cardyb",
         "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko; "
-        "compatible; Bluesky Cardyb/1.1; +mailto:support@bsky.app) Chrome/100.0.4896.127 Safari/537.36",
+        "compatible; Bluesky Cardyb/1.1; +mailto:support@bsky.app) Chrome/100.0.4896.127 "
+        "Safari/537.36",
         P,
         "bluesky",
         SOC,
@@ -131,7 +134,8 @@ CASES = [
     ),
     (
         "tiktokspider",
-        "Mozilla/5.0 (Linux; Android 5.0) AppleWebKit/537.36 (KHTML, like Gecko) Mobile Safari/537.36 "
+        "Mozilla/5.0 (Linux; Android 5.0) AppleWebKit/537.36 (KHTML, like Gecko) Mobile "
+        "Safari/537.36 "
         "(compatible; TikTokSpider; ttspider-feedback@tiktok.com)",
         B,
         None,
@@ -139,7 +143,8 @@ CASES = [
     ),
     (
         "bytespider",
-        "Mozilla/5.0 (iPhone; CPU iPhone OS 11_0 like Mac OS X) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 11_0 like Mac OS X) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) "
         "Chrome/41.0.4454.1745 Mobile Safari/537.36; Bytespider",
         B,
         None,
@@ -592,12 +597,14 @@ def test_signature_channels_are_known_with_their_category(row: tuple) -> None:
         (ANDROID_CHROME, Device.MOBILE),
         ("Mozilla/5.0 (Android 14; Mobile; rv:121.0) Gecko/121.0 Firefox/121.0", Device.MOBILE),
         (
-            "Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 "
+            "Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+            "like Gecko) Version/17.0 "
             "Mobile/15E148 Safari/604.1",
             Device.TABLET,
         ),
         (
-            "Mozilla/5.0 (Linux; Android 13; TB330XU) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/123.0.0.0 "
+            "Mozilla/5.0 (Linux; Android 13; TB330XU) AppleWebKit/537.36 (KHTML, like "
+            "Gecko) Chrome/123.0.0.0 "
             "Safari/537.36",
             Device.TABLET,
         ),
@@ -607,12 +614,14 @@ def test_signature_channels_are_known_with_their_category(row: tuple) -> None:
             Device.DESKTOP,
         ),
         (
-            "Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 "
+            "Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like "
+            "Gecko) Chrome/130.0.0.0 "
             "Safari/537.36",
             Device.DESKTOP,
         ),
         (
-            "Mozilla/5.0 (SMART-TV; Linux; Tizen 6.0) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/4.0 "
+            "Mozilla/5.0 (SMART-TV; Linux; Tizen 6.0) AppleWebKit/537.36 (KHTML, like "
+            "Gecko) SamsungBrowser/4.0 "
             "Chrome/76.0.3809.146 TV Safari/537.36",
             Device.OTHER,
         ),

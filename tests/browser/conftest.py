@@ -11,7 +11,7 @@ import logging
 import os
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +19,6 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
-from shortener.app import create_app
 from tests.conftest import free_port
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -75,20 +74,12 @@ def browser(chromium_path: str) -> Iterator[object]:
 
 
 @pytest.fixture
-def live_server(
-    settings_overrides: dict[str, object], redis_client: object
-) -> Iterator[LiveServer]:
-    """The real app on a free port (werkzeug's threaded server), refreshing its figures every second."""
+def live_server(make_app: Callable[..., Flask]) -> Iterator[LiveServer]:
+    """The real app on a free port (werkzeug's threaded server), refreshing its figures every
+    second."""
     port = free_port()
     domain = f"127.0.0.1:{port}"
-    app = create_app(
-        {
-            **settings_overrides,
-            "domains": (domain,),
-            "default_domain": domain,
-            "DASHBOARD_REFRESH_SECONDS": 1,
-        }
-    )
+    app = make_app(domains=(domain,), default_domain=domain, DASHBOARD_REFRESH_SECONDS=1)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -25,14 +25,18 @@ from urllib.parse import quote
 import pytest
 from werkzeug.serving import make_server
 
-from shortener.app import create_app
 from shortener.hits.recording import day_of
 from shortener.links import now_ms, short_url
 from shortener.publishers import create_publisher
+from shortener.store import Keys
 from tests.conftest import day_fields
 
-# A desktop Chrome: HeadlessChrome is (rightly) classified as a bot, whose arrivals are not people's.
-DESKTOP_CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
+# A desktop Chrome: HeadlessChrome is (rightly) classified as a bot, whose arrivals are not
+# people's.
+DESKTOP_CHROME = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 "
+    "Safari/537.36"
+)
 TITLE = "Dark social, measured"
 TEXT = (
     "Most sharing happens in private messages, where analytics cannot see it and calls it direct "
@@ -81,7 +85,8 @@ def serving(app: LateApp) -> Iterator[int]:
 
 
 def page_html(lumen: str, key: str, path: str, query: str) -> str | None:
-    """The publisher's pages: an article, the home page, a copy-text article and a gallery of looks."""
+    """The publisher's pages: an article, the home page, a copy-text article and a gallery of
+    looks."""
     script_attrs = "" if "no-fb-app" in query else 'data-lumen-fb-app-id="1234567890"'
     if "track-home" in query:
         script_attrs += " data-lumen-track-home"
@@ -91,10 +96,13 @@ def page_html(lumen: str, key: str, path: str, query: str) -> str | None:
     elif path == "/gallery":
         widgets = (
             '<h2>Brand colours</h2><div data-lumen-share data-lumen-title="A custom title"></div>'
-            '<h2>Light, small, chosen channels</h2><div data-lumen-share data-lumen-theme="light" data-lumen-size="small" '
+            "<h2>Light, small, chosen channels</h2><div data-lumen-share "
+            'data-lumen-theme="light" data-lumen-size="small" '
             'data-lumen-channels="copy, x, whatsapp, email"></div>'
-            '<h2>Dark, icons only</h2><div data-lumen-share data-lumen-theme="dark" data-lumen-labels="off"></div>'
-            '<h2>Another article</h2><div data-lumen-share data-lumen-url="/other" data-lumen-title="Other" '
+            '<h2>Dark, icons only</h2><div data-lumen-share data-lumen-theme="dark" '
+            'data-lumen-labels="off"></div>'
+            '<h2>Another article</h2><div data-lumen-share data-lumen-url="/other" '
+            'data-lumen-title="Other" '
             'data-lumen-channels="telegram sms"></div>'
         )
     elif path not in ("/story", "/"):
@@ -102,16 +110,24 @@ def page_html(lumen: str, key: str, path: str, query: str) -> str | None:
     # Hostile host styles: none of them may reach the buttons inside the shadow root. (The gallery,
     # which makes the README's screenshot, is styled like an ordinary article.)
     style = (
-        "body{font:21px/1.5 Georgia,serif;color:#8b0000;letter-spacing:3px;margin:2em;max-width:52em}"
-        "a,button,span,svg{color:lime!important;background:yellow!important} .b{display:none!important}"
+        "body{font:21px/1.5 "
+        "Georgia,serif;color:#8b0000;letter-spacing:3px;margin:2em;max-width:52em}"
+        "a,button,span,svg{color:lime!important;background:yellow!important} "
+        ".b{display:none!important}"
     )
     if path == "/gallery":
-        style = "body{font:17px/1.5 Georgia,serif;color:#222;margin:2em;max-width:52em} h2{font:600 15px system-ui;color:#555}"
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(TITLE)}</title>
+        style = (
+            "body{font:17px/1.5 Georgia,serif;color:#222;margin:2em;max-width:52em} "
+            "h2{font:600 15px system-ui;color:#555}"
+        )
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>{escape(TITLE)}</title>
 <style>{style}</style></head>
-<body><h1>{escape(TITLE)}</h1><p id="text">{escape(TEXT)}</p><p><span id="short">Three short words</span></p>
+<body><h1>{escape(TITLE)}</h1><p id="text">{escape(TEXT)}</p>
+<p><span id="short">Three short words</span></p>
 {widgets}<p id="comments">Comments</p>
-<script src="{lumen}/embed/share.js" data-lumen-key="{key}" {script_attrs} async></script></body></html>"""
+<script src="{lumen}/embed/share.js" data-lumen-key="{key}" {script_attrs} async></script>
+</body></html>"""
 
 
 @dataclass
@@ -120,6 +136,7 @@ class Stage:
 
     browser: object
     redis: object
+    keys: Keys
     lumen: str
     site_port: int
     key: str
@@ -144,15 +161,15 @@ class Stage:
         route.fulfill(status=200, content_type="text/html", body="<p>intercepted</p>")
 
     def link_id(self, page_url: str) -> int:
-        return int(eventually(lambda: self.redis.hget("lumen:pub:news:pages", page_url)))
+        return int(eventually(lambda: self.redis.hget(self.keys.publisher_pages("news"), page_url)))
 
     def variants(self, page_url: str) -> dict[str, str]:
         domain = self.lumen.removeprefix("http://")
-        codes = self.redis.hgetall(f"lumen:{{l:{self.link_id(page_url)}}}:variants")
+        codes = self.redis.hgetall(self.keys.variants(self.link_id(page_url)))
         return {channel: short_url(domain, code) for channel, code in codes.items()}
 
     def day(self, page_url: str) -> dict[str, str]:
-        return day_fields(self.redis, f"lumen:{{l:{self.link_id(page_url)}}}:d:{day_of(now_ms())}")
+        return day_fields(self.redis, self.keys.link_day(self.link_id(page_url), day_of(now_ms())))
 
 
 def eventually(check: Callable[[], object], timeout: float = 15.0) -> object:
@@ -168,17 +185,12 @@ def eventually(check: Callable[[], object], timeout: float = 15.0) -> object:
 
 
 @pytest.fixture
-def stage(browser, settings_overrides, redis_client, keys) -> Iterator[Stage]:
+def stage(browser, make_app, redis_client, keys) -> Iterator[Stage]:
     lumen_app, site_app = LateApp(), LateApp()
     with serving(lumen_app) as lumen_port, serving(site_app) as site_port:
         domain = f"localhost:{lumen_port}"
-        lumen_app.app = create_app(
-            {
-                **settings_overrides,
-                "domains": (domain,),
-                "default_domain": domain,
-                "embed_rate_limit": "1000 per minute",
-            }
+        lumen_app.app = make_app(
+            domains=(domain,), default_domain=domain, embed_rate_limit="1000 per minute"
         )
         publisher = create_publisher(
             redis_client, keys, "news", [f"http://127.0.0.1:{site_port}"], now_ms()
@@ -196,7 +208,7 @@ def stage(browser, settings_overrides, redis_client, keys) -> Iterator[Stage]:
             return [(html or "not found").encode()]
 
         site_app.app = site
-        stage = Stage(browser, redis_client, f"http://{domain}", site_port, publisher.key)
+        stage = Stage(browser, redis_client, keys, f"http://{domain}", site_port, publisher.key)
         yield stage
         for context in stage.contexts:
             context.close()
@@ -220,7 +232,10 @@ def test_buttons_render_with_their_variant_links_accessibly_and_isolated(stage):
     variants = stage.variants(stage.url("/story"))
     hrefs = page.eval_on_selector(
         "[data-lumen-share]",
-        "el => Object.fromEntries([...el.shadowRoot.querySelectorAll('a.b')].map(a => [a.dataset.channel, a.href]))",
+        (
+            "el => Object.fromEntries([...el.shadowRoot.querySelectorAll('a.b')].map(a => "
+            "[a.dataset.channel, a.href]))"
+        ),
     )
     for channel, href in hrefs.items():
         assert quote(variants[channel], safe="") in href, (
@@ -240,12 +255,16 @@ def test_buttons_render_with_their_variant_links_accessibly_and_isolated(stage):
     assert page.get_by_role("button", name="Copy link").is_visible()
     # The host page's hostile styles do not reach inside.
     style = page.locator("[data-lumen-share] .b").first.evaluate(
-        "b => { const s = getComputedStyle(b); return [s.display, s.color, s.backgroundColor, s.fontSize, s.letterSpacing] }"
+        "b => { const s = getComputedStyle(b); return [s.display, s.color, "
+        "s.backgroundColor, s.fontSize, s.letterSpacing] }"
     )
     assert style == ["flex", "rgb(255, 255, 255)", "rgb(11, 122, 75)", "14px", "normal"]
     # Keyboard: Tab reaches the buttons in order, with a visible focus ring.
     page.keyboard.press("Tab")
-    focused = "el => [el.shadowRoot.activeElement?.dataset.channel, getComputedStyle(el.shadowRoot.activeElement).outlineStyle]"
+    focused = (
+        "el => [el.shadowRoot.activeElement?.dataset.channel, "
+        "getComputedStyle(el.shadowRoot.activeElement).outlineStyle]"
+    )
     assert page.eval_on_selector("[data-lumen-share]", focused) == ["whatsapp", "solid"]
     page.keyboard.press("Tab")
     assert page.eval_on_selector("[data-lumen-share]", focused)[0] == "sms"
@@ -319,7 +338,7 @@ def test_the_address_bar_token_and_copy_paste_arrivals_by_generation(stage):
     link_id = stage.link_id(story)
     arrivals = [
         hit
-        for _, hit in stage.redis.xrange(f"lumen:{{l:{link_id}}}:hits")
+        for _, hit in stage.redis.xrange(stage.keys.link_hits(link_id))
         if hit["evidence"] == "copy"
     ]
     assert [(hit["kind"], hit["source"], hit["referrer"]) for hit in arrivals] == [
@@ -348,10 +367,8 @@ def test_a_page_on_an_origin_the_publisher_did_not_list_gets_no_links_and_no_but
     assert refused == [f"{stage.lumen}/api/v1/share-links"]  # 403 without CORS headers: unreadable
     assert page.eval_on_selector("[data-lumen-share]", "el => el.shadowRoot") is None
     assert page.url == stage.url("/story", host="site.localhost")  # no token either
-    assert [
-        k for k in stage.redis.scan_iter("lumen:{l:*}") if k.endswith("}")
-    ] == []  # no link record
-    assert stage.redis.keys("lumen:pub:*") == []
+    assert stage.redis.get(stage.keys.sequence()) is None  # no link was ever made
+    assert not stage.redis.exists(stage.keys.publisher_pages("news"))
 
 
 @pytest.mark.parametrize(
@@ -408,7 +425,10 @@ def test_several_widgets_with_their_own_looks_channels_and_pages(stage, tmp_path
     )
     widgets = page.eval_on_selector_all(
         "[data-lumen-share]",
-        "els => els.map(el => [...el.shadowRoot.querySelectorAll('.b')].map(b => [b.dataset.channel, b.href || '']))",
+        (
+            "els => els.map(el => [...el.shadowRoot.querySelectorAll('.b')].map(b => "
+            "[b.dataset.channel, b.href || '']))"
+        ),
     )
     assert [channel for channel, _ in widgets[1]] == ["copy", "twitter", "whatsapp", "email"]
     assert [channel for channel, _ in widgets[3]] == ["telegram", "sms"]

@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from shortener.publishers import Publisher, create_publisher
-from tests.conftest import DOMAINS
+from tests.conftest import DOMAINS, TEST_KEYS
 
 ORIGIN = "https://news.example"
 PAGE = "https://news.example/2026/11/story"
-CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
-
-
-@pytest.fixture
-def publisher(redis_client, keys) -> Publisher:
-    """A publisher for https://news.example."""
-    return create_publisher(redis_client, keys, "news", [ORIGIN], 1)
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Safari/537.36"
+)
 
 
 def send(
@@ -49,5 +43,5 @@ def snapshot(redis_client) -> dict[str, bytes]:
     return {
         key: redis_client.dump(key)
         for key in redis_client.keys("*")
-        if not key.startswith("lumen:rl:")
+        if not key.startswith(TEST_KEYS.rate_limits())
     }

@@ -1,4 +1,5 @@
-"""Attribution recorded through the real redirect: kinds, previews as shares, preview correlation."""
+"""Attribution recorded through the real redirect: kinds, previews as shares, preview
+correlation."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import time
 import pytest
 
 from shortener.hits.recording import day_of
-from tests.conftest import day_fields, stored_hits
+from tests.conftest import TEST_KEYS, day_fields, stored_hits
 from tests.routes.test_redirect import CHROME, GOOGLEBOT, WHATSAPP_PREVIEW, visit
 
 pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
@@ -17,8 +18,10 @@ IPHONE_SAFARI = (
     "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
 )
 INSTAGRAM_IN_APP = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-    "Mobile/15E148 Instagram 296.0.0.18.107 (iPhone14,8; iOS 16_6; en_US; en; scale=3.00; 1284x2778; 500000000)"
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+    "like Gecko) "
+    "Mobile/15E148 Instagram 296.0.0.18.107 (iPhone14,8; iOS 16_6; en_US; en; scale=3.00; "
+    "1284x2778; 500000000)"
 )
 TELEGRAM_PREVIEW = "TelegramBot (like TwitterBot)"
 SLACK_PREVIEW = "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"
@@ -29,7 +32,7 @@ def hits_of(redis_client, link_id):
 
 
 def today(redis_client, link_id):
-    return day_fields(redis_client, f"lumen:{{l:{link_id}}}:d:{day_of(int(time.time() * 1000))}")
+    return day_fields(redis_client, TEST_KEYS.link_day(link_id, day_of(int(time.time() * 1000))))
 
 
 def test_each_kind_is_recorded_and_only_humans_are_clicks(client, auth, create_link, redis_client):
@@ -136,7 +139,7 @@ def test_preview_outside_the_window_is_ignored(app, client, create_link, redis_c
     visit(client, link["code"], ua=WHATSAPP_PREVIEW, ip="198.51.100.10")
     # Age the recorded preview beyond the 6-hour window.
     stale = int(time.time() * 1000) - 6 * 3600 * 1000 - 1000
-    key = f"lumen:{{l:{link['id']}}}:pv"
+    key = TEST_KEYS.link_previews(link["id"])
     redis_client.hset(
         key, "whatsapp", f"{stale}|{redis_client.hget(key, 'whatsapp').split('|')[1]}"
     )
@@ -150,7 +153,7 @@ def test_unique_visitors_count_humans_once_a_day(client, create_link, redis_clie
     for ip in ("198.51.100.1", "198.51.100.1", "198.51.100.2"):
         visit(client, link["code"], ip=ip)
     visit(client, link["code"], ua=GOOGLEBOT, ip="198.51.100.3")
-    key = f"lumen:{{l:{link['id']}}}:u:{day_of(int(time.time() * 1000))}"
+    key = TEST_KEYS.link_visitors(link["id"], day_of(int(time.time() * 1000)))
     assert redis_client.pfcount(key) == 2
 
 

@@ -1,4 +1,5 @@
-"""POST /api/v1/beacon: share-button clicks and copy-paste arrivals, validated before anything is stored."""
+"""POST /api/v1/beacon: share-button clicks and copy-paste arrivals, validated before anything
+is stored."""
 
 from __future__ import annotations
 
@@ -6,11 +7,10 @@ import io
 
 import pytest
 
-from shortener.app import create_app
 from shortener.hits.recording import day_of
 from shortener.links import now_ms
-from tests.conftest import DOMAINS, day_fields, instance_day_fields, stored_hits
-from tests.routes.sharing import CHROME, ORIGIN, PAGE, publisher, send, snapshot  # noqa: F401  (fixture)
+from tests.conftest import DOMAINS, TEST_KEYS, day_fields, instance_day_fields, stored_hits
+from tests.routes.sharing import CHROME, ORIGIN, PAGE, send, snapshot
 
 pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
 
@@ -32,7 +32,7 @@ def beacon(client, publisher, **fields):
 def day_hashes(redis_client, link_id: int) -> tuple[dict[str, str], dict[str, str]]:
     day = day_of(now_ms())
     return (
-        day_fields(redis_client, f"lumen:{{l:{link_id}}}:d:{day}"),
+        day_fields(redis_client, TEST_KEYS.link_day(link_id, day)),
         instance_day_fields(redis_client, day),
     )
 
@@ -46,8 +46,8 @@ def test_a_share_click_counts_a_share_made_per_channel(client, publisher, page, 
     for day in (link_day, global_day):
         assert (day["sh:whatsapp"], day["sh:copy"], day["sh:more"]) == ("2", "1", "1")
         assert "hits" not in day  # a share made is not a click
-    assert redis_client.ttl(f"lumen:{{l:{page['link']['id']}}}:d:{day_of(now_ms())}") > 0
-    assert redis_client.xlen(f"lumen:{{l:{page['link']['id']}}}:hits") == 0
+    assert redis_client.ttl(TEST_KEYS.link_day(page["link"]["id"], day_of(now_ms()))) > 0
+    assert redis_client.xlen(TEST_KEYS.link_hits(page["link"]["id"])) == 0
 
 
 def test_a_copy_paste_arrival_is_a_dark_human_hit_with_evidence_copy(
@@ -80,8 +80,8 @@ def test_a_copy_paste_arrival_is_a_dark_human_hit_with_evidence_copy(
             and day["de:copy"] == "1"
         )
         assert day["gen:1"] == "1"
-    assert redis_client.hget(f"lumen:{{l:{link_id}}}", "human") == "1"
-    assert redis_client.pfcount(f"lumen:{{l:{link_id}}}:u:{day_of(now_ms())}") == 1
+    assert redis_client.hget(TEST_KEYS.link(link_id), "human") == "1"
+    assert redis_client.pfcount(TEST_KEYS.link_visitors(link_id, day_of(now_ms()))) == 1
     [compact] = stored_hits(redis_client)
     assert compact["evidence"] == "copy"
 
@@ -200,8 +200,8 @@ def test_an_oversized_body_is_refused_even_without_a_length(client, publisher, p
     assert snapshot(redis_client) == before
 
 
-def test_beacons_are_rate_limited(settings_overrides, publisher, redis_client):
-    client = create_app({**settings_overrides, "embed_rate_limit": "2 per minute"}).test_client()
+def test_beacons_are_rate_limited(make_app, publisher, redis_client):
+    client = make_app(embed_rate_limit="2 per minute").test_client()
     assert (
         send(client, "/api/v1/share-links", {"key": publisher.key, "url": PAGE}).status_code == 200
     )

@@ -14,7 +14,8 @@ HOST = {"Host": DOMAINS[0]}
 HOSTILE_TITLE = '<script>window.pwned=1</script>"><img src=x onerror=alert(1)>'
 HOSTILE_REFERRER = 'https://evil.example/"><img src=x onerror=alert(2)>'
 HOSTILE_UA = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 "
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 "
     "Safari/537.36 <script>alert(3)</script>"
 )
 
@@ -252,7 +253,10 @@ def test_share_variants_are_added_and_listed_with_their_clicks(signed_in, create
     assert response.status_code == 302
     _, html = page(signed_in, f"/dashboard/links/{link['id']}")
     code = re.search(
-        r'<tr data-channel="whatsapp"><td>whatsapp</td>\s*<td class="copy-cell"><code>https://go.test/(\w+)</code>',
+        (
+            r'<tr data-channel="whatsapp"><td>whatsapp</td>\s*<td '
+            r'class="copy-cell"><code>https://go.test/(\w+)</code>'
+        ),
         html,
     ).group(1)
     visit(signed_in, code)

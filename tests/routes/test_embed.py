@@ -47,7 +47,8 @@ def test_no_cookies_storage_or_third_party_addresses_in_the_script():
         "new Function",
     ):
         assert forbidden not in source, forbidden
-    # Every absolute URL is a share intent the visitor's own click opens; nothing is fetched from them.
+    # Every absolute URL is a share intent the visitor's own click opens; nothing is fetched
+    # from them.
     hosts = set(re.findall(r"https://([a-z0-9.-]+)", source))
     assert hosts <= {
         "wa.me",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import DOMAINS
+from tests.conftest import DOMAINS, TEST_KEYS
 
 pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
 
@@ -218,7 +218,7 @@ def test_refused_input_stores_nothing(client, auth, redis_client):
     client.post("/api/v1/links", json={"url": "ftp://x"}, headers=auth)
     client.post("/api/v1/links", json={"url": "https://example.com", "slug": "api"}, headers=auth)
     assert client.get("/api/v1/links", headers=auth).get_json()["links"] == []
-    assert not redis_client.keys("lumen:codes:*")
+    assert not redis_client.keys(TEST_KEYS.codes("*"))
 
 
 @pytest.mark.parametrize(

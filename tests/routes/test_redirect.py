@@ -1,4 +1,4 @@
-"""The redirect: status, headers, hit recording field by field, domains, expiry and click budgets."""
+"""The redirect: status, headers, hit recording field by field, domains, expiry, click budgets."""
 
 from __future__ import annotations
 
@@ -8,11 +8,22 @@ import pytest
 
 from shortener.app import create_app
 from shortener.hits.recording import day_of
-from tests.conftest import DOMAINS, day_fields, instance_day_fields, stored_hits
+from tests.conftest import (
+    DOMAINS,
+    TEST_ENVIRON,
+    TEST_KEYS,
+    day_fields,
+    instance_day_fields,
+    instance_day_keys,
+    stored_hits,
+)
 
 pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
 
-CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Safari/537.36"
+)
 WHATSAPP_PREVIEW = "WhatsApp/2.23.20.0 A"
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 
@@ -68,7 +79,7 @@ def test_hit_is_stored_field_by_field(client, create_link, redis_client):
         **{"Accept-Language": "fr-CH, fr;q=0.9, en;q=0.8"},
     )
     after = int(time.time() * 1000)
-    entries = redis_client.xrange(f"lumen:{{l:{link['id']}}}:hits")
+    entries = redis_client.xrange(TEST_KEYS.link_hits(link["id"]))
     assert len(entries) == 1
     assert before <= int(entries[0][0].split("-")[0]) <= after
     [hit] = stored_hits(redis_client, link["id"])
@@ -88,7 +99,7 @@ def test_hit_is_stored_field_by_field(client, create_link, redis_client):
     # The instance-wide stream holds the compact copy.
     assert [fields["link"] for fields in stored_hits(redis_client)] == [str(link["id"])]
     # Per-link per-day counters.
-    day = day_fields(redis_client, f"lumen:{{l:{link['id']}}}:d:{day_of(before)}")
+    day = day_fields(redis_client, TEST_KEYS.link_day(link["id"], day_of(before)))
     assert day["k:human"] == "1" and day["s:referral"] == "1" and "k:bot" not in day
 
 
@@ -121,12 +132,21 @@ def test_clicks_show_in_the_link(client, auth, create_link):
     assert clicks == {"total": 2, "human": 1}
 
 
-def test_head_is_answered_but_not_counted(client, create_link, redis_client):
-    link = create_link()
+def test_head_is_answered_and_recorded_as_a_probe_never_a_click(client, create_link, redis_client):
+    link = create_link(max_clicks=1)
     response = visit(client, link["code"], method="HEAD")
     assert response.status_code == 302
     assert response.headers["Location"] == link["url"]
-    assert link_hits(redis_client, link["id"]) == []
+    [probe] = link_hits(redis_client, link["id"])
+    assert (probe["kind"], probe["source"], probe["dark"]) == ("bot", "-", "0")
+    assert redis_client.hget(TEST_KEYS.link(link["id"]), "human") is None
+    assert visit(client, link["code"]).status_code == 302  # the click budget is untouched
+
+
+def test_head_of_an_unknown_code_counts_as_an_orphan(client, redis_client):
+    assert visit(client, "nosuchcode", method="HEAD").status_code == 404
+    today = day_of(int(time.time() * 1000))
+    assert instance_day_fields(redis_client, today)["orphan"] == "1"
 
 
 def test_unknown_code_is_a_404_page_counted_as_orphan(client, redis_client):
@@ -177,7 +197,7 @@ def test_expired_link_answers_410(client, auth, create_link, redis_client):
     link = create_link(expires_at="2999-01-01T00:00:00Z")
     assert visit(client, link["code"]).status_code == 302
     # Move the expiry into the past the way time would.
-    redis_client.hset(f"lumen:{{l:{link['id']}}}", "expires_at", int(time.time() * 1000) - 1)
+    redis_client.hset(TEST_KEYS.link(link["id"]), "expires_at", int(time.time() * 1000) - 1)
     response = visit(client, link["code"])
     assert response.status_code == 410
     assert "expiry" in response.get_data(as_text=True)
@@ -211,8 +231,8 @@ def test_deleted_link_is_gone_even_when_another_worker_cached_it(
     link = create_link(slug="cached")
     assert visit(client, "cached").status_code == 302
     # Delete behind this app's back, as another worker would: its cache still holds the code.
-    redis_client.hdel("lumen:codes:go.test", "cached")
-    redis_client.delete(f"lumen:{{l:{link['id']}}}")
+    redis_client.hdel(TEST_KEYS.codes("go.test"), "cached")
+    redis_client.delete(TEST_KEYS.link(link["id"]))
     assert visit(client, "cached").status_code == 404
     assert app.extensions["lumen"].link_cache.get(DOMAINS[0], "cached") is None
 
@@ -249,7 +269,7 @@ def test_favicon_and_robots_are_answered_not_counted_as_orphans(client, redis_cl
     assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
     robots = client.get("/robots.txt", headers={"Host": DOMAINS[0]})
     assert robots.status_code == 200 and "Disallow: /api/" in robots.get_data(as_text=True)
-    assert not any(redis_client.hget(key, "orphan") for key in redis_client.keys("lumen:{g*}:d:*"))
+    assert not any(redis_client.hget(key, "orphan") for key in instance_day_keys(redis_client, "*"))
 
 
 def test_a_slug_deleted_and_made_again_by_another_worker_follows_the_new_link(
@@ -261,7 +281,7 @@ def test_a_slug_deleted_and_made_again_by_another_worker_follows_the_new_link(
     assert (
         visit(client, "reuse").headers["Location"] == "https://first.example/"
     )  # cached by this worker
-    other_worker = create_app(settings_overrides).test_client()
+    other_worker = create_app(settings_overrides, environ=TEST_ENVIRON).test_client()
     old = other_worker.get("/api/v1/links?q=first.example", headers=auth).get_json()["links"][0]
     assert other_worker.delete(f"/api/v1/links/{old['id']}", headers=auth).status_code == 204
     assert (
@@ -295,11 +315,13 @@ def test_forwarded_host_and_address_count_only_behind_trusted_proxies(
         "X-Forwarded-For": "198.51.100.77",
         "User-Agent": CHROME,
     }
-    untrusting = create_app(settings_overrides).test_client()
+    untrusting = create_app(settings_overrides, environ=TEST_ENVIRON).test_client()
     assert (
         untrusting.get("/proxied", headers=forwarded).status_code == 404
     )  # Host internal:8080 is not a domain
-    trusting = create_app({**settings_overrides, "trusted_proxies": 1}).test_client()
+    trusting = create_app(
+        {**settings_overrides, "trusted_proxies": 1}, environ=TEST_ENVIRON
+    ).test_client()
     assert (
         trusting.get(
             "/proxied", headers=forwarded, environ_base={"REMOTE_ADDR": "10.0.0.1"}
@@ -318,7 +340,10 @@ def test_forwarded_host_and_address_count_only_behind_trusted_proxies(
 
 
 def test_a_redirect_while_redis_is_down_answers_503_with_retry_after(settings_overrides, tmp_path):
-    app = create_app({**settings_overrides, "redis_url": f"unix://{tmp_path}/stopped-redis.sock"})
+    app = create_app(
+        {**settings_overrides, "redis_url": f"unix://{tmp_path}/stopped-redis.sock"},
+        environ=TEST_ENVIRON,
+    )
     response = app.test_client().get("/abc123", headers={"Host": DOMAINS[0]})
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
@@ -326,7 +351,10 @@ def test_a_redirect_while_redis_is_down_answers_503_with_retry_after(settings_ov
 
 
 def test_the_api_while_redis_is_down_answers_503_as_a_problem(settings_overrides, tmp_path):
-    app = create_app({**settings_overrides, "redis_url": f"unix://{tmp_path}/stopped-redis.sock"})
+    app = create_app(
+        {**settings_overrides, "redis_url": f"unix://{tmp_path}/stopped-redis.sock"},
+        environ=TEST_ENVIRON,
+    )
     response = app.test_client().get(
         "/api/v1/links", headers={"Host": DOMAINS[0], "Authorization": "Bearer lum_x"}
     )

@@ -1,4 +1,5 @@
-"""POST /api/v1/share-links: a page's link and its buttons' variants, for its publisher's origins only."""
+"""POST /api/v1/share-links: a page's link and its buttons' variants, for its publisher's
+origins only."""
 
 from __future__ import annotations
 
@@ -7,13 +8,12 @@ import threading
 
 import pytest
 
-from shortener.app import create_app
 from shortener.hits.recording import day_of
 from shortener.links import now_ms
 from shortener.publishers import create_publisher, revoke_publisher
 from shortener.shares import SHARE_BUTTONS, share_page
-from tests.conftest import DOMAINS, day_fields, stored_hits
-from tests.routes.sharing import CHROME, ORIGIN, PAGE, publisher, send, snapshot  # noqa: F401  (fixture)
+from tests.conftest import DOMAINS, TEST_KEYS, day_fields, stored_hits
+from tests.routes.sharing import CHROME, ORIGIN, PAGE, send, snapshot
 from tests.routes.test_redirect import visit
 
 pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
@@ -30,10 +30,10 @@ def test_returns_the_page_link_and_one_variant_per_button(client, publisher, red
     assert body["url"] == PAGE
     assert body["link"]["short_url"].startswith(f"https://{DOMAINS[0]}/")
     assert sorted(body["variants"]) == ["copy", "whatsapp"]  # `more` shares the page's own link
-    link = redis_client.hgetall(f"lumen:{{l:{body['link']['id']}}}")
+    link = redis_client.hgetall(TEST_KEYS.link(body["link"]["id"]))
     assert link["url"] == PAGE and link["title"] == "A story"
     assert json.loads(link["tags"]) == ["share:news"]
-    variants = redis_client.hgetall(f"lumen:{{l:{body['link']['id']}}}:variants")
+    variants = redis_client.hgetall(TEST_KEYS.variants(body["link"]["id"]))
     assert {c: f"https://{DOMAINS[0]}/{code}" for c, code in variants.items()} == body["variants"]
     assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
     assert "Origin" in response.headers["Vary"]
@@ -48,9 +48,8 @@ def test_all_buttons_when_none_are_named_and_no_api_key_needed(client, publisher
 
 def link_records(redis_client) -> list[int]:
     """The ids of the link records in Redis."""
-    return sorted(
-        int(key[9:-1]) for key in redis_client.scan_iter("lumen:{l:*}") if key.endswith("}")
-    )
+    last = int(redis_client.get(TEST_KEYS.sequence()) or 0)  # links and variants share it
+    return [n for n in range(1, last + 1) if redis_client.exists(TEST_KEYS.link(n))]
 
 
 def test_is_idempotent_per_publisher_and_canonical_url(client, publisher, redis_client, keys):
@@ -97,7 +96,7 @@ def test_a_deleted_page_link_is_made_again(client, publisher, auth):
 
 def test_a_long_page_title_is_cut_not_refused(client, publisher, redis_client):
     body = ask(client, publisher, title="T" * 500).get_json()
-    assert redis_client.hget(f"lumen:{{l:{body['link']['id']}}}", "title") == "T" * 300
+    assert redis_client.hget(TEST_KEYS.link(body["link"]["id"]), "title") == "T" * 300
 
 
 def test_variant_clicks_are_attributed_with_evidence_tag(client, publisher, redis_client):
@@ -113,7 +112,7 @@ def test_variant_clicks_are_attributed_with_evidence_tag(client, publisher, redi
         "messaging",
         "whatsapp",
     )
-    day = day_fields(redis_client, f"lumen:{{l:{link_id}}}:d:{day_of(now_ms())}")
+    day = day_fields(redis_client, TEST_KEYS.link_day(link_id, day_of(now_ms())))
     assert day["t:whatsapp"] == "1" and day["e:tag"] == "1"
 
 
@@ -215,8 +214,8 @@ def test_preflight_answers_publishers_origins_only(client, publisher):
     assert "evil.example" in refused.get_json()["detail"]
 
 
-def test_requests_are_rate_limited_per_address(settings_overrides, publisher, redis_client):
-    client = create_app({**settings_overrides, "embed_rate_limit": "3 per minute"}).test_client()
+def test_requests_are_rate_limited_per_address(make_app, publisher, redis_client):
+    client = make_app(embed_rate_limit="3 per minute").test_client()
     statuses = [
         send(client, "/api/v1/share-links", {"key": publisher.key, "url": PAGE}).status_code
         for _ in range(4)
@@ -232,7 +231,7 @@ def test_requests_are_rate_limited_per_address(settings_overrides, publisher, re
         ).status_code
         == 200
     )
-    windows = redis_client.keys("lumen:rl:*")
+    windows = redis_client.keys(f"{TEST_KEYS.rate_limits()}:*")
     assert windows  # the windows live in Redis, shared by every worker
     assert not [
         key for key in windows if "203.0.113.9" in key or "198.51.100.4" in key

@@ -1,4 +1,5 @@
-"""What share buttons record shows in the stats API: shares made, clicks, clicks per share, copy-paste."""
+"""What share buttons record shows in the stats API: shares made, clicks, clicks per share,
+copy-paste."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from shortener.openapi import openapi_document
 from shortener.shares import SHARE_BUTTONS
 from tests.conftest import DOMAINS
-from tests.routes.sharing import CHROME, PAGE, publisher, send  # noqa: F401  (fixture)
+from tests.routes.sharing import CHROME, PAGE, send
 from tests.routes.test_dashboard import sign_in
 from tests.routes.test_redirect import visit
 

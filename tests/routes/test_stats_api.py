@@ -20,7 +20,8 @@ IPHONE = (
     "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
 )
 MESSENGER_IN_APP = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+    "like Gecko) "
     "Mobile/15E148 [FBAN/Messenger;FBAV/450.0.0.34.109;FBBV/600000000;FBDV/iPhone15,2;FBMD/iPhone;"
     "FBSN/iOS;FBSV/17.5;FBSS/3;FBCR/;FBID/phone;FBLC/en_US;FBOP/5]"
 )
@@ -34,7 +35,8 @@ def span() -> str:
 
 @pytest.fixture
 def sent(client, auth, create_link):  # type: ignore[no-untyped-def]
-    """A link and a known mix of hits sent through the redirect: 6 humans (4 dark), 1 preview, 1 bot."""
+    """A link and a known mix of hits sent through the redirect: 6 humans (4 dark), 1 preview,
+    1 bot."""
     link = create_link(url="https://shop.example.com/offer", title="Offer", tags=["promo"])
     sms = client.post(
         f"/api/v1/links/{link['id']}/variants", json={"channel": "sms"}, headers=auth

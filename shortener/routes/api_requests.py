@@ -1,0 +1,65 @@
+"""What the API's blueprints share (`api`, `stats`, `share_buttons`): the bearer-key check and
+the readers of JSON bodies and query parameters. No blueprint here, so blueprints need not
+import each other."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Response, request
+
+from shortener.apikeys import verify_api_key
+from shortener.errors import InvalidInput, LumenError
+from shortener.routes import lumen
+from shortener.routes.problems import problem
+
+
+class MalformedBody(LumenError):
+    """The body is not a JSON object."""
+
+    status = 400
+    title = "Malformed JSON"
+
+
+def require_api_key() -> Response | None:
+    """None when the request carries `Authorization: Bearer <a valid key>`, else a 401."""
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    ctx = lumen()
+    if scheme.lower() != "bearer" or not verify_api_key(ctx.redis, ctx.keys, key.strip()):
+        response = problem(
+            401,
+            "Unauthorized",
+            "Send a valid API key as 'Authorization: Bearer <key>'. "
+            "Create one with: python -m shortener keys create NAME",
+        )
+        response.headers["WWW-Authenticate"] = 'Bearer realm="lumen"'
+        return response
+    return None
+
+
+def json_body() -> dict[str, object]:
+    """The request body as a JSON object, or a 400 that says what is wrong with it."""
+    raw = request.get_data(as_text=True)
+    if not raw.strip():
+        raise MalformedBody("the request body is empty; send a JSON object")
+    try:
+        payload = json.loads(raw)
+    except ValueError as error:
+        raise MalformedBody(f"the request body is not valid JSON: {error}") from None
+    if not isinstance(payload, dict):
+        raise MalformedBody('the request body must be a JSON object, such as {"url": "https://…"}')
+    return payload
+
+
+def int_arg(name: str, default: int | None, minimum: int, maximum: int) -> int | None:
+    """A whole-number query parameter within bounds, or a 422 naming it."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a whole number", field=name) from None
+    if not minimum <= value <= maximum:
+        raise InvalidInput(f"{name} must be between {minimum} and {maximum}", field=name)
+    return value
