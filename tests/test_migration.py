@@ -8,7 +8,6 @@ read from it. The keys are restored as they were, migrated, and read by today's 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from datetime import date
@@ -21,6 +20,7 @@ from shortener.hits.reading import iter_hits
 from shortener.links import Link, LinkStore
 from shortener.migration import migrate
 from shortener.store import Keys
+from tests.conftest import process_environ
 
 pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
 
@@ -71,7 +71,7 @@ def test_the_old_stream_is_merged_with_hits_the_new_code_already_wrote(old_insta
 
 
 def test_migrate_command(old_installation, redis_url, tmp_path):
-    env = {**os.environ, "REDIS_URL": redis_url, "LUMEN_DATA_DIR": str(tmp_path)}
+    env = process_environ(REDIS_URL=redis_url, LUMEN_DATA_DIR=str(tmp_path))
     command = [sys.executable, "-m", "shortener", "migrate"]
     first = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert first.returncode == 0, first.stderr
