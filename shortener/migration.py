@@ -2,7 +2,7 @@
 
 Scheme 1 (Lumen before Redis Cluster support) kept one instance-wide stream, `lumen:hits`, and
 unsharded instance-wide day aggregates under `{g}`. Scheme 2 spreads new writes over the shards
-`{g0}`..`{g7}` and keeps `{g}` as each day's merged copy, so the old aggregates are already in
+(`store.SHARD_TAGS`) and keeps `{g}` as each day's merged copy, so the old aggregates are already in
 place: the readers merge them with the shards, and a closed day's old HyperLogLog still counts
 its visitors. Only the stream moves: its entries are merged, by id, into `lumen:{g}:hits` (the
 stream the readers merge with the shards'), built under a temporary key in the same slot and

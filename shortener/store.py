@@ -17,10 +17,11 @@ link lives in one slot and per-link work never crosses slots):
     lumen:{l:42}:d:20261126          hash: link 42's aggregates for one UTC day
     lumen:{l:42}:u:20261126          HyperLogLog: link 42's visitors that day
     lumen:{l:42}:pv                  hash: app channel -> "<ms>|<ip hash>" of its latest preview
-    lumen:{g3}:d:20261126            hash: instance-wide aggregates of one day, shard 3 of SHARDS
-    lumen:{g3}:u:20261126            HyperLogLog: that day's visitors whose hash falls in shard 3
-    lumen:{g3}:top:20261126          sorted set: link id -> human clicks that day, shard 3
-    lumen:{g3}:hits                  stream: every hit of shard 3, compact (no UA or referrer)
+    lumen:{g3}:d:20261126            hash: instance-wide aggregates of one day in shard `{g3}`
+                                     (one of SHARD_TAGS)
+    lumen:{g3}:u:20261126            HyperLogLog: that day's visitors whose hash falls in that shard
+    lumen:{g3}:top:20261126          sorted set: link id -> human clicks that day, in that shard
+    lumen:{g3}:hits                  stream: every hit of that shard, compact (no UA or referrer)
     lumen:{g}:d:20261126             hash: the day's merged instance-wide aggregates: hits recorded
                                      late (after the day closed) and, once the day is compacted,
                                      the shards' sums with `uv` (their visitors) as the marker
@@ -29,7 +30,7 @@ link lives in one slot and per-link work never crosses slots):
     lumen:{g}:hits                   stream: every hit recorded late, compact
     lumen:schema                     the key scheme's version (set by `python -m shortener migrate`)
 
-Instance-wide writes are spread over SHARDS hash tags `{g0}`..`{g7}`, so on Redis Cluster no single
+Instance-wide writes are spread over the hash tags of SHARD_TAGS, so on Redis Cluster no single
 slot takes every write; a hit goes to the shard of its visitor hash (`Keys.shard_of`), so a visitor
 is in one shard's HyperLogLog only and a day's unique visitors are the sum of the shards'. Reads
 merge the shards; a closed day is compacted once into the `{g}` copy (`shortener.figures`).
@@ -65,9 +66,12 @@ from redis.cluster import ClusterNode, RedisCluster
 from redis.retry import Retry
 
 NO_VALUE = "-"
-# Instance-wide day aggregates and streams are spread over this many hash tags ({g0}..{g7}).
-# Changing it needs a migration: readers look only at these shards.
-SHARDS = 8
+# The hash tags the instance-wide day aggregates and streams are spread over. Their slots fall one
+# in each eighth of the 16,384 slots, so a cluster whose masters split the slots evenly (2, 4 or 8
+# of them, as `redis-cli --cluster create` does) holds as many shards on each; `g4`..`g9` would
+# not (`{gk}` and `{gk+4}` hash to neighbouring slots). Changing them needs a migration.
+SHARD_TAGS = ("g0", "g1", "g2", "g3", "g10", "g11", "g12", "g13")
+SHARDS = len(SHARD_TAGS)
 # The key scheme this code reads and writes (1: one instance-wide `lumen:hits` stream).
 SCHEMA_VERSION = 2
 
@@ -143,7 +147,7 @@ class Keys:
         return zlib.crc32(visitor.encode()) % SHARDS
 
     def _instance(self, shard: int | None) -> str:
-        return f"{self.prefix}:{{g}}" if shard is None else f"{self.prefix}:{{g{shard}}}"
+        return f"{self.prefix}:{{{'g' if shard is None else SHARD_TAGS[shard]}}}"
 
     def all_hits(self, shard: int | None = None) -> str:
         """The compact stream of every hit of one shard (None: the hits recorded late)."""

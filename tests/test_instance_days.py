@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from redis.crc import key_slot
 
 from shortener.analytics.attribution import classify_hit
 from shortener.figures import DayRange, load_stats, today_of
@@ -89,3 +90,8 @@ def test_a_closed_day_is_compacted_once_into_its_merged_copy(ctx, today_hits):
     )
     assert replay == 0
     assert read_instance_days(r, keys, [day], after_close) == [open_day]
+
+
+def test_the_shards_fall_one_in_each_eighth_of_the_slots(keys):
+    slots = [key_slot(keys.global_day("20261203", shard).encode()) for shard in range(SHARDS)]
+    assert sorted(slot * 8 // 16384 for slot in slots) == list(range(8))

@@ -1,8 +1,8 @@
 """The instance-wide day aggregates read back: shards merged, closed days compacted once.
 
-The recording scripts spread a day's instance-wide aggregates over `SHARDS` hash tags (`{g0}`..
-`{g7}`, by visitor) plus a merged copy (`{g}`: hits recorded after the day closed). A reader
-merges them; a day whose shards are still written (today, or a day closed less than
+The recording scripts spread a day's instance-wide aggregates over the `SHARDS` hash tags of
+`store.SHARD_TAGS` (by visitor) plus a merged copy (`{g}`: hits recorded after the day closed).
+A reader merges them; a day whose shards are still written (today, or a day closed less than
 `CLOSE_GRACE_MS` ago) is read from all of them. A closed day is compacted the first time it is
 read: its shards' sums are added to the merged copy in one script on the `{g}` slot (which
 applies them only once, however many readers race), the merged hash gets `uv` (the shards'
