@@ -32,9 +32,11 @@ test: lint
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run_all.py
 
-# Longer fault runs than `make test` has time for (redis-server stalled and killed under traffic).
+# Longer runs than `make test` has time for: redis-server stalled and killed under traffic, and
+# 2,000 slow-body clients against a served Lumen (docs/RELIABILITY.md).
 soak: $(VENV)/.installed-dev
-	LUMEN_SOAK_SECONDS=60 $(BIN)/python -m pytest -q tests/test_faults_e2e.py
+	LUMEN_SOAK_SECONDS=60 $(BIN)/python -m pytest -q -s tests/test_faults_e2e.py
+	$(BIN)/python bench/soak_slow_clients.py
 
 demo: $(VENV)/.installed
 	$(BIN)/python -m shortener demo

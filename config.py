@@ -37,8 +37,9 @@ class Settings:
     default_domain: str = ""
     # Port `make run` / `python -m shortener serve` listens on.
     port: int = 8000
-    # Salt of the hashids codes; changing it changes every generated code.
-    hashids_salt: str = "lumen"
+    # Salt of the hashids codes. Empty: a random salt generated once and kept under data_dir
+    # (a public default would let anyone enumerate codes).
+    hashids_salt: str = ""
     # Minimum length of generated codes.
     hashids_min_length: int = 5
     # How many reverse proxies in front of Lumen set X-Forwarded-*; 0 trusts none.
@@ -67,6 +68,23 @@ class Settings:
     worker_connections: int = 1000
     # Requests per client IP to each public share-button endpoint (share-links, beacons).
     embed_rate_limit: str = "120 per minute"
+    # Beacons one client address may send about one page (`limits` notation).
+    beacon_rate_limit: str = "10 per minute"
+    # Beacons about one page from all addresses together (`limits` notation).
+    beacon_link_rate_limit: str = "600 per minute"
+    # New pages (each a link plus its variant codes) one publisher may register per hour.
+    share_pages_per_hour: int = 100
+    # Largest request body accepted on any route, in bytes (413 beyond).
+    max_body_bytes: int = 64 * 1024
+    # Seconds a request body may take to arrive in full (408 beyond; slow clients are cut off).
+    body_timeout_seconds: int = 10
+    # Bearer token that may read /metrics. Empty: any valid API key may.
+    metrics_token: str = ""
+    # Log format: "text" (gunicorn's default lines) or "json" (one JSON object per line).
+    log_format: str = "text"
+    # Where gunicorn's workers write their metrics (PROMETHEUS_MULTIPROC_DIR, set by
+    # gunicorn.conf.py to <data_dir>/metrics). Empty: metrics live in the one process.
+    metrics_multiprocess_dir: str = ""
 
     @property
     def all_domains(self) -> tuple[str, ...]:
@@ -127,11 +145,24 @@ _RATE = r"\d+\s*(/|per)\s*(\d+\s*)?(second|minute|hour|day)s?"
 _RATE_LIMIT = re.compile(rf"^\s*{_RATE}(\s*[;,]\s*{_RATE})*\s*$", re.IGNORECASE)
 
 
-def _rate_limit(raw: str) -> str:
+def _rate_limit(environ: Mapping[str, str], name: str, default: str) -> str:
     """A rate such as "120 per minute" or "10/second; 1000/hour" (`limits` notation)."""
+    raw = environ.get(name, "").strip() or default
     if not _RATE_LIMIT.fullmatch(raw):
-        raise SettingsError(f"LUMEN_EMBED_RATE_LIMIT must read like '120 per minute', got {raw!r}")
-    return raw.strip()
+        raise SettingsError(f"{name} must read like '120 per minute', got {raw!r}")
+    return raw
+
+
+LOG_FORMATS = ("text", "json")
+
+
+def _log_format(raw: str) -> str:
+    value = raw.strip().lower() or "text"
+    if value not in LOG_FORMATS:
+        raise SettingsError(
+            f"LUMEN_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, got {raw!r}"
+        )
+    return value
 
 
 def _domains(raw: str) -> tuple[str, ...]:
@@ -152,7 +183,7 @@ def from_env(environ: Mapping[str, str]) -> Settings:
         domains=_domains(environ.get("LUMEN_DOMAINS", "")),
         default_domain=environ.get("LUMEN_DEFAULT_DOMAIN", "").strip().lower(),
         port=_int(environ, "PORT", 8000, minimum=1),
-        hashids_salt=environ.get("HASHIDS_SALT", "lumen"),
+        hashids_salt=environ.get("HASHIDS_SALT", ""),
         hashids_min_length=_int(environ, "HASHIDS_MIN_LENGTH", 5, minimum=1),
         trusted_proxies=_int(environ, "LUMEN_TRUSTED_PROXIES", 0),
         hit_retention_days=_int(environ, "LUMEN_HIT_RETENTION_DAYS", 90, minimum=1),
@@ -166,9 +197,17 @@ def from_env(environ: Mapping[str, str]) -> Settings:
         redis_appendfsync=_choice(environ, "LUMEN_REDIS_APPENDFSYNC", ("everysec", "always", "no")),
         workers=_int(environ, "LUMEN_WORKERS", 2, minimum=1),
         worker_connections=_int(environ, "LUMEN_WORKER_CONNECTIONS", 1000, minimum=1),
-        embed_rate_limit=_rate_limit(
-            environ.get("LUMEN_EMBED_RATE_LIMIT", "").strip() or "120 per minute"
+        embed_rate_limit=_rate_limit(environ, "LUMEN_EMBED_RATE_LIMIT", "120 per minute"),
+        beacon_rate_limit=_rate_limit(environ, "LUMEN_BEACON_RATE_LIMIT", "10 per minute"),
+        beacon_link_rate_limit=_rate_limit(
+            environ, "LUMEN_BEACON_LINK_RATE_LIMIT", "600 per minute"
         ),
+        share_pages_per_hour=_int(environ, "LUMEN_SHARE_PAGES_PER_HOUR", 100, minimum=1),
+        max_body_bytes=_int(environ, "LUMEN_MAX_BODY_BYTES", 64 * 1024, minimum=1024),
+        body_timeout_seconds=_int(environ, "LUMEN_BODY_TIMEOUT_SECONDS", 10, minimum=1),
+        metrics_token=environ.get("LUMEN_METRICS_TOKEN", "").strip(),
+        log_format=_log_format(environ.get("LUMEN_LOG_FORMAT", "")),
+        metrics_multiprocess_dir=environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip(),
     )
     if settings.default_domain and settings.default_domain not in settings.all_domains:
         raise SettingsError(

@@ -5,20 +5,31 @@ switch more cheaply than gthread's OS threads, which fight over the GIL. Measure
 (2 x 8 threads) and sync (4 workers) in docs/PERFORMANCE.md.
 """
 
-import gc as _gc
-import os as _os
+# Patch first, before anything below imports redis (which imports redis.asyncio and with it
+# direct references to ssl.SSLContext) or tldextract (urllib3): each gevent worker patches itself
+# after the fork, too late for the modules this master imported, so gevent warned at every worker
+# start ("MonkeyPatchWarning: Monkey-patching ssl after ssl has already been imported") and those
+# references stayed unpatched. Patched here, the workers inherit patched modules; their own
+# patch_all() with the same (default) arguments is then a no-op.
+from gevent import monkey as _monkey
 
-from gevent import sleep as _gevent_sleep
-from gunicorn.workers.ggevent import GeventWorker as _GeventWorker
+_monkey.patch_all()
+
+import gc as _gc  # noqa: E402
+import os as _os  # noqa: E402
+import shutil as _shutil  # noqa: E402
+
+from gevent import sleep as _gevent_sleep  # noqa: E402
+from gunicorn.workers.ggevent import GeventWorker as _GeventWorker  # noqa: E402
 
 # Every public module-level name here is read as a gunicorn setting ("config" is one): keep
 # imports private.
-from config import from_env as _from_env
-from shortener.boot import first_admin_key as _first_admin_key
-from shortener.boot import start_redis as _start_redis
-from shortener.boot import welcome_text as _welcome_text
-from shortener.store import Keys as _Keys
-from shortener.store import connect as _connect
+from config import from_env as _from_env  # noqa: E402
+from shortener.boot import first_admin_key as _first_admin_key  # noqa: E402
+from shortener.boot import start_redis as _start_redis  # noqa: E402
+from shortener.boot import welcome_text as _welcome_text  # noqa: E402
+from shortener.store import Keys as _Keys  # noqa: E402
+from shortener.store import connect as _connect  # noqa: E402
 
 _settings = _from_env(_os.environ)
 
@@ -31,6 +42,15 @@ keepalive = 5
 errorlog = "-"
 loglevel = "info"
 control_socket_disable = True
+# X-Forwarded-Proto and the other forwarded headers are trusted by Werkzeug's ProxyFix alone, for
+# LUMEN_TRUSTED_PROXIES hops (the app factory): gunicorn's own default trusts them from 127.0.0.1,
+# so any local client could claim HTTPS with LUMEN_TRUSTED_PROXIES=0.
+forwarded_allow_ips = ""
+if _settings.log_format == "json":
+    logger_class = "shortener.logs.JsonLogger"
+# Each worker writes its metrics under the data dir; /metrics merges them (prometheus-client's
+# multiprocess mode). Emptied at every start so a past run's counters do not come back.
+_metrics_dir = _os.path.join(_os.path.abspath(_settings.data_dir), "metrics")
 
 _embedded = None
 
@@ -38,6 +58,9 @@ _embedded = None
 def on_starting(server: object) -> None:
     """In the master, before workers fork: start the embedded Redis and show the first key."""
     global _embedded
+    _shutil.rmtree(_metrics_dir, ignore_errors=True)
+    _os.makedirs(_metrics_dir, mode=0o700)
+    _os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
     url, _embedded = _start_redis(_settings)
     if _embedded is not None:
         _embedded.supervise()  # brought back within a second if it dies, its data reloaded
@@ -74,6 +97,15 @@ def post_request(worker: object, req: object, environ: object, resp: object) -> 
     """
     if isinstance(worker, _GeventWorker):
         _gevent_sleep(0)
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A worker ended: its live gauges stop counting (its counters stay, as Prometheus expects)."""
+    # Imported here, not above: prometheus-client picks its multiprocess mode when first imported,
+    # which must come after on_starting has set PROMETHEUS_MULTIPROC_DIR.
+    from shortener.metrics import mark_worker_dead
+
+    mark_worker_dead(_metrics_dir, getattr(worker, "pid", 0))
 
 
 def on_exit(server: object) -> None:

@@ -1,4 +1,9 @@
-"""API keys: random bearer tokens of which Lumen stores only the SHA-256."""
+"""API keys: random bearer tokens of which Lumen stores only the SHA-256; dashboard sign-ins.
+
+A dashboard sign-in is a random id kept in the session cookie; Redis holds its SHA-256 -> the
+key's digest, with the session's lifetime. Signing out deletes it, so a copied cookie stops
+working at once, and revoking the key ends every sign-in made with it.
+"""
 
 from __future__ import annotations
 
@@ -62,3 +67,28 @@ def key_name(r: redis.Redis, keys: Keys, digest: str) -> str | None:
     """The name of the live key with this digest, or None (a revoked key ends its sessions)."""
     raw = r.hget(keys.api_keys(), digest)
     return json.loads(raw)["name"] if raw else None
+
+
+def open_sign_in(r: redis.Redis, keys: Keys, digest: str, lifetime_seconds: int) -> str:
+    """Start a dashboard sign-in for the key with `digest`; returns its id (for the cookie)."""
+    sign_in = secrets.token_urlsafe(32)
+    r.set(keys.sign_in(key_digest(sign_in)), digest, ex=lifetime_seconds)
+    return sign_in
+
+
+def signed_in_name(r: redis.Redis, keys: Keys, sign_in: str, digest: str) -> str | None:
+    """The key's name when `sign_in` is live and was made with the key of `digest`, else None."""
+    if len(sign_in) > 100:
+        return None
+    pipe = r.pipeline(transaction=False)
+    pipe.get(keys.sign_in(key_digest(sign_in)))
+    pipe.hget(keys.api_keys(), digest)
+    stored_digest, raw = pipe.execute()
+    if stored_digest != digest or not raw:
+        return None
+    return str(json.loads(raw)["name"])
+
+
+def close_sign_in(r: redis.Redis, keys: Keys, sign_in: str) -> None:
+    """End a dashboard sign-in: its cookie no longer opens anything."""
+    r.delete(keys.sign_in(key_digest(sign_in)))

@@ -15,7 +15,18 @@ from shortener.analytics import warm_up
 from shortener.boot import start_redis
 from shortener.context import build_context
 from shortener.redirect import resume_buffered_hits
-from shortener.routes import api, dashboard, embed, health, problems, redirect, share_buttons, stats
+from shortener.routes import (
+    api,
+    dashboard,
+    embed,
+    health,
+    problems,
+    redirect,
+    request_limits,
+    request_metrics,
+    share_buttons,
+    stats,
+)
 from shortener.store import connect, limiter_storage
 
 SETTING_NAMES = frozenset(f.name for f in dataclasses.fields(config.Settings))
@@ -42,6 +53,7 @@ def create_app(
     app.config["PERMANENT_SESSION_LIFETIME"] = overrides.get(
         "PERMANENT_SESSION_LIFETIME", timedelta(hours=12)
     )
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["lumen"] = ctx
     app.extensions["lumen_embedded_redis"] = embedded
 
@@ -55,16 +67,19 @@ def create_app(
         redirect.bp,
         embed.bp,
         share_buttons.bp,
+        request_metrics.bp,
     ):
         app.register_blueprint(blueprint)
     share_buttons.limit_requests(
-        app,
-        limiter_storage(redis_url, settings.redis_timeout),
-        settings.embed_rate_limit,
-        ctx.keys.rate_limits(),
+        app, limiter_storage(redis_url, settings.redis_timeout), ctx.keys.rate_limits(), settings
     )
 
+    request_limits.register(app)
     app.wsgi_app = redirect.RedirectFastPath(app, ctx)  # type: ignore[method-assign]
+    app.wsgi_app = request_limits.RequestLimits(  # type: ignore[method-assign]
+        app.wsgi_app, settings.max_body_bytes, settings.body_timeout_seconds
+    )
+    app.wsgi_app = request_metrics.RequestMetrics(app.wsgi_app)  # type: ignore[method-assign]
     if settings.trusted_proxies > 0:  # outermost, so every layer below sees the client's address
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]

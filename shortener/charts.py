@@ -14,8 +14,8 @@ from datetime import date
 import segno
 from markupsafe import Markup
 
-# Private sources in violet, public ones in green, internal in grey: the dark share reads at a
-# glance.
+# Private sources in violet, public ones in green, offline (QR codes) in amber, internal in grey:
+# the dark share reads at a glance.
 SOURCE_COLORS: dict[str, str] = {
     "dark": "#3b2a86",
     "messaging": "#6f52d9",
@@ -23,6 +23,7 @@ SOURCE_COLORS: dict[str, str] = {
     "social": "#137a63",
     "search": "#3fae8a",
     "referral": "#8fd3b9",
+    "offline": "#d9a13b",
     "internal": "#b9c0cc",
 }
 SOURCE_LABELS: dict[str, str] = {
@@ -32,6 +33,7 @@ SOURCE_LABELS: dict[str, str] = {
     "social": "social",
     "search": "search",
     "referral": "referral",
+    "offline": "offline (QR)",
     "internal": "internal",
 }
 EVIDENCE_COLORS: dict[str, str] = {

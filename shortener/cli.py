@@ -12,16 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import config
-from shortener.analytics.jsonlines import classify_lines
-from shortener.apikeys import create_api_key, list_api_keys, revoke_api_key
-from shortener.boot import open_context
-from shortener.demo import fill_demo
 from shortener.errors import Conflict, LumenError
-from shortener.figures import select_links
-from shortener.links import now_ms, short_url
-from shortener.migration import migrate
-from shortener.publishers import create_publisher, list_publishers, revoke_publisher
-from shortener.validation import iso_from_ms
+
+# Each command imports what it needs when it runs: `classify` must start without Redis, gevent or
+# Flask (docs/ATTRIBUTION.md, start-up under 0.5 s).
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,6 +46,11 @@ def serve(args: argparse.Namespace, settings: config.Settings) -> int:
 
 def keys_command(args: argparse.Namespace, settings: config.Settings) -> int:
     """keys create|list|revoke."""
+    from shortener.apikeys import create_api_key, list_api_keys, revoke_api_key
+    from shortener.boot import open_context
+    from shortener.links import now_ms
+    from shortener.validation import iso_from_ms
+
     with open_context(settings) as ctx:
         if args.action == "create":
             key = create_api_key(ctx.redis, ctx.keys, args.name, now_ms())
@@ -68,6 +67,11 @@ def keys_command(args: argparse.Namespace, settings: config.Settings) -> int:
 
 def publishers_command(args: argparse.Namespace, settings: config.Settings) -> int:
     """publishers create NAME --origin URL [--origin URL ...] | list | revoke NAME."""
+    from shortener.boot import open_context
+    from shortener.links import now_ms
+    from shortener.publishers import create_publisher, list_publishers, revoke_publisher
+    from shortener.validation import iso_from_ms
+
     with open_context(settings) as ctx:
         if args.action == "create":
             publisher = create_publisher(ctx.redis, ctx.keys, args.name, args.origin, now_ms())
@@ -87,6 +91,8 @@ def publishers_command(args: argparse.Namespace, settings: config.Settings) -> i
 
 def links_command(args: argparse.Namespace, settings: config.Settings) -> int:
     """links create URL [--slug] [--domain] [--title] [--tag ...]."""
+    from shortener.boot import open_context
+
     payload: dict[str, object] = {"url": args.url}
     for name in ("slug", "domain", "title"):
         if getattr(args, name):
@@ -102,6 +108,8 @@ def links_command(args: argparse.Namespace, settings: config.Settings) -> int:
 
 def classify_command(args: argparse.Namespace, settings: config.Settings) -> int:
     """Read JSON lines {"ua", "referrer"} on stdin; write one attribution line per input line."""
+    from shortener.analytics.jsonlines import classify_lines
+
     sys.stdin.reconfigure(errors="replace")  # type: ignore[union-attr]  # bad bytes become U+FFFD, not a crash
     for line in classify_lines(sys.stdin):
         sys.stdout.write(line + "\n")
@@ -111,6 +119,11 @@ def classify_command(args: argparse.Namespace, settings: config.Settings) -> int
 def demo_command(args: argparse.Namespace, settings: config.Settings) -> int:
     """Fill a 90-day demo history (links, tags, share links, every channel) through the real
     recording code."""
+    from shortener.boot import open_context
+    from shortener.demo import fill_demo
+    from shortener.figures import select_links
+    from shortener.links import short_url
+
     with open_context(settings) as ctx:
         if not args.again and select_links(ctx.links, tag="demo"):
             raise Conflict(
@@ -132,6 +145,9 @@ def demo_command(args: argparse.Namespace, settings: config.Settings) -> int:
 
 def migrate_command(args: argparse.Namespace, settings: config.Settings) -> int:
     """Upgrade the installation's keys to the current key scheme."""
+    from shortener.boot import open_context
+    from shortener.migration import migrate
+
     with open_context(settings) as ctx:
         done = migrate(ctx.redis, ctx.keys)
     if done.from_version == done.to_version:

@@ -40,18 +40,16 @@ class AppContext:
     failures: FailureLog = field(default_factory=lambda: FailureLog(log))
 
 
-def load_secret_key(settings: Settings) -> str:
-    """SECRET_KEY, or a key generated once and kept in the data dir."""
-    if settings.secret_key:
-        return settings.secret_key
-    path = Path(settings.data_dir) / "secret_key"
+def kept_secret(data_dir: str, name: str) -> str:
+    """A random secret generated once and kept in `data_dir/name` (owner-only), then read back."""
+    path = Path(data_dir) / name
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
-        draft = path.with_name(f"secret_key.{os.getpid()}.tmp")
+        draft = path.with_name(f"{name}.{os.getpid()}.tmp")
         draft.write_text(secrets.token_hex(32))
         draft.chmod(0o600)
         try:
-            os.link(draft, path)  # atomic: concurrent workers all end up with the first key written
+            os.link(draft, path)  # atomic: concurrent workers all end up with the first one written
         except FileExistsError:
             pass
         finally:
@@ -59,10 +57,20 @@ def load_secret_key(settings: Settings) -> str:
     return path.read_text().strip()
 
 
+def load_secret_key(settings: Settings) -> str:
+    """SECRET_KEY, or a key generated once and kept in the data dir."""
+    return settings.secret_key or kept_secret(settings.data_dir, "secret_key")
+
+
+def load_hashids_salt(settings: Settings) -> str:
+    """HASHIDS_SALT, or a random salt generated once and kept beside the secret key."""
+    return settings.hashids_salt or kept_secret(settings.data_dir, "hashids_salt")
+
+
 def build_context(settings: Settings, client: redis.Redis) -> AppContext:
     """Assemble the shared objects for `settings` over an existing Redis client."""
     keys = Keys(settings.key_prefix)
-    codes = CodeFactory(settings.hashids_salt, settings.hashids_min_length)
+    codes = CodeFactory(load_hashids_salt(settings), settings.hashids_min_length)
     link_cache = LinkCache(settings.link_cache_seconds, settings.link_cache_stale_seconds)
     return AppContext(
         settings=settings,

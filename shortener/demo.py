@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from config import Settings
 from shortener.analytics.attribution import classify_hit
+from shortener.analytics.cascade import Arrival
 from shortener.analytics.referrers import registrable_domain
 from shortener.context import AppContext
 from shortener.hits.recording import (
@@ -35,7 +36,7 @@ from shortener.hits.recording import (
     visitor_hash,
 )
 from shortener.links import Link, LinkStore, now_ms
-from shortener.shares import record_copy_arrival, record_share
+from shortener.shares import record_cascade_arrival, record_copy_arrival, record_share
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
@@ -210,6 +211,19 @@ class DemoLink:
     )
 
 
+# How the people who click a share button had come (the share cascade): mostly another way (the
+# root of a cascade), some through a share link of the page, a few through a share of a share.
+SHARERS = (
+    Arrival(0, "page"),
+    Arrival(0, "page"),
+    Arrival(0, "page"),
+    Arrival(1, "whatsapp", "page"),
+    Arrival(1, "facebook", "page"),
+    Arrival(1, "email", "page"),
+    Arrival(2, "telegram", "whatsapp"),
+)
+CASCADE_BUTTONS = frozenset({"whatsapp", "sms", "email", "messenger", "telegram", "twitter"})
+
 LINKS = (
     DemoLink(
         "Spring sale: 30 % off everything",
@@ -279,6 +293,8 @@ class Event:
     language: str = "en-us"
     copy_generation: int = 0
     share_button: str = ""
+    cascade: Arrival | None = None  # a share button click: the sharer's arrival
+    cascade_arrival: bool = False  # a visitor a cascade share brought, as share.js reports it
 
 
 @dataclass
@@ -462,6 +478,7 @@ class _Traffic:
         ua = self.browser(0.8)
         events = []
         if self.spec.shares_buttons and self.rng.random() < 0.6:
+            sharer = self.rng.choice(SHARERS)  # how the person who shared had come
             events.append(
                 Event(
                     time_ms - self.rng.randrange(60_000, HOUR_MS),
@@ -469,8 +486,14 @@ class _Traffic:
                     self.link.code,
                     "",
                     share_button=channel,
+                    cascade=sharer,
                 )
             )
+            if channel in CASCADE_BUTTONS:
+                brought = Arrival(min(sharer.generation + 1, 99), channel, sharer.channel)
+                events.append(
+                    Event(time_ms, self.link, "", "", cascade=brought, cascade_arrival=True)
+                )
         if channel == "qr":
             ua = self.rng.choice(MOBILE_BROWSERS)
         events.append(self.event(time_ms, ua, variant=channel))
@@ -500,8 +523,11 @@ def _record(ctx: AppContext, event: Event, summary: DemoSummary) -> None:
     settings: Settings = ctx.settings
     r, keys, policy = ctx.redis, ctx.keys, ctx.recording
     if event.share_button:
-        record_share(r, keys, event.link.id, event.share_button, event.time_ms)
+        record_share(r, keys, event.link.id, event.share_button, event.time_ms, event.cascade)
         summary.shares_made += 1
+        return
+    if event.cascade_arrival and event.cascade is not None:
+        record_cascade_arrival(r, keys, event.link.id, event.cascade, event.time_ms)
         return
     secret = daily_key(ctx.secret_key, day_of(event.time_ms))
     hit = Hit(

@@ -83,7 +83,8 @@ class EmbeddedRedis:
 
     def ensure_running(self) -> bool:
         """Reuse the server for this data dir or start one; True when this call started it."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.data_dir.chmod(0o700)  # links, keys' hashes and raw hits: for Lumen's user only
         with open(self.data_dir / "redis.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if self.is_answering():
@@ -122,7 +123,10 @@ class EmbeddedRedis:
             str(self.data_dir / "redis.log"),
         ]
         self.process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            umask=0o077,  # appendonly.aof, dump.rdb and the log readable by Lumen's user only
         )
         self.owner_pid = os.getpid()
         deadline = time.monotonic() + START_TIMEOUT_SECONDS

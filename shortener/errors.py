@@ -41,3 +41,10 @@ class Forbidden(LumenError):
 
     status = 403
     title = "Forbidden"
+
+
+class TooManyRequests(LumenError):
+    """The caller has done this too often lately (a publisher registering new pages)."""
+
+    status = 429
+    title = "Too many requests"

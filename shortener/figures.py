@@ -22,7 +22,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import redis
 
-from shortener.analytics.vocabulary import CHANNELS, DARK_SOURCES, Evidence, Source
+from shortener.analytics.referrers import channel_category
+from shortener.analytics.vocabulary import DARK_SOURCES, Evidence, Source
 from shortener.errors import InvalidInput
 from shortener.hits.instance import read_instance_days
 from shortener.hits.recording import AGGREGATE_DAYS, decode_attribution
@@ -36,7 +37,7 @@ FIRST_DAY = date(1970, 1, 1)
 LAST_DAY = date(9999, 12, 30)
 MAX_RANGE_DAYS = AGGREGATE_DAYS  # day aggregates expire after this many days
 TOP_LINKS = 10
-# Stacking order of the per-day chart: private sources first, then public ones.
+# Stacking order of the per-day chart: private sources first, then public ones (offline: QR codes).
 SOURCES: tuple[str, ...] = tuple(
     str(s)
     for s in (
@@ -46,6 +47,7 @@ SOURCES: tuple[str, ...] = tuple(
         Source.SOCIAL,
         Source.SEARCH,
         Source.REFERRAL,
+        Source.OFFLINE,
         Source.INTERNAL,
     )
 )
@@ -194,6 +196,44 @@ class ChannelShares:
 
 
 @dataclass(frozen=True, slots=True)
+class CascadeEdge:
+    """One step of the share cascade: visitors who came by `parent` shared by `child`
+    (`shares`), and the visitors those shares brought (`clicks`, counted by share.js)."""
+
+    parent: str
+    child: str
+    shares: int
+    clicks: int
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "parent": self.parent,
+            "child": self.child,
+            "shares": self.shares,
+            "clicks": self.clicks,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Cascade:
+    """The share cascade of a range: its edges, shares by generation, and the channels whose
+    visitors carry shares onward (shares made by visitors who arrived through each)."""
+
+    edges: tuple[CascadeEdge, ...] = ()
+    generations: tuple[Count, ...] = ()
+    carriers: tuple[Count, ...] = ()
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "edges": [edge.as_json() for edge in self.edges],
+            "generations": [
+                {"generation": int(c.name or 0), "shares": c.count} for c in self.generations
+            ],
+            "carriers": [{"channel": c.name, "onward_shares": c.count} for c in self.carriers],
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class DayFigures:
     """One day of the series: hits by kind and human clicks by source."""
 
@@ -313,6 +353,7 @@ class Stats:
     variants: tuple[VariantClicks, ...] | None = None
     # Copy-paste arrivals by generation (`gen:<n>`): 1 = a paste by someone who came another way.
     copy_generations: tuple[Count, ...] = ()
+    cascade: Cascade = Cascade()
 
     @property
     def dark_share(self) -> float | None:
@@ -350,6 +391,7 @@ class Stats:
                 ],
             },
             "shares": [s.as_json() for s in self.shares],
+            "cascade": self.cascade.as_json(),
             "top_links": [t.as_json() for t in self.top_links],
         }
         if self.variants is not None:
@@ -462,6 +504,28 @@ def load_stats(
         top_links=top_links,
         variants=None if variants is None else _variants(variants, total),
         copy_generations=tuple(sorted(_breakdown(total, "gen:"), key=lambda c: int(c.name or 0))),
+        cascade=_cascade(total),
+    )
+
+
+def _cascade(total: Counter[str]) -> Cascade:
+    """The cascade from `cas:<parent>><child>` (shares), `cac:<parent>><child>` (clicks) and
+    `cg:<n>` (shares of generation n); largest edges first, generations in order."""
+    shares, clicks = dict(_field_values(total, "cas:")), dict(_field_values(total, "cac:"))
+    edges = []
+    for name in shares.keys() | clicks.keys():
+        parent, _, child = name.partition(">")
+        edges.append(CascadeEdge(parent, child, shares.get(name, 0), clicks.get(name, 0)))
+    edges.sort(key=lambda e: (-(e.shares + e.clicks), e.parent, e.child))
+    onward: Counter[str] = Counter()
+    for edge in edges:
+        onward[edge.parent] += edge.shares
+    return Cascade(
+        edges=tuple(edges),
+        generations=tuple(sorted(_breakdown(total, "cg:"), key=lambda c: int(c.name or 0))),
+        carriers=tuple(
+            Count(name, n) for name, n in sorted(onward.items(), key=lambda i: (-i[1], i[0])) if n
+        ),
     )
 
 
@@ -566,7 +630,7 @@ def _channels(total: Counter[str]) -> tuple[ChannelClicks, ...]:
             if n - internal:
                 rows.append(ChannelClicks(None, str(Source.DARK), True, n - internal))
             continue
-        category = CHANNELS.get(channel, Source.REFERRAL)
+        category = channel_category(channel)
         rows.append(ChannelClicks(channel, str(category), category in DARK_SOURCES, n))
     return tuple(sorted(rows, key=lambda c: (-c.clicks, c.channel or "", c.category)))
 

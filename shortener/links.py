@@ -36,6 +36,8 @@ CREATE_FIELDS = frozenset(
 EDITABLE_FIELDS = frozenset({"url", "title", "tags", "expires_at", "max_clicks", "redirect_status"})
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+# Ids one list call reads at most, whatever its filters match (bounds a request's work).
+MAX_IDS_SCANNED = 5_000
 CODE_ATTEMPTS = 20
 
 
@@ -92,6 +94,7 @@ class Link:
     redirect_status: int
     hits: int = 0
     human: int = 0
+    share_page: bool = False  # a share-button page's link: its redirects hand over the cascade
 
     def as_json(self) -> dict[str, object]:
         """The link as the API shows it."""
@@ -132,19 +135,21 @@ class Variant:
 
 @dataclass(frozen=True, slots=True)
 class LinkRef:
-    """What a code resolves to: its link, the variant channel if any, and the target's site."""
+    """What a code resolves to: its link, the variant channel if any, the target's site, and
+    whether the link is a share-button page's (its redirects hand the cascade to share.js)."""
 
     link_id: int
     channel: str
     site: str
+    cascade: bool = False
 
     def encode(self) -> str:
-        return f"{self.link_id}|{self.channel}|{self.site}"
+        return f"{self.link_id}|{self.channel}|{self.site}" + ("|c" if self.cascade else "")
 
     @classmethod
     def decode(cls, raw: str) -> LinkRef:
-        link_id, channel, site = raw.split("|", 2)
-        return cls(int(link_id), channel, site)
+        link_id, channel, site, *flags = raw.split("|", 3)
+        return cls(int(link_id), channel, site, flags == ["c"])
 
 
 def _link_from_hash(link_id: int, data: Mapping[str, str]) -> Link:
@@ -161,6 +166,7 @@ def _link_from_hash(link_id: int, data: Mapping[str, str]) -> Link:
         redirect_status=int(data.get("redirect_status", "302")),
         hits=int(data.get("hits", "0")),
         human=int(data.get("human", "0")),
+        share_page=data.get("share_page") == "1",
     )
 
 
@@ -171,6 +177,7 @@ DEFAULTS = {
     "expires_at": "",
     "max_clicks": "0",
     "redirect_status": "302",
+    "share_page": "",
 }
 
 
@@ -185,6 +192,7 @@ def _link_fields(link: Link) -> dict[str, str]:
         "expires_at": "" if link.expires_at is None else str(link.expires_at),
         "max_clicks": str(link.max_clicks or 0),
         "redirect_status": str(link.redirect_status),
+        "share_page": "1" if link.share_page else "",
     }
     return {name: value for name, value in fields.items() if DEFAULTS.get(name) != value}
 
@@ -206,8 +214,11 @@ class LinkStore:
         self.domains = domains
         self.default_domain = default_domain
 
-    def create(self, payload: Mapping[str, object]) -> Link:
-        """Validate `payload` and store a new link; a taken slug raises Conflict."""
+    def create(self, payload: Mapping[str, object], *, share_page: bool = False) -> Link:
+        """Validate `payload` and store a new link; a taken slug raises Conflict.
+
+        `share_page` marks the link of a share-button page (set by the share-links endpoint only).
+        """
         reject_unknown_fields(payload, CREATE_FIELDS)
         created = now_ms()
         url = validate_target_url(payload.get("url"), self.domains)
@@ -224,10 +235,11 @@ class LinkStore:
             expires_at=validate_expires_at(payload.get("expires_at"), created),
             max_clicks=validate_max_clicks(payload.get("max_clicks")),
             redirect_status=validate_redirect_status(payload.get("redirect_status")),
+            share_page=share_page,
         )
         link_id = int(self.r.incr(self.keys.sequence()))
         site = registrable_domain(url) or ""
-        ref = LinkRef(link_id, "", site)
+        ref = LinkRef(link_id, "", site, share_page)
         if slug is None or slug == "":
             code = self._claim_generated_code(domain, link_id, ref)
         else:
@@ -283,7 +295,7 @@ class LinkStore:
         if updated.url != link.url:
             site = registrable_domain(updated.url) or ""
             refs = {
-                code: LinkRef(link_id, channel, site).encode()
+                code: LinkRef(link_id, channel, site, link.share_page).encode()
                 for code, channel in self.codes_of(updated)
             }
             pipe.hset(self.keys.codes(updated.domain), mapping=refs)
@@ -319,17 +331,28 @@ class LinkStore:
         domain: str | None = None,
         query: str | None = None,
     ) -> tuple[list[Link], int | None]:
-        """Links newest first, filtered; returns the page and the cursor of the next one."""
+        """Links newest first, filtered; returns the page and the cursor of the next one.
+
+        One call reads at most MAX_IDS_SCANNED ids: a filter that matches little returns a short
+        page (maybe empty) with a cursor to go on from. A cursor beyond the newest id is refused.
+        """
         limit = max(1, min(limit, MAX_PAGE_SIZE))
         needle = (query or "").lower()
         tag = (tag or "").lower() or None
         domain = (domain or "").lower() or None
         # Ids come from one counter, newest highest; ids of share variants and deleted links
         # have no record and are skipped.
-        upper = int(self.r.get(self.keys.sequence()) or 0) if cursor is None else cursor - 1
+        newest = int(self.r.get(self.keys.sequence()) or 0)
+        if cursor is not None and cursor > newest + 1:
+            raise InvalidInput(
+                f"cursor must be a next_cursor from an earlier page (at most {newest + 1})",
+                field="cursor",
+            )
+        upper = newest if cursor is None else cursor - 1
+        lowest = max(0, upper - MAX_IDS_SCANNED)
         page: list[Link] = []
-        while upper > 0:
-            ids = range(upper, max(0, upper - MAX_PAGE_SIZE), -1)
+        while upper > lowest:
+            ids = range(upper, max(lowest, upper - MAX_PAGE_SIZE), -1)
             pipe = self.r.pipeline(transaction=False)
             for link_id in ids:
                 pipe.hgetall(self.keys.link(link_id))
@@ -347,7 +370,7 @@ class LinkStore:
                 if len(page) == limit:
                     return page, page[-1].id
                 page.append(link)
-        return page, None
+        return page, (upper + 1 if upper > 0 else None)
 
     def resolve(self, domain: str, code: str) -> LinkRef | None:
         """What (domain, code) points at, or None for an unknown code."""
@@ -365,7 +388,7 @@ class LinkStore:
         existing = self.r.hget(self.keys.variants(link_id), channel)
         if existing:
             return Variant(link_id, channel, link.domain, existing), False
-        ref = LinkRef(link_id, channel, registrable_domain(link.url) or "")
+        ref = LinkRef(link_id, channel, registrable_domain(link.url) or "", link.share_page)
         code = self._claim_generated_code(link.domain, int(self.r.incr(self.keys.sequence())), ref)
         if not self.r.hsetnx(self.keys.variants(link_id), channel, code):
             self.r.hdel(self.keys.codes(link.domain), code)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from shortener.codes import SLUG_PATTERN
-from shortener.figures import DEFAULT_RANGE_DAYS, MAX_RANGE_DAYS
+from shortener.figures import DEFAULT_RANGE_DAYS, FIRST_DAY, LAST_DAY, MAX_RANGE_DAYS
 from shortener.links import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from shortener.publishers import KEY_PATTERN
 from shortener.shares import (
@@ -65,7 +65,11 @@ LINK_INPUT: dict[str, Any] = {
             "items": {"type": "string", "maxLength": MAX_TAG_LENGTH},
             "maxItems": MAX_TAGS,
         },
-        "expires_at": {"type": ["string", "null"], "format": "date-time"},
+        "expires_at": {
+            "type": ["string", "null"],
+            "format": "date-time",
+            "description": "When the link stops redirecting (410 after); must be in the future.",
+        },
         "max_clicks": {
             "type": ["integer", "null"],
             "minimum": 1,
@@ -138,8 +142,13 @@ PATHS: dict[str, Any] = {
                 {
                     "name": "cursor",
                     "in": "query",
-                    "schema": {"type": "integer"},
-                    "description": "next_cursor of the previous page",
+                    "schema": {"type": "integer", "minimum": 0},
+                    "description": (
+                        "next_cursor of the previous page: links with lower ids come next. "
+                        "At most the newest id + 1 (a larger cursor is a 422). One call reads at "
+                        "most 5,000 ids, so a filtered page may be short, even empty, with a "
+                        "next_cursor to go on from."
+                    ),
                 },
                 {
                     "name": "limit",
@@ -251,6 +260,13 @@ PATHS: dict[str, Any] = {
 
 
 _INT = {"type": "integer"}
+
+
+def _array_of(**properties: object) -> dict[str, object]:
+    """An array of objects with these properties."""
+    return {"type": "array", "items": {"type": "object", "properties": properties}}
+
+
 _COUNTS = {
     "type": "array",
     "items": {
@@ -273,8 +289,8 @@ _RANGE_PARAMS = [
         "in": "query",
         "schema": {"type": "string", "format": "date"},
         "description": (
-            f"Last UTC day, inclusive. Default: today. A range is at most {MAX_RANGE_DAYS} days; "
-            "a bad range is a 422."
+            f"Last UTC day, inclusive. Default: today. Days run from {FIRST_DAY} to {LAST_DAY} "
+            f"and a range is at most {MAX_RANGE_DAYS} days; a bad range is a 422."
         ),
     },
 ]
@@ -366,7 +382,7 @@ STATS: dict[str, Any] = {
                     "sources": {
                         "type": "object",
                         "additionalProperties": _INT,
-                        "description": "Human hits by source.",
+                        "description": "Human hits by source (offline: QR codes scanned).",
                     },
                 },
             },
@@ -412,6 +428,23 @@ STATS: dict[str, Any] = {
                         "properties": {"generation": _INT, "arrivals": _INT},
                     },
                 },
+            },
+        },
+        "cascade": {
+            "type": "object",
+            "description": (
+                "The share cascade (share buttons' pages): `edges` = visitors who arrived by "
+                "`parent` (a channel, a source such as dark, or page = came another way) and "
+                "shared by `child`, with the visitors those shares brought (`clicks`, reported "
+                "by share.js); `generations` = shares by generation (1 = a first share); "
+                "`carriers` = arrival channels by the shares their visitors made onward."
+            ),
+            "properties": {
+                "edges": _array_of(
+                    parent={"type": "string"}, child={"type": "string"}, shares=_INT, clicks=_INT
+                ),
+                "generations": _array_of(generation=_INT, shares=_INT),
+                "carriers": _array_of(channel={"type": "string"}, onward_shares=_INT),
             },
         },
         "shares": {
@@ -616,12 +649,15 @@ SHARE_PATHS: dict[str, Any] = {
     },
     "/beacon": {
         "post": {
-            "summary": "A share-button click, or a visitor arriving by copy-paste",
+            "summary": "A share-button click, or an arrival by copy-paste or by a cascade share",
             "description": (
                 "Sent by share.js with navigator.sendBeacon. `share` counts `sh:<channel>` "
-                "(shares made); `copy-arrival` records a dark human hit with evidence `copy` and "
-                "its generation (`gen:<n>`) for the page's link. Same key, origin and rate rules "
-                f"as /share-links; bodies over {MAX_BEACON_BODY_BYTES} bytes get 413."
+                "(shares made) and, with `from`, the cascade edge "
+                "`cas:<arrival channel>><channel>` and generation `cg:<n>`; `copy-arrival` records "
+                "a dark human hit with evidence `copy` and its generation (`gen:<n>`) for the "
+                "page's link; `arrival` counts a visitor a cascade share brought "
+                "(`cac:<parent>><channel>`). Same key, origin and rate rules as /share-links; "
+                f"bodies over {MAX_BEACON_BODY_BYTES} bytes get 413."
             ),
             "operationId": "sendBeacon",
             "security": [],
@@ -647,6 +683,16 @@ SHARE_PATHS: dict[str, Any] = {
                                 "id>.<generation>`"
                             ),
                         },
+                        "from": {
+                            "type": "string",
+                            "pattern": "^(0|[1-9][0-9]?)_[a-z0-9.-]{1,32}(_[a-z0-9.-]{1,32})?$",
+                            "description": (
+                                "The visitor's arrival, from the redirect's `#lumen=` fragment: "
+                                "for `share` `<generation>_<channel>` (`0_page`: came another "
+                                "way; absent under DNT/GPC); for `arrival` "
+                                "`<generation>_<channel>_<parent>`"
+                            ),
+                        },
                     },
                 }
             ),
@@ -665,11 +711,16 @@ SHARE_PATHS: dict[str, Any] = {
 }
 
 
-def _with_unavailable(paths: dict[str, Any]) -> dict[str, Any]:
-    """Every operation may answer 503 (with Retry-After) while Redis does not answer."""
+# Answers any operation may give: a URI over 4,094 characters (414), a body over the size cap
+# (413, LUMEN_MAX_BODY_BYTES) or slower than the body deadline (408), Redis not answering (503).
+_COMMON_ANSWERS = {"408": _PROBLEM, "413": _PROBLEM, "414": _PROBLEM, "503": _UNAVAILABLE}
+
+
+def _with_common_answers(paths: dict[str, Any]) -> dict[str, Any]:
+    """Every operation may answer the request-limit refusals and 503 (Redis not answering)."""
     return {
         path: {
-            key: {**item, "responses": {**item["responses"], "503": _UNAVAILABLE}}
+            key: {**item, "responses": {**item["responses"], **_COMMON_ANSWERS}}
             if key in _METHODS
             else item
             for key, item in path_item.items()
@@ -687,12 +738,15 @@ def openapi_document() -> dict[str, Any]:
             "version": "1.0.0",
             "description": (
                 "Branded short links with dark-social attribution. Errors are "
-                "application/problem+json."
+                "application/problem+json. Limits on every request: a URI of at most 4,094 "
+                "characters (414); a body of at most 64 KiB by default (LUMEN_MAX_BODY_BYTES; "
+                "413, the body is not read), arriving within 10 s (LUMEN_BODY_TIMEOUT_SECONDS; "
+                "408); JSON nested at most 8 levels deep (400)."
             ),
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
-        "paths": _with_unavailable({**PATHS, **STATS_PATHS, **SHARE_PATHS}),
+        "paths": _with_common_answers({**PATHS, **STATS_PATHS, **SHARE_PATHS}),
         "components": {
             "securitySchemes": {
                 "bearer": {

@@ -38,8 +38,13 @@ class Publisher:
     created_at: int
 
     def allows(self, origin: str | None) -> bool:
-        """Whether `origin` (as a browser sends it) is one of this publisher's origins."""
-        return origin is not None and origin_of(origin) in self.origins
+        """Whether the Origin header `origin` is exactly one of this publisher's origins.
+
+        Browsers send an origin serialised (lower case, no default port, no path or user), as
+        origins are stored; anything else, such as `https://evil.example@news.example`, is not
+        a browser's Origin and is refused rather than normalised (it would be echoed in CORS).
+        """
+        return origin is not None and origin in self.origins
 
 
 def origin_of(url: str) -> str | None:

@@ -13,7 +13,10 @@
 6. the answer is a `Result`: redirect, gone, unknown or unavailable. When Redis fails, a link
    this worker has redirected recently still redirects from memory and its hit waits in the
    worker's `HitBuffer` (written back, in order, once Redis answers); any other code is
-   unavailable (503). Failures are counted and logged once per kind per interval.
+   unavailable (503). Failures are counted and logged once per kind per interval. A person sent
+   to a share-button page gets the share cascade in the `Location` fragment
+   (`#lumen=<generation>_<channel>[_<parent>]`, `shortener.analytics.cascade`), unless the
+   request says Do Not Track or Global Privacy Control.
 
 The WSGI fast path and the Flask view in `shortener.routes.redirect` only render a `Result`.
 """
@@ -21,13 +24,16 @@ The WSGI fast path and the Flask view in `shortener.routes.redirect` only render
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import redis
 
+from shortener import metrics
 from shortener.analytics.attribution import Attribution, classify_hit
+from shortener.analytics.cascade import arrival_for, label_of, with_fragment
 from shortener.analytics.vocabulary import Evidence, Kind
 from shortener.context import AppContext
 from shortener.hits.buffer import PendingHit
@@ -145,9 +151,11 @@ def follow_code(ctx: AppContext, environ: Mapping[str, object], code: str) -> Re
     if hit.domain not in ctx.settings.all_domains:
         return REFUSED_HOST
     probe = environ.get("REQUEST_METHOD") != "GET"
+    handover = None if _asks_privacy(environ) else str(environ.get("QUERY_STRING") or "")
     try:
-        outcome = _resolve_and_record(ctx, hit, probe)
+        outcome = _resolve_and_record(ctx, hit, probe, handover)
     except redis.RedisError as error:
+        metrics.REDIS_ERRORS.labels(type(error).__name__).inc()
         ctx.failures.note("recording a hit", error)
         timed_out = isinstance(error, redis.TimeoutError)
         return _answer_from_memory(ctx, hit, probe=probe, timed_out=timed_out)
@@ -155,6 +163,7 @@ def follow_code(ctx: AppContext, environ: Mapping[str, object], code: str) -> Re
         try:
             record_orphan(ctx.redis, ctx.keys, hit)
         except redis.RedisError as error:
+            metrics.REDIS_ERRORS.labels(type(error).__name__).inc()
             ctx.failures.note("recording an orphan hit", error)
         return UNKNOWN
     if outcome.status == 410:
@@ -170,17 +179,25 @@ def _answer_from_memory(ctx: AppContext, hit: Hit, *, probe: bool, timed_out: bo
         return UNAVAILABLE
     if not entry.target.is_live(hit.time_ms):
         return Result(Answer.GONE, 410, gone_reason="expired")
-    if not ctx.buffer.add(PendingHit(entry.ref, hit, replay=timed_out, probe=probe)):
+    if ctx.buffer.add(PendingHit(entry.ref, hit, replay=timed_out, probe=probe)):
+        metrics.HITS_BUFFERED.inc()
+    else:
+        metrics.HITS_DROPPED.inc()
         ctx.failures.note("buffering a hit (the buffer is full)", BufferError(len(ctx.buffer)))
+    metrics.HITS_WAITING.set(len(ctx.buffer))
     _start_writing_back(ctx)
     return Result(Answer.REDIRECT, entry.target.status, location=entry.target.url)
 
 
 def write_back(ctx: AppContext) -> int:
     """Write the worker's buffered hits to Redis, oldest first; the number written."""
-    return ctx.buffer.flush(
-        lambda pending: _record(ctx, pending.hit, pending.ref, pending.replay, pending.probe)
-    )
+    written = ctx.buffer.flush(lambda pending: _write_pending(ctx, pending))
+    metrics.HITS_WAITING.set(len(ctx.buffer))
+    return written
+
+
+def _write_pending(ctx: AppContext, pending: PendingHit) -> None:
+    _record(ctx, pending.hit, pending.ref, pending.replay, pending.probe)
 
 
 def resume_buffered_hits(ctx: AppContext) -> None:
@@ -191,12 +208,17 @@ def resume_buffered_hits(ctx: AppContext) -> None:
 
 def _start_writing_back(ctx: AppContext) -> None:
     """Start the worker's write-back loop unless it runs (a greenlet under gevent workers)."""
-    ctx.buffer.write_back_in_background(
-        lambda pending: _record(ctx, pending.hit, pending.ref, pending.replay, pending.probe)
-    )
+    ctx.buffer.write_back_in_background(lambda pending: _write_pending(ctx, pending))
 
 
-def _resolve_and_record(ctx: AppContext, hit: Hit, probe: bool) -> Outcome | None:
+def _asks_privacy(environ: Mapping[str, object]) -> bool:
+    """Do Not Track (`DNT: 1`) or Global Privacy Control (`Sec-GPC: 1`): no cascade hand-over."""
+    return environ.get("HTTP_DNT") == "1" or environ.get("HTTP_SEC_GPC") == "1"
+
+
+def _resolve_and_record(
+    ctx: AppContext, hit: Hit, probe: bool, handover: str | None = None
+) -> Outcome | None:
     """The recording script's outcome for the code's link, or None for a code no link owns.
 
     A cached code whose link the script no longer finds (deleted, or deleted and made again
@@ -204,7 +226,7 @@ def _resolve_and_record(ctx: AppContext, hit: Hit, probe: bool) -> Outcome | Non
     """
     ref = ctx.link_cache.get(hit.domain, hit.code)
     if ref is not None:
-        outcome = _attribute_and_record(ctx, hit, ref, probe)
+        outcome = _attribute_and_record(ctx, hit, ref, probe, handover)
         if outcome is not None:
             return outcome
         ctx.link_cache.forget(hit.domain, hit.code)
@@ -212,31 +234,55 @@ def _resolve_and_record(ctx: AppContext, hit: Hit, probe: bool) -> Outcome | Non
     if ref is None:
         return None
     ctx.link_cache.put(hit.domain, hit.code, ref)
-    return _attribute_and_record(ctx, hit, ref, probe)
+    return _attribute_and_record(ctx, hit, ref, probe, handover)
 
 
-def _attribute_and_record(ctx: AppContext, hit: Hit, ref: LinkRef, probe: bool) -> Outcome | None:
+def _attribute_and_record(
+    ctx: AppContext, hit: Hit, ref: LinkRef, probe: bool, handover: str | None = None
+) -> Outcome | None:
     """Record the hit for the link `ref` names, and remember where the link sends visitors for
-    when Redis fails."""
-    outcome = _record(ctx, hit, ref, replay=False, probe=probe)
+    when Redis fails; a person sent to a share page gets the cascade hand-over (`handover`: the
+    request's query, None under DNT/GPC)."""
+    attribution = _attribute(ctx, hit, ref)
+    outcome = _record(ctx, hit, ref, replay=False, probe=probe, attribution=attribution)
     if outcome is not None and outcome.status != 410:
         target = LinkTarget(outcome.url, outcome.status, outcome.expires_at_ms)
         ctx.link_cache.remember_target(hit.domain, hit.code, target)
+        if ref.cascade and handover is not None and not probe and attribution.kind is Kind.HUMAN:
+            outcome = replace(outcome, url=_handed_over(outcome, attribution, handover))
     return outcome
 
 
-def _record(
-    ctx: AppContext, hit: Hit, ref: LinkRef, replay: bool, probe: bool = False
-) -> Outcome | None:
-    """Attribute a hit of the link `ref` names and record it: one script call."""
-    attribution = classify_hit(
+def _handed_over(outcome: Outcome, attribution: Attribution, query: str) -> str:
+    """The target URL with the visitor's arrival (channel, generation, parent) in its fragment."""
+    channel = label_of(outcome.channel or attribution.channel, attribution.source)
+    return with_fragment(outcome.url, arrival_for(channel, query))
+
+
+def _attribute(ctx: AppContext, hit: Hit, ref: LinkRef) -> Attribution:
+    """The pure rules' attribution of a hit of the link `ref` names."""
+    return classify_hit(
         hit.user_agent,
         hit.referrer,
         own_hosts=ctx.settings.all_domains,
         target_site=ref.site or None,
         tag_channel=ref.channel or None,
     )
-    return record_hit(
+
+
+def _record(
+    ctx: AppContext,
+    hit: Hit,
+    ref: LinkRef,
+    replay: bool,
+    probe: bool = False,
+    attribution: Attribution | None = None,
+) -> Outcome | None:
+    """Attribute a hit of the link `ref` names (unless given) and record it: one script call."""
+    if attribution is None:
+        attribution = _attribute(ctx, hit, ref)
+    started = time.perf_counter()
+    outcome = record_hit(
         ctx.redis,
         ctx.keys,
         ref.link_id,
@@ -247,6 +293,10 @@ def _record(
         policy=ctx.recording,
         replay=replay,
     )
+    metrics.REDIS_SECONDS.observe(time.perf_counter() - started)
+    if outcome is not None and outcome.status != 410:
+        metrics.HITS_RECORDED.inc()
+    return outcome
 
 
 def _as_probe(attribution: Attribution) -> Attribution:

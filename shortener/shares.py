@@ -5,20 +5,26 @@ A page is known by its canonical URL. The first request for it creates its link 
 ones (the index `pub:<name>:pages` maps the URL to the link). Clicks on the buttons are counted as
 `sh:<button>` in the day aggregates; visitors arriving with another page view's copy-paste token
 are recorded as human hits with evidence `copy`, plus `gen:<n>` for the token's generation.
+
+The share cascade (`shortener.analytics.cascade`): a share made by a visitor who arrived through
+channel P at generation n counts `cas:<P>><button>` and `cg:<n + 1>`; a visitor brought by such
+a share counts `cac:<P>><channel>` (the cascade's clicks). Labels come from a closed set, so the
+fields stay bounded.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
 from shortener.analytics.attribution import classify_hit
+from shortener.analytics.cascade import Arrival, child_generation, parse_arrival
 from shortener.analytics.vocabulary import Kind
-from shortener.errors import Forbidden, InvalidInput, NotFound
+from shortener.errors import Forbidden, InvalidInput, NotFound, TooManyRequests
 from shortener.hits.recording import AGGREGATE_DAYS, Hit, RecordingPolicy, day_of, record_hit
 from shortener.links import Link, LinkStore, Variant, short_url
 from shortener.publishers import Publisher, origin_of
@@ -41,8 +47,9 @@ SHARE_BUTTONS = (
     "more",
 )
 NATIVE_SHARE = "more"
-# What a beacon reports: a share-button click, or a visitor arriving by copy-paste.
-BEACON_EVENTS = ("share", "copy-arrival")
+# What a beacon reports: a share-button click, a visitor arriving by copy-paste, or one a
+# cascade share brought (see shortener.analytics.cascade).
+BEACON_EVENTS = ("share", "copy-arrival", "arrival")
 # Body caps of the public endpoints, in bytes: a share-links request names a page, its title and
 # up to eleven buttons; a beacon, one event.
 MAX_SHARE_LINKS_BODY_BYTES = 4096
@@ -136,16 +143,34 @@ def _live_link(links: LinkStore, pages_key: str, url: str) -> Link | None:
 
 
 def share_page(
-    links: LinkStore, publisher: Publisher, url: str, title: object, buttons: Collection[str]
+    links: LinkStore,
+    publisher: Publisher,
+    url: str,
+    title: object,
+    buttons: Collection[str],
+    *,
+    may_add_page: Callable[[], bool] = lambda: True,
 ) -> SharePage:
-    """The page's link and its buttons' variants, created the first time (safe to race)."""
+    """The page's link and its buttons' variants, created the first time (safe to race).
+
+    A new page mints a link and a code per button, so it is created only if `may_add_page()`
+    (the publisher's hourly allowance); TooManyRequests otherwise.
+    """
     if title is not None and not isinstance(title, str):
         raise InvalidInput("title must be a string", field="title")
     title = (title or "")[:MAX_TITLE_LENGTH]  # a page's own title: cut, not refused
     pages_key = links.keys.publisher_pages(publisher.name)
     link = _live_link(links, pages_key, url)
     if link is None:
-        created = links.create({"url": url, "title": title, "tags": [f"share:{publisher.name}"]})
+        if not may_add_page():
+            raise TooManyRequests(
+                f"publisher {publisher.name!r} has registered its allowance of new pages for "
+                "this hour; try again later",
+                field="url",
+            )
+        created = links.create(
+            {"url": url, "title": title, "tags": [f"share:{publisher.name}"]}, share_page=True
+        )
         if links.r.hsetnx(pages_key, url, created.id):
             link = created
         else:  # another request created the page's link first: keep that one
@@ -168,19 +193,69 @@ def page_link(links: LinkStore, publisher: Publisher, url: str) -> Link:
     return link
 
 
-def _count(r: redis.Redis, keys: Keys, link_id: int, field: str, time_ms: int) -> None:
+def _count(r: redis.Redis, keys: Keys, link_id: int, time_ms: int, *fields: str) -> None:
     day = day_of(time_ms)
     pipe = r.pipeline(transaction=False)
     # Any instance-wide shard can hold a count (the shards are summed): the link's spreads them.
     for key in (keys.link_day(link_id, day), keys.global_day(day, link_id % SHARDS)):
-        pipe.hincrby(key, field, 1)
+        for field in fields:
+            pipe.hincrby(key, field, 1)
         pipe.expire(key, AGGREGATE_DAYS * 86_400)
     pipe.execute()
 
 
-def record_share(r: redis.Redis, keys: Keys, link_id: int, button: str, time_ms: int) -> None:
-    """Count one click on a share button (a share made) for the link and the instance."""
-    _count(r, keys, link_id, f"sh:{button}", time_ms)
+def validate_arrival(value: object, *, parent_required: bool) -> Arrival:
+    """The arrival a beacon's `from` field reports, or InvalidInput.
+
+    >>> validate_arrival("2_telegram_whatsapp", parent_required=True).parent
+    'whatsapp'
+    """
+    arrival = parse_arrival(value)
+    if arrival is None or (parent_required and arrival.parent is None):
+        shape = "<generation>_<channel>_<parent>" if parent_required else "<generation>_<channel>"
+        raise InvalidInput(
+            f"from must be {shape} with a generation from 0 to 99 and known channel names "
+            "(as share.js sends it)",
+            field="from",
+        )
+    return arrival
+
+
+def record_share(
+    r: redis.Redis,
+    keys: Keys,
+    link_id: int,
+    button: str,
+    time_ms: int,
+    arrival: Arrival | None = None,
+) -> None:
+    """Count one click on a share button (a share made) for the link and the instance; with the
+    sharer's `arrival`, also the cascade edge `cas:<arrival channel>><button>` and the share's
+    generation `cg:<n>`."""
+    fields = [f"sh:{button}"]
+    if arrival is not None:
+        fields += [f"cas:{arrival.channel}>{button}", f"cg:{child_generation(arrival)}"]
+    _count(r, keys, link_id, time_ms, *fields)
+
+
+def record_cascade_arrival(
+    r: redis.Redis, keys: Keys, link_id: int, arrival: Arrival, time_ms: int
+) -> None:
+    """Count a visitor brought by a cascade share: a click on the edge `cac:<parent>><channel>`."""
+    _count(r, keys, link_id, time_ms, f"cac:{arrival.parent}>{arrival.channel}")
+
+
+def is_first_beacon_today(r: redis.Redis, keys: Keys, link_id: int, hit: Hit, event: str) -> bool:
+    """Whether this visitor's `event` beacon is the first about this page today (then remembered).
+
+    Visitor hashes change every UTC day, so a day's set of them is all it takes.
+    """
+    key = keys.beacon_visitors(link_id, day_of(hit.time_ms))
+    pipe = r.pipeline(transaction=False)
+    pipe.sadd(key, f"{event}|{hit.visitor}")
+    pipe.expire(key, 2 * 86_400)
+    added, _ = pipe.execute()
+    return bool(added)
 
 
 def record_copy_arrival(
@@ -211,5 +286,5 @@ def record_copy_arrival(
     if outcome is None or outcome.status == 410:
         return False
     if attribution.kind is Kind.HUMAN:
-        _count(r, keys, link.id, f"gen:{generation}", hit.time_ms)
+        _count(r, keys, link.id, hit.time_ms, f"gen:{generation}")
     return True

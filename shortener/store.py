@@ -11,6 +11,8 @@ link lives in one slot and per-link work never crosses slots):
     lumen:pubkeys                    hash: publisher public key -> {"name", "origins", "created_at"}
     lumen:pub:<name>:pages           hash: canonical page URL -> the id of that page's link
     lumen:rl:...                     rate-limit windows of `limits` (share-links, beacons)
+    lumen:signin:<sha256 of id>      string: a dashboard sign-in -> its key's SHA-256 (expires)
+    lumen:{l:42}:bv:20261126         set: "<event>|<visitor>" of page link 42's beacons that day
     lumen:{l:42}                     hash: link 42's record and its running totals
     lumen:{l:42}:variants            hash: share-variant channel -> its code
     lumen:{l:42}:hits                stream: link 42's raw hits (capped by count and age)
@@ -42,8 +44,11 @@ and tagged counts from it), `dev:`, `os:`, `br:`, `lang:`; for previews `p:<chan
 (shares observed); for share-button clicks `sh:<channel>` (shares made; `sh:more` is the Web
 Share sheet); for copy-paste arrivals, which are also human hits with evidence `copy`,
 `gen:<n>` (arrivals of generation n: 1 = pasted by someone who came another way, 2 = a paste of
-a pasted address, ...). A missing channel is written as `-`. Stream entry ids are the server's
-for live hits and the hit's own time (kept increasing) for hits recorded later. The recording
+a pasted address, ...); for the share cascade (`shortener.shares`) `cas:<parent>><button>`
+(shares made by visitors who arrived by `parent`), `cac:<parent>><channel>` (the visitors those
+shares brought) and `cg:<n>` (shares of generation n). A missing channel is written as `-`.
+Stream entry ids are the server's for live hits and the hit's own time (kept increasing) for hits
+recorded later. The recording
 scripts and the policy they apply live in `shortener.hits.recording`.
 """
 
@@ -104,8 +109,14 @@ class Keys:
         """The prefix under which the rate limiter keeps its windows."""
         return f"{self.prefix}:rl"
 
+    def sign_in(self, sign_in_digest: str) -> str:
+        return f"{self.prefix}:signin:{sign_in_digest}"
+
     def link(self, link_id: int) -> str:
         return f"{self.prefix}:{{l:{link_id}}}"
+
+    def beacon_visitors(self, link_id: int, day: str) -> str:
+        return f"{self.link(link_id)}:bv:{day}"
 
     def variants(self, link_id: int) -> str:
         return f"{self.link(link_id)}:variants"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Mapping, Set
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
+
+import idna
 
 from shortener.errors import InvalidInput
 
@@ -13,6 +17,29 @@ MAX_TITLE_LENGTH = 300
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 50
 REDIRECT_STATUSES = (301, 302, 307)
+# Deepest JSON nesting a body may have; Lumen's own bodies are 2 deep (an object holding a list).
+MAX_JSON_DEPTH = 8
+
+MAX_HOST_LENGTH = 253
+# An ASCII host label: letters, digits, inner hyphens; underscores too, as real hosts carry them
+# (RFC 2181 allows any octet in DNS names; browsers accept `_` in hosts).
+_ASCII_LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$")
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def json_nesting_depth(text: str) -> int:
+    """How deep the arrays and objects of a JSON text nest (brackets inside strings ignored).
+
+    >>> json_nesting_depth('{"tags": ["a", "[["]}')
+    2
+    """
+    depth = deepest = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub("", text)):
+        depth = depth + 1 if bracket in "[{" else depth - 1
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def reject_unknown_fields(payload: Mapping[str, object], allowed: Set[str]) -> None:
@@ -23,6 +50,33 @@ def reject_unknown_fields(payload: Mapping[str, object], allowed: Set[str]) -> N
             f"unknown field {unknown[0]!r}; allowed fields are {', '.join(sorted(allowed))}",
             field=unknown[0],
         )
+
+
+def is_valid_host(hostname: str) -> bool:
+    """Whether `hostname` (lower-case, as urlsplit gives it) is an IP address or a DNS name.
+
+    Non-ASCII labels must pass IDNA 2008 (`idna`), which refuses invisible characters.
+
+    >>> [is_valid_host(h) for h in ("bücher.de", "1.2.3.4", 'ex"ample.com', "exa\u200bmple.com")]
+    [True, True, False, False]
+    """
+    try:
+        ipaddress.ip_address(hostname)
+        return True
+    except ValueError:
+        pass
+    name = hostname[:-1] if hostname.endswith(".") else hostname
+    if not name or len(name) > MAX_HOST_LENGTH:
+        return False
+    for label in name.split("."):
+        if not label.isascii():
+            try:
+                label = idna.encode(label).decode("ascii")
+            except idna.IDNAError:
+                return False
+        if not _ASCII_LABEL.match(label):
+            return False
+    return True
 
 
 def validate_target_url(url: object, lumen_domains: tuple[str, ...]) -> str:
@@ -50,6 +104,10 @@ def validate_target_url(url: object, lumen_domains: tuple[str, ...]) -> str:
         raise InvalidInput("url must name a host, as in https://example.com/page", field="url")
     if parts.username is not None or parts.password is not None:
         raise InvalidInput("url must not carry a user name or password", field="url")
+    if not is_valid_host(hostname):
+        raise InvalidInput(f"url names an invalid host ({hostname[:100]!r})", field="url")
+    if port == 0:
+        raise InvalidInput("url's port must be between 1 and 65535", field="url")
     host_with_port = f"{hostname}:{port}" if port else hostname
     lumen_hosts = {d.lower() for d in lumen_domains} | {
         d.split(":")[0].lower() for d in lumen_domains

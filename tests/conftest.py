@@ -276,9 +276,9 @@ def free_port() -> int:
 def served_lumen(
     command: list[str], workers: int, log_path: Path, extra_env: dict[str, str] | None = None
 ) -> Iterator[tuple[int, Path]]:
-    """Run `command` (a Lumen server process) on a free port with its own embedded Redis (or the
-    REDIS_URL of `extra_env`), until /healthz answers; yields (port, data dir) and stops the whole
-    process group afterwards."""
+    """Run `command` (a Lumen server process) on a free port with its own embedded Redis, until
+    /healthz answers; yields (port, data dir) and stops the whole process group afterwards.
+    `extra_env` adds settings (environment variables) for this server."""
     port = free_port()
     data_dir = Path(tempfile.mkdtemp(prefix="lumen-served-"))
     env = process_environ(

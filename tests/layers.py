@@ -59,6 +59,8 @@ MODULE_LAYERS = {
     "shortener.failures": DOMAIN,
     "shortener.figures": DOMAIN,
     "shortener.link_cache": DOMAIN,
+    "shortener.logs": DOMAIN,
+    "shortener.metrics": DOMAIN,
     "shortener.links": DOMAIN,
     "shortener.openapi": DOMAIN,
     "shortener.publishers": DOMAIN,

@@ -60,3 +60,16 @@ def test_valid_slugs(slug):
 def test_invalid_slugs(slug):
     with pytest.raises(InvalidInput):
         validate_slug(slug)
+
+
+def test_without_a_salt_setting_a_random_one_is_kept_beside_the_secret_key(tmp_path):
+    from config import Settings
+    from shortener.context import load_hashids_salt
+
+    settings = Settings(data_dir=str(tmp_path / "a"))
+    salt = load_hashids_salt(settings)
+    assert len(salt) == 64 and salt != "lumen"
+    assert load_hashids_salt(settings) == salt  # kept: the next start makes the same codes
+    assert (tmp_path / "a" / "hashids_salt").stat().st_mode & 0o777 == 0o600
+    assert load_hashids_salt(Settings(data_dir=str(tmp_path / "b"))) != salt
+    assert load_hashids_salt(settings.replace(hashids_salt="mine")) == "mine"

@@ -31,6 +31,7 @@ def test_demo_fills_every_kind_of_figure(app):
         "social",
         "search",
         "referral",
+        "offline",
         "internal",
     }
     assert all(
@@ -42,6 +43,9 @@ def test_demo_fills_every_kind_of_figure(app):
         and stats.totals.orphans == summary.orphans > 0
     )
     assert sum(s.shares_made for s in stats.shares) == summary.shares_made > 0
+    assert stats.cascade.edges and any(e.parent != "page" for e in stats.cascade.edges)
+    assert sum(c.count for c in stats.cascade.generations) == summary.shares_made
+    assert any(e.clicks for e in stats.cascade.edges)
     assert 0 < stats.dark_share < 1 and stats.dark_public_ratio > 1
     assert sum(1 for day in stats.series if day.human) >= 12  # a history, not one day
     assert {t.id for t in stats.top_links} == {link.id for link in summary.links}

@@ -113,3 +113,21 @@ def test_a_command_leaves_running_a_server_another_process_uses(data_dir):
         other.ping()  # a server started meanwhile now uses it
     assert EmbeddedRedis(data_dir).is_answering()
     other.shutdown(nosave=True)
+
+
+def test_the_data_files_are_for_lumens_user_only(data_dir):
+    server = EmbeddedRedis(data_dir)
+    server.ensure_running()
+    try:
+        client = redis.Redis.from_url(server.url)
+        client.set("k", "v")
+        client.bgrewriteaof()
+        client.close()
+    finally:
+        server.stop()
+    path = server.data_dir
+    assert path.stat().st_mode & 0o777 == 0o700
+    written = [p for p in path.iterdir() if p.suffix in (".aof", ".rdb", ".log")]
+    assert any(p.name == "appendonly.aof" for p in written)
+    for p in written:
+        assert p.stat().st_mode & 0o077 == 0, p.name

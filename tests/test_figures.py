@@ -170,6 +170,7 @@ def test_series_splits_each_day_by_source_across_midnight(ctx, mix):
             "social": 2,
             "search": 1,
             "referral": 0,
+            "offline": 0,
             "internal": 0,
         },
     }
@@ -188,6 +189,7 @@ def test_series_splits_each_day_by_source_across_midnight(ctx, mix):
             "social": 1,
             "search": 0,
             "referral": 1,
+            "offline": 0,
             "internal": 1,
         },
     }

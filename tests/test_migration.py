@@ -42,6 +42,24 @@ def figures(r, keys: Keys, link: Link | None = None) -> dict[str, object]:  # ty
     return load_stats(r, keys, DayRange(first, last), None if link is None else [link]).as_json()
 
 
+def comparable(value: object, shape: object) -> object:
+    """`value` with only the fields `shape` (the old code's figures) has: newer fields, such as the
+    share cascade, are left out, and so are a channel's category and darkness, which are read from
+    today's rule tables, changed since (QR codes are `offline` now)."""
+    if isinstance(value, dict) and isinstance(shape, dict):
+        dropped = {"category", "dark"} if {"channel", "clicks"} <= shape.keys() else set()
+        return {k: comparable(value.get(k), shape[k]) for k in shape if k not in dropped}
+    if isinstance(value, list) and isinstance(shape, list):
+        return [comparable(v, sh) for v, sh in zip(value, shape, strict=False)] + value[
+            len(shape) :
+        ]
+    return value
+
+
+def same_figures(new: dict[str, object], old: dict[str, object]) -> bool:
+    return comparable(new, old) == comparable(old, old)
+
+
 def test_migrated_installation_reads_the_same_figures_and_hits(old_installation, keys):
     r = old_installation
     expected = SNAPSHOT["expected"]
@@ -49,16 +67,16 @@ def test_migrated_installation_reads_the_same_figures_and_hits(old_installation,
     assert (done.from_version, done.to_version) == (1, 2)
     assert done.hits_moved == len(expected["instance_hits"]) > 0
     assert not r.exists("lumen:hits")
-    assert figures(r, keys) == expected["instance"]
+    assert same_figures(figures(r, keys), expected["instance"])
     links = LinkStore(r, keys, None, ("go.test",), "go.test")  # type: ignore[arg-type]
     for link_id, stats in expected["links"].items():
-        assert figures(r, keys, links.get(int(link_id))) == stats
+        assert same_figures(figures(r, keys, links.get(int(link_id))), stats)
     hits = [[hit.time_ms, hit.fields] for hit in iter_hits(r, keys, 0, 2**62)]
     assert hits == expected["instance_hits"]
     # Read again (the closed days are compacted by now), and migrate again: nothing changes.
-    assert figures(r, keys) == expected["instance"]
+    assert same_figures(figures(r, keys), expected["instance"])
     assert migrate(r, keys).hits_moved == 0
-    assert figures(r, keys) == expected["instance"]
+    assert same_figures(figures(r, keys), expected["instance"])
 
 
 def test_the_old_stream_is_merged_with_hits_the_new_code_already_wrote(old_installation, keys):

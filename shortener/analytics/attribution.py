@@ -24,7 +24,7 @@ from dataclasses import dataclass, fields
 from enum import Enum
 from typing import TypeGuard
 
-from shortener.analytics.referrers import ReferrerSource, classify_referrer, registrable_domain
+from shortener.analytics.referrers import ReferrerSource, classify_referrer
 from shortener.analytics.user_agents import Client, classify_user_agent
 from shortener.analytics.user_agents import warm_up as warm_up_user_agents
 from shortener.analytics.vocabulary import (
@@ -97,9 +97,9 @@ def classify_hit(
 
 
 def warm_up() -> None:
-    """Build the parsers (ua-parser's resolvers, the suffix list) now, not on the first hit."""
+    """Build the parsers and load the data now rather than on the first hit."""
     warm_up_user_agents()
-    registrable_domain("www.example.co.uk")
+    classify_referrer("https://www.example.co.uk/")  # the suffix list and the referrer data
 
 
 def _is_automated(client: Client) -> bool:

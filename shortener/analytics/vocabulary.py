@@ -1,8 +1,8 @@
 """The closed sets attribution speaks in: kinds, sources, evidence, devices and channels.
 
 Every channel a rule can name is a key of `CHANNELS`, mapped to its category; the share-variant
-channels a user may request are exactly these keys (`qr` and `copy` are dark, `sms` messaging,
-`email` generic e-mail). Referral channels are not listed: they are the referring site's
+channels a user may request are exactly these keys (`qr` is `offline`, `copy` dark, `sms`
+messaging, `email` generic e-mail). Referral channels are not listed: they are the referring site's
 registrable domain. `ms-office` (an Office link check, which Word and Excel send as well as
 Outlook) is a preview channel without a category and is deliberately not a key.
 """
@@ -30,6 +30,7 @@ class Source(StrEnum):
     MESSAGING = "messaging"
     DARK = "dark"
     INTERNAL = "internal"
+    OFFLINE = "offline"  # a printed or displayed QR code: a public, physical hand-over, not dark
 
 
 class Evidence(StrEnum):
@@ -72,6 +73,7 @@ CHANNELS: dict[str, Source] = {
     "viber": Source.MESSAGING,
     "kakaotalk": Source.MESSAGING,
     "zalo": Source.MESSAGING,
+    "qq": Source.MESSAGING,
     "threema": Source.MESSAGING,
     "wire": Source.MESSAGING,
     "google-chat": Source.MESSAGING,
@@ -136,8 +138,9 @@ CHANNELS: dict[str, Source] = {
     "yandex-mail": Source.EMAIL,
     "mail.ru": Source.EMAIL,
     "zoho-mail": Source.EMAIL,
-    # Offline and untraceable hand-overs: printed QR codes, copy-paste share variants.
-    "qr": Source.DARK,
+    # A QR code was scanned: posters, packaging, slides — public and offline, never dark.
+    "qr": Source.OFFLINE,
+    # A copy-paste share variant: pasted somewhere Lumen cannot see.
     "copy": Source.DARK,
 }
 

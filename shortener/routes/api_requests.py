@@ -12,6 +12,7 @@ from shortener.apikeys import verify_api_key
 from shortener.errors import InvalidInput, LumenError
 from shortener.routes import lumen
 from shortener.routes.problems import problem
+from shortener.validation import MAX_JSON_DEPTH, json_nesting_depth
 
 
 class MalformedBody(LumenError):
@@ -42,6 +43,8 @@ def json_body() -> dict[str, object]:
     raw = request.get_data(as_text=True)
     if not raw.strip():
         raise MalformedBody("the request body is empty; send a JSON object")
+    if json_nesting_depth(raw) > MAX_JSON_DEPTH:
+        raise MalformedBody(f"the request body nests deeper than {MAX_JSON_DEPTH} levels")
     try:
         payload = json.loads(raw)
     except ValueError as error:

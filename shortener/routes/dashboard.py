@@ -1,8 +1,9 @@
 """The dashboard under /dashboard: sign-in with an API key, the overview, links, and link detail.
 
 Server-rendered; every asset is Lumen's own. A session is Flask's signed cookie (HttpOnly,
-SameSite=Lax, Secure whenever the request came over HTTPS) holding only the SHA-256 of the API key;
-each request checks it against the live keys, so revoking a key ends its sessions. Every form
+SameSite=Lax, Secure whenever the request came over HTTPS) holding the SHA-256 of the API key and
+a sign-in id kept in Redis; each request checks both, so signing out (which deletes the sign-in)
+or revoking the key ends the session even for a copied cookie. Every form
 carries a token bound to the session (CSRF), checked on every POST. Figures are refreshed every
 `DASHBOARD_REFRESH_SECONDS` (10) by static/dashboard.js, which fetches the page's `?partial=1`.
 """
@@ -36,7 +37,13 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from shortener import charts
 from shortener.analytics.vocabulary import CHANNELS
-from shortener.apikeys import key_digest, key_name, verify_api_key
+from shortener.apikeys import (
+    close_sign_in,
+    key_digest,
+    open_sign_in,
+    signed_in_name,
+    verify_api_key,
+)
 from shortener.errors import InvalidInput, LumenError, NotFound
 from shortener.figures import (
     DEFAULT_RANGE_DAYS,
@@ -127,15 +134,23 @@ def check_session() -> BaseResponse | None:
             )
     if request.endpoint == "dashboard.login":
         return None
-    ctx = lumen()
-    digest = session.get("key")
-    g.user = key_name(ctx.redis, ctx.keys, digest) if isinstance(digest, str) else None
+    g.user = _signed_in_user()
     if g.user is None:
         session.pop("key", None)
+        session.pop("sign_in", None)
         if _is_partial():
             return Response("Signed out", status=401, mimetype="text/plain")
         return redirect(url_for("dashboard.login", next=request.full_path.rstrip("?")))
     return None
+
+
+def _signed_in_user() -> str | None:
+    """The name of the key the session's live sign-in was made with, or None."""
+    digest, sign_in = session.get("key"), session.get("sign_in")
+    if not isinstance(digest, str) or not isinstance(sign_in, str):
+        return None
+    ctx = lumen()
+    return signed_in_name(ctx.redis, ctx.keys, sign_in, digest)
 
 
 @bp.after_request
@@ -183,7 +198,13 @@ def _ratio(value: float | None) -> str:
 
 def _safe_next(target: str | None) -> str:
     """Only a dashboard path is a place to go back to after signing in (no open redirect)."""
-    if target and target.startswith("/dashboard") and "\\" not in target and "//" not in target:
+    if (
+        target
+        and target.startswith("/dashboard")
+        and "\\" not in target
+        and "//" not in target
+        and all(ch.isprintable() and not ch.isspace() for ch in target)  # no CR/LF, no controls
+    ):
         return target
     return url_for("dashboard.overview")
 
@@ -197,20 +218,25 @@ def login() -> BaseResponse | tuple[str, int]:
         key = request.form.get("api_key", "").strip()
         if verify_api_key(ctx.redis, ctx.keys, key):
             session.clear()
-            session["key"] = key_digest(key)
+            lifetime = current_app.permanent_session_lifetime.total_seconds()
+            session["key"] = digest = key_digest(key)
+            session["sign_in"] = open_sign_in(ctx.redis, ctx.keys, digest, int(lifetime))
             session["csrf"] = secrets.token_urlsafe(32)
             return redirect(target)
         error = "This is not a valid API key. Create one with: python -m shortener keys create NAME"
         return render_template("dashboard/login.html", error=error, next=target), 401
-    digest = session.get("key")
-    if isinstance(digest, str) and key_name(ctx.redis, ctx.keys, digest):
+    if _signed_in_user():
         return redirect(target)
     return render_template("dashboard/login.html", error=None, next=target), 200
 
 
 @bp.post("/logout")
 def logout() -> BaseResponse:
-    """Sign out: the session is forgotten."""
+    """Sign out: the sign-in is deleted in Redis (a copy of the cookie stops working too)."""
+    sign_in = session.get("sign_in")
+    if isinstance(sign_in, str):
+        ctx = lumen()
+        close_sign_in(ctx.redis, ctx.keys, sign_in)
     session.clear()
     return redirect(url_for("dashboard.login"))
 

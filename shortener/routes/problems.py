@@ -6,11 +6,20 @@ import redis
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from shortener import metrics
 from shortener.errors import LumenError
 
 PROBLEM_TYPE = "application/problem+json"
 # Seconds a client is asked to wait when Redis does not answer (a restart usually takes a few).
 RETRY_AFTER_SECONDS = 5
+
+# Error pages load Lumen's stylesheet and favicon, nothing else, and never run a script.
+ERROR_PAGE_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
+# Headers of an HTTP error that belong in Lumen's answer too (405's Allow, 401's WWW-Authenticate).
+KEPT_ERROR_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After")
 
 
 def problem(status: int, title: str, detail: str, **extra: object) -> Response:
@@ -31,16 +40,32 @@ def _lumen_error(error: LumenError) -> Response:
     return problem(error.status, error.title, error.detail, field=error.field)
 
 
-def _http_error(error: HTTPException) -> Response | tuple[str, int]:
+def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
     if _wants_problem():
-        return problem(status, error.name, error.description or error.name)
-    return render_template(
-        "error.html", status=status, title=error.name, detail=error.description
-    ), status
+        response = problem(status, error.name, error.description or error.name)
+    else:
+        page = render_template(
+            "error.html", status=status, title=error.name, detail=error.description
+        )
+        response = Response(page, status=status, mimetype="text/html")
+    for name, value in error.get_headers():
+        if name in KEPT_ERROR_HEADERS:
+            response.headers[name] = value
+    return response
+
+
+def protect_error(response: Response) -> Response:
+    """Every error answer: no content sniffing; an HTML one, no script and no framing."""
+    if response.status_code >= 400:
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Content-Security-Policy", ERROR_PAGE_POLICY)
+    return response
 
 
 def _redis_unavailable(error: redis.RedisError) -> Response:
+    metrics.REDIS_ERRORS.labels(type(error).__name__).inc()
     current_app.extensions["lumen"].failures.note(
         f"serving {request.endpoint or 'a request'}", error
     )
@@ -68,3 +93,4 @@ def register(app: Flask) -> None:
     app.register_error_handler(LumenError, _lumen_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(redis.RedisError, _redis_unavailable)
+    app.after_request(protect_error)

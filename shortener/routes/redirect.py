@@ -28,7 +28,7 @@ from shortener.routes.problems import unavailable
 
 bp = Blueprint("redirect", __name__)
 
-UNGUARDED_PATHS = ("/healthz", "/readyz")
+UNGUARDED_PATHS = ("/healthz", "/readyz", "/metrics")
 
 
 @bp.before_app_request

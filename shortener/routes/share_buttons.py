@@ -2,20 +2,24 @@
 
 No API key here: a request carries a publisher's public key and must come from one of that
 publisher's origins (CORS answers only those). Bodies are small JSON objects, read whatever their
-content type (`navigator.sendBeacon` sends text/plain), and requests are rate-limited per address.
+content type (`navigator.sendBeacon` sends text/plain). Rate limits, all counted in Redis:
+each endpoint per client address (`embed_rate_limit`); beacons per address and page
+(`beacon_rate_limit`) and per page (`beacon_link_rate_limit`); new pages per publisher and hour
+(`share_pages_per_hour`). A copy-paste arrival counts once per visitor, page and day.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from flask import Blueprint, Flask, Response, abort, current_app, g, jsonify, make_response, request
-from limits import parse_many
+from limits import RateLimitItem, RateLimitItemPerHour, parse_many
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from config import Settings
 from shortener.errors import Forbidden, InvalidInput
 from shortener.hits.recording import daily_key, day_of, network_hash
 from shortener.links import now_ms
@@ -28,11 +32,14 @@ from shortener.shares import (
     MAX_BEACON_BODY_BYTES,
     MAX_SHARE_LINKS_BODY_BYTES,
     generation_of,
+    is_first_beacon_today,
     page_link,
     page_url,
+    record_cascade_arrival,
     record_copy_arrival,
     record_share,
     share_page,
+    validate_arrival,
     validate_button,
     validate_buttons,
 )
@@ -49,31 +56,60 @@ def client_key() -> str:
     return network_hash(daily_key(lumen().secret_key, day_of(now_ms())), request.remote_addr or "")
 
 
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    """The limiter (moving windows in Redis) and the limits this blueprint applies."""
+
+    limiter: MovingWindowRateLimiter
+    per_address: list[RateLimitItem]
+    beacons_per_address_and_page: list[RateLimitItem]
+    beacons_per_page: list[RateLimitItem]
+    new_pages_per_publisher: RateLimitItem
+
+    def exceeded(self, limits: list[RateLimitItem], scope: str, key: str) -> Response | None:
+        """Count one request against `limits`; a 429 problem when one of them is exceeded."""
+        limit = next((item for item in limits if not self.limiter.hit(item, scope, key)), None)
+        if limit is None:
+            return None
+        reset_at, _ = self.limiter.get_window_stats(limit, scope, key)
+        response = problem(429, "Too many requests", f"at most {limit} {scope}; try again later")
+        response.headers["Retry-After"] = str(max(1, int(reset_at - time.time())))
+        return response
+
+
 def limit_requests(
-    app: Flask, storage: tuple[str, dict[str, float | str | bool]], rate: str, key_prefix: str
+    app: Flask,
+    storage: tuple[str, dict[str, float | str | bool]],
+    key_prefix: str,
+    settings: Settings,
 ) -> None:
-    """Rate-limit this blueprint's endpoints per client address (moving window, counted in Redis).
+    """Set up this blueprint's rate limits (moving windows, counted in Redis).
 
     `limits` (the library under flask-limiter) is used directly: flask-limiter hooks every request
     of the app, and resolving its limits cost the redirect ~0.1 ms a request, measured.
     """
     uri, options = storage
     windows = storage_from_string(uri, key_prefix=key_prefix, **options)
-    app.extensions["lumen_rate_limit"] = (MovingWindowRateLimiter(windows), parse_many(rate))
+    app.extensions["lumen_rate_limit"] = RateLimits(
+        MovingWindowRateLimiter(windows),
+        parse_many(settings.embed_rate_limit),
+        parse_many(settings.beacon_rate_limit),
+        parse_many(settings.beacon_link_rate_limit),
+        RateLimitItemPerHour(settings.share_pages_per_hour),
+    )
+
+
+def rate_limits() -> RateLimits:
+    """The app's RateLimits."""
+    limits: RateLimits = current_app.extensions["lumen_rate_limit"]
+    return limits
 
 
 def _over_the_limit() -> Response | None:
-    limiter, limits = current_app.extensions["lumen_rate_limit"]
-    scope, key = request.endpoint or bp.name, client_key()  # each endpoint has its own window
-    limit = next((limit for limit in limits if not limiter.hit(limit, scope, key)), None)
-    if limit is None:
-        return None
-    reset_at, _ = limiter.get_window_stats(limit, scope, key)
-    response = problem(
-        429, "Too many requests", f"at most {limit} from one address; try again later"
+    endpoint = request.endpoint or bp.name  # each endpoint has its own window
+    return rate_limits().exceeded(
+        rate_limits().per_address, f"{endpoint} from one address", client_key()
     )
-    response.headers["Retry-After"] = str(max(1, int(reset_at - time.time())))
-    return response
 
 
 @bp.before_request
@@ -143,33 +179,58 @@ def share_links() -> Response:
     reject_unknown_fields(payload, {"key", "url", "title", "channels"})
     buttons = validate_buttons(payload.get("channels"))
     url = page_url(publisher, payload.get("url"), ctx.settings.all_domains)
-    page = share_page(ctx.links, publisher, url, payload.get("title"), buttons)
+    limits = rate_limits()
+
+    def may_add_page() -> bool:
+        return limits.limiter.hit(limits.new_pages_per_publisher, "new pages", publisher.name)
+
+    page = share_page(
+        ctx.links, publisher, url, payload.get("title"), buttons, may_add_page=may_add_page
+    )
     return jsonify(page.as_json())
 
 
 @bp.post("/beacon")
 def beacon() -> Response | tuple[str, int]:
-    """A share-button click (`share`) or a copy-paste arrival (`copy-arrival`) on a page."""
+    """A share-button click (`share`, with the sharer's cascade arrival in `from` unless DNT/GPC),
+    a copy-paste arrival (`copy-arrival`) or a visitor a cascade share brought (`arrival`)."""
     ctx = lumen()
     settings = ctx.settings
     payload = json_body()
     publisher = publisher_of(payload)
-    reject_unknown_fields(payload, {"key", "event", "url", "channel", "token"})
+    reject_unknown_fields(payload, {"key", "event", "url", "channel", "token", "from"})
     event = payload.get("event")
     if event not in BEACON_EVENTS:
         raise InvalidInput(f"event must be one of: {', '.join(BEACON_EVENTS)}", field="event")
+    arrival = None
     if event == "share":
         button = validate_button(payload.get("channel"))
+        if payload.get("from") is not None:
+            arrival = validate_arrival(payload.get("from"), parent_required=False)
+    elif event == "arrival":
+        arrival = validate_arrival(payload.get("from"), parent_required=True)
     else:
         generation = generation_of(payload.get("token"))
     url = page_url(publisher, payload.get("url"), settings.all_domains)
     link = page_link(ctx.links, publisher, url)
+    limits = rate_limits()
+    page_scope = f"beacons about page {link.id}"
+    refusal = limits.exceeded(limits.beacons_per_page, page_scope, "all") or limits.exceeded(
+        limits.beacons_per_address_and_page, f"{page_scope} from one address", client_key()
+    )
+    if refusal is not None:
+        return refusal
     if event == "share":
-        record_share(ctx.redis, ctx.keys, link.id, button, now_ms())
+        record_share(ctx.redis, ctx.keys, link.id, button, now_ms(), arrival)
+        return "", 204
+    if arrival is not None:
+        record_cascade_arrival(ctx.redis, ctx.keys, link.id, arrival, now_ms())
         return "", 204
     hit = replace(
         hit_from_request(link.code), referrer=""
     )  # the beacon's Referer is the page itself
+    if not is_first_beacon_today(ctx.redis, ctx.keys, link.id, hit, event):
+        return "", 204  # this visitor's arrival on this page is counted already today
     counted = record_copy_arrival(
         ctx.redis,
         ctx.keys,

@@ -17,9 +17,23 @@
   var MOBILE = /Android|iPhone|iPad|iPod|Mobile/i.test(nav.userAgent);
   var TOKEN = /^#lm=([A-Za-z0-9]{8})\.([1-9][0-9]?)$/;
   var HASH = loc.hash; // as the page was opened, before anyone moves to an anchor
+
+  // The share cascade: Lumen's redirect put this visitor's arrival in the fragment,
+  // "#lumen=<generation>_<channel>[_<parent>]". Read it once, remove it from the address bar;
+  // shares made here are its children: generation + 1, parent = the arrival's channel. The
+  // shared links say so in "?lc=<generation>_<parent>". DNT/GPC: removed, never used.
+  var CASCADE = /^#lumen=([1-9][0-9]?)_([a-z0-9.-]{1,32})(?:_([a-z0-9.-]{1,32}))?$/;
+  var ARRIVAL = CASCADE.exec(HASH);
+  if (ARRIVAL) {
+    history.replaceState(history.state, "", loc.href.split("#")[0]);
+    HASH = "";
+  }
+  var FROM = PRIVATE ? "" : ARRIVAL ? ARRIVAL[1] + "_" + ARRIVAL[2] : "0_page";
+  var HANDOVER = PRIVATE ? "" :
+    "lc=" + (ARRIVAL ? Math.min(+ARRIVAL[1] + 1, 99) + "_" + ARRIVAL[2] : "1_page");
   var MIN_WORDS = 6;
   var ALIASES = { x: "twitter", mail: "email", "e-mail": "email", share: "more" };
-  var seen = new WeakSet(), started = false;
+  var seen = new WeakSet(), started = false, arrivalSent = false;
 
   // button: [visible name, accessible name, colour, icon path, share URL of (short link, text)]
   var BUTTONS = {
@@ -120,7 +134,12 @@
     });
   }
 
-  function render(el, names, page, title) {
+  // A short link as this visitor shares it: with the cascade hand-over on links of this page.
+  function onward(short, lineage) {
+    return short && lineage && HANDOVER ? short + "?" + HANDOVER : short;
+  }
+
+  function render(el, names, page, title, lineage) {
     var root = el.attachShadow({ mode: "open" });
     var style = d.createElement("style"), bar = d.createElement("div"), live = d.createElement("span");
     var size = attr(el, "size"), theme = attr(el, "theme"), text = attr(el, "text") || title;
@@ -132,7 +151,8 @@
     live.className = "sr";
     live.setAttribute("aria-live", "polite");
     names.forEach(function (name) {
-      var spec = BUTTONS[name], short = name == "more" ? page.link.short_url : page.variants[name];
+      var spec = BUTTONS[name];
+      var short = onward(name == "more" ? page.link.short_url : page.variants[name], lineage);
       var href = spec[4] && short && spec[4](short, text);
       if (name == "more" ? !nav.share : !(spec[4] ? href : short)) return;
       var b = d.createElement(href ? "a" : "button");
@@ -148,7 +168,11 @@
       b.setAttribute("data-channel", name);
       b.innerHTML = '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="' + spec[3] + '"/></svg><span>' +
         spec[0] + "</span>";
-      var shared = function () { send({ event: "share", url: page.url, channel: name }); };
+      var shared = function () {
+        var data = { event: "share", url: page.url, channel: name };
+        if (lineage && FROM) data.from = FROM;
+        send(data);
+      };
       b.addEventListener("click", href ? shared : name == "copy" ? function () {
         copy(short).then(function () {
           var label = b.lastChild;
@@ -225,10 +249,14 @@
     Object.keys(pages).forEach(function (url) {
       var page = pages[url];
       ask(url, page.title, page.names.filter(function (n, i) { return page.names.indexOf(n) == i; })).then(function (answer) {
-        page.widgets.forEach(function (widget) { render(widget[0], widget[1], answer, widget[2]); });
+        page.widgets.forEach(function (widget) { render(widget[0], widget[1], answer, widget[2], url == here); });
+        if (url == here && ARRIVAL && ARRIVAL[3] && !PRIVATE && !arrivalSent) {
+          arrivalSent = true; // a visitor a cascade share brought: a click on that edge
+          send({ event: "arrival", url: url, from: ARRIVAL[1] + "_" + ARRIVAL[2] + "_" + ARRIVAL[3] });
+        }
         if (url == here && tracking) {
           track(url);
-          appendToCopies(answer.variants.copy);
+          appendToCopies(onward(answer.variants.copy, true));
         }
       }).catch(function (error) { console.warn("Lumen share buttons: " + error.message); });
     });

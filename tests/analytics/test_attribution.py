@@ -118,7 +118,17 @@ CASES = [
         True,
         E.TAG,
     ),
-    ("tag-qr", CHROME, "", {"tag_channel": "qr"}, Kind.HUMAN, S.DARK, "qr", True, E.TAG),
+    (
+        "tag-qr-offline",
+        CHROME,
+        "",
+        {"tag_channel": "qr"},
+        Kind.HUMAN,
+        S.OFFLINE,
+        "qr",
+        False,
+        E.TAG,
+    ),
     (
         "tag-social",
         CHROME,

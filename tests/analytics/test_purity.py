@@ -18,7 +18,16 @@ OWNERS = {
     "ua_parser": "user_agents.py",
     "ua_parser_rs": "user_agents.py",
     "user_agents": "user_agents.py",
+    "re2": "user_agents.py",
+    "crawleruseragents": "user_agents.py",
     "tldextract": "referrers.py",
+}
+# Data read by name rather than imported → the one module allowed to name it.
+DATA_OWNERS = {
+    '"crawleruseragents"': "user_agents.py",
+    '"user_agents.parsers"': "user_agents.py",
+    '"referrers.json"': "referrers.py",
+    '"shortener.analytics.data"': "referrers.py",
 }
 
 
@@ -47,3 +56,15 @@ def test_each_parser_behind_one_module(path: Path) -> None:
         root for root in _imported_roots(path) if root in OWNERS and OWNERS[root] != path.name
     }
     assert strays == set()
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda path: path.name)
+def test_each_data_source_read_by_one_module(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    strays = {name for name, owner in DATA_OWNERS.items() if name in text and owner != path.name}
+    assert strays == set()
+
+
+def test_the_data_owners_do_name_their_data() -> None:
+    for name, owner in DATA_OWNERS.items():
+        assert name in (PACKAGE / owner).read_text(encoding="utf-8"), name

@@ -56,6 +56,12 @@ BUTTONS = [
 ]
 EXTERNAL = re.compile(r"^(?!https?://(127\.0\.0\.1|localhost|[a-z0-9.-]+\.localhost)[:/])")
 TOKEN = re.compile(r"#lm=([A-Za-z0-9]{8})\.(\d+)$")
+FIRST_SHARE = "?lc=1_page"
+# Do Not Track and Global Privacy Control, as a page sees them.
+PRIVACY_SIGNALS = [
+    "Object.defineProperty(Navigator.prototype, 'doNotTrack', {get: () => '1'})",
+    "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true})",
+]  # what share.js adds to a link shared by a visitor who came another way
 DOCS_SCREENSHOT = os.environ.get(
     "LUMEN_SHARE_SCREENSHOT", ""
 )  # set to write the README's screenshot
@@ -242,7 +248,7 @@ def test_buttons_render_with_their_variant_links_accessibly_and_isolated(stage):
             channel
         )  # each button carries its own variant
     assert hrefs["whatsapp"] == "https://wa.me/?text=" + quote(
-        f"{TITLE} {variants['whatsapp']}", safe=""
+        f"{TITLE} {variants['whatsapp']}{FIRST_SHARE}", safe=""
     )
     assert hrefs["messenger"].startswith(
         "https://www.facebook.com/dialog/send?app_id=1234567890&link="
@@ -282,7 +288,9 @@ def test_clicking_whatsapp_opens_wa_me_with_the_variant_and_counts_a_share(stage
     with page.expect_popup() as popup:
         page.get_by_role("link", name="Share on WhatsApp (new tab)").click()
     popup.value.wait_for_load_state()
-    assert popup.value.url == "https://wa.me/?text=" + quote(f"{TITLE} {whatsapp}", safe="")
+    assert popup.value.url == "https://wa.me/?text=" + quote(
+        f"{TITLE} {whatsapp}{FIRST_SHARE}", safe=""
+    )
     assert stage.external == [popup.value.url]  # intercepted: nothing left the machine
     assert eventually(lambda: stage.day(stage.url("/story")).get("sh:whatsapp")) == "1"
     # The friend follows the shared link: a click attributed to WhatsApp by its tag.
@@ -302,7 +310,7 @@ def test_copy_link_puts_the_copy_variant_on_the_clipboard(stage):
     page.keyboard.press("Enter")
     assert (
         page.evaluate("navigator.clipboard.readText()")
-        == stage.variants(stage.url("/story"))["copy"]
+        == stage.variants(stage.url("/story"))["copy"] + FIRST_SHARE
     )
     assert copy_button.inner_text() == "Copied"
     assert eventually(lambda: stage.day(stage.url("/story")).get("sh:copy")) == "1"
@@ -329,8 +337,9 @@ def test_the_address_bar_token_and_copy_paste_arrivals_by_generation(stage):
     second.reload()
     shown_channels(second)
     assert second.url == own
-    # A paste of the pasted address is the next generation.
-    third = stage.new_page()
+    # A paste of the pasted address is the next generation (by another person: an arrival
+    # counts once per visitor, page and day, and these contexts share one address).
+    third = stage.new_page(user_agent=DESKTOP_CHROME + " Edg/126.0.0.0")
     third.goto(own)
     third.wait_for_url(lambda url: TOKEN.search(url) and TOKEN.search(url).group(2) == "3")
     day = eventually(lambda: (d := stage.day(story)).get("gen:2") and d)
@@ -371,14 +380,7 @@ def test_a_page_on_an_origin_the_publisher_did_not_list_gets_no_links_and_no_but
     assert not stage.redis.exists(stage.keys.publisher_pages("news"))
 
 
-@pytest.mark.parametrize(
-    "signal",
-    [
-        "Object.defineProperty(Navigator.prototype, 'doNotTrack', {get: () => '1'})",
-        "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true})",
-    ],
-    ids=["do-not-track", "global-privacy-control"],
-)
+@pytest.mark.parametrize("signal", PRIVACY_SIGNALS, ids=["do-not-track", "global-privacy-control"])
 def test_do_not_track_and_gpc_mean_no_tokens_only_button_shares(stage, signal):
     page = stage.new_page()
     page.context.add_init_script(signal)
@@ -407,7 +409,7 @@ def test_copied_text_gets_the_copy_link_appended_when_the_site_opts_in(stage):
         page.keyboard.press("Control+C")
         return page.evaluate("navigator.clipboard.readText()")
 
-    assert copied("#text") == f"{TEXT}\n\nRead more: {copy_link}"
+    assert copied("#text") == f"{TEXT}\n\nRead more: {copy_link}{FIRST_SHARE}"
     assert copied("#short") == "Three short words"  # a few words are left alone
     plain = stage.new_page(permissions=["clipboard-read", "clipboard-write"])
     plain.goto(stage.url("/story"))
@@ -467,4 +469,72 @@ def test_messenger_needs_an_app_id_on_desktop_and_opens_the_app_on_phones(stage)
     assert "messenger" in shown_channels(phone)
     messenger = stage.variants(stage.url("/story?no-fb-app"))["messenger"]
     href = phone.get_by_role("link", name="Share on Messenger").get_attribute("href")
-    assert href == "fb-messenger://share?link=" + quote(messenger, safe="")
+    assert href == "fb-messenger://share?link=" + quote(messenger + FIRST_SHARE, safe="")
+
+
+def cascade_fields(day: dict[str, str]) -> dict[str, str]:
+    return {name: n for name, n in day.items() if name.startswith(("cas:", "cac:", "cg:"))}
+
+
+def test_the_share_cascade_across_pages_and_people(stage):
+    story = stage.url("/story")
+    # Person 0 came to the story another way and shares it on WhatsApp: generation 1.
+    origin = stage.new_page()
+    origin.goto(story)
+    shown_channels(origin)
+    whatsapp = stage.variants(story)["whatsapp"]
+    with origin.expect_popup() as popup:
+        origin.get_by_role("link", name="Share on WhatsApp (new tab)").click()
+    assert popup.value.url.endswith(quote(f"{whatsapp}?lc=1_page", safe=""))
+    eventually(lambda: stage.day(story).get("cas:page>whatsapp"))
+    # Person A, in another browser context, follows that WhatsApp link: the redirect hands the
+    # arrival to share.js in the fragment, which reads it, removes it and reports the click.
+    friend = stage.new_page()
+    friend.goto(f"{whatsapp}?lc=1_page")
+    friend.wait_for_url(TOKEN)  # the fragment is now the copy-paste token, the hand-over is gone
+    assert "lumen=" not in friend.url and friend.url.startswith(story)
+    eventually(lambda: stage.day(story).get("cac:page>whatsapp"))
+    # A shares it on Telegram: generation 2, its parent channel WhatsApp.
+    telegram = stage.variants(story)["telegram"]
+    href = friend.get_by_role("link", name="Share on Telegram (new tab)").get_attribute("href")
+    assert quote(f"{telegram}?lc=2_whatsapp", safe="") in href
+    with friend.expect_popup():
+        friend.get_by_role("link", name="Share on Telegram (new tab)").click()
+    eventually(lambda: stage.day(story).get("cas:whatsapp>telegram"))
+    # Person B, a third context, follows the Telegram link: a click on WhatsApp -> Telegram.
+    second = stage.new_page()
+    second.goto(f"{telegram}?lc=2_whatsapp")
+    second.wait_for_url(TOKEN)
+    assert "lumen=" not in second.url
+    day = eventually(lambda: (d := stage.day(story)).get("cac:whatsapp>telegram") and d)
+    assert cascade_fields(day) == {
+        "cas:page>whatsapp": "1",
+        "cg:1": "1",
+        "cac:page>whatsapp": "1",
+        "cas:whatsapp>telegram": "1",
+        "cg:2": "1",
+        "cac:whatsapp>telegram": "1",
+    }
+    assert (day["t:whatsapp"], day["t:telegram"]) == ("1", "1")  # the redirect's own clicks
+    assert stage.external and all("lumen" not in url.split("?")[0] for url in stage.external)
+
+
+@pytest.mark.parametrize("signal", PRIVACY_SIGNALS, ids=["do-not-track", "global-privacy-control"])
+def test_do_not_track_and_gpc_turn_the_cascade_off(stage, signal):
+    story = stage.url("/story")
+    first = stage.new_page()
+    first.goto(story)
+    shown_channels(first)
+    telegram = stage.variants(story)["telegram"]
+    private = stage.new_page()
+    private.context.add_init_script(signal)
+    private.goto(f"{telegram}?lc=2_whatsapp")
+    shown_channels(private)
+    assert private.url == story  # the hand-over is removed, and nothing replaces it
+    share = private.get_by_role("link", name="Share on Telegram (new tab)")
+    href = share.get_attribute("href")
+    assert "lc%3D" not in href and quote(telegram, safe="") in href
+    with private.expect_popup():
+        share.click()
+    day = eventually(lambda: (d := stage.day(story)).get("sh:telegram") and d)
+    assert cascade_fields(day) == {}  # no edge, no generation, no click reported

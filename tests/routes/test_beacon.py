@@ -87,8 +87,9 @@ def test_a_copy_paste_arrival_is_a_dark_human_hit_with_evidence_copy(
 
 
 def test_generations_are_counted_apart(client, publisher, page, redis_client):
-    for token in ("aaaaaaaa.1", "bbbbbbbb.2", "cccccccc.2", "dddddddd.3"):
-        assert beacon(client, publisher, event="copy-arrival", token=token).status_code == 204
+    for n, token in enumerate(("aaaaaaaa.1", "bbbbbbbb.2", "cccccccc.2", "dddddddd.3")):
+        payload = {"key": publisher.key, "url": PAGE, "event": "copy-arrival", "token": token}
+        assert send(client, "/api/v1/beacon", payload, ip=f"198.51.100.{n}").status_code == 204
     link_day, _ = day_hashes(redis_client, page["link"]["id"])
     assert (link_day["gen:1"], link_day["gen:2"], link_day["gen:3"]) == ("1", "2", "1")
     assert link_day["e:copy"] == "4"
@@ -115,7 +116,12 @@ def test_an_arrival_on_a_spent_link_is_not_counted(client, publisher, page, auth
         == 200
     )
     assert beacon(client, publisher, event="copy-arrival", token="aaaaaaaa.1").status_code == 204
-    second = beacon(client, publisher, event="copy-arrival", token="bbbbbbbb.1")
+    second = send(
+        client,
+        "/api/v1/beacon",
+        {"key": publisher.key, "url": PAGE, "event": "copy-arrival", "token": "bbbbbbbb.1"},
+        ip="198.51.100.2",
+    )
     assert second.status_code == 410
     link_day, _ = day_hashes(redis_client, link_id)
     assert link_day["gen:1"] == "1"
@@ -214,3 +220,42 @@ def test_beacons_are_rate_limited(make_app, publisher, redis_client):
         for _ in range(3)
     ]
     assert statuses == [204, 204, 429]
+
+
+def test_a_copy_arrival_counts_once_per_visitor_page_and_day(client, publisher, page, redis_client):
+    for token in ("aaaaaaaa.1", "bbbbbbbb.1", "cccccccc.2"):
+        assert beacon(client, publisher, event="copy-arrival", token=token).status_code == 204
+    other = {"key": publisher.key, "url": PAGE, "event": "copy-arrival", "token": "dddddddd.1"}
+    assert send(client, "/api/v1/beacon", other, ip="198.51.100.7").status_code == 204
+    link_day, global_day = day_hashes(redis_client, page["link"]["id"])
+    assert link_day["e:copy"] == global_day["e:copy"] == "2"
+    assert link_day["gen:1"] == "2" and "gen:2" not in link_day
+    assert len(stored_hits(redis_client, page["link"]["id"])) == 2
+
+
+def test_beacons_are_limited_per_address_and_page(make_app, publisher, redis_client):
+    client = make_app(beacon_rate_limit="3 per minute").test_client()
+    assert (
+        send(client, "/api/v1/share-links", {"key": publisher.key, "url": PAGE}).status_code == 200
+    )
+    share = {"key": publisher.key, "url": PAGE, "event": "share", "channel": "sms"}
+    statuses = [send(client, "/api/v1/beacon", share).status_code for _ in range(5)]
+    assert statuses == [204, 204, 204, 429, 429]
+    assert send(client, "/api/v1/beacon", share, ip="198.51.100.7").status_code == 204
+    link_day, _ = day_hashes(redis_client, 1)
+    assert link_day["sh:sms"] == "4"
+
+
+def test_beacons_are_limited_per_page_from_all_addresses(make_app, publisher, redis_client):
+    app = make_app(beacon_link_rate_limit="4 per minute")
+    client = app.test_client()
+    assert (
+        send(client, "/api/v1/share-links", {"key": publisher.key, "url": PAGE}).status_code == 200
+    )
+    share = {"key": publisher.key, "url": PAGE, "event": "share", "channel": "sms"}
+    statuses = [
+        send(client, "/api/v1/beacon", share, ip=f"198.51.100.{n}").status_code for n in range(6)
+    ]
+    assert statuses == [204] * 4 + [429] * 2
+    refused = send(client, "/api/v1/beacon", share, ip="198.51.100.99")
+    assert refused.mimetype == "application/problem+json" and "Retry-After" in refused.headers

@@ -113,6 +113,32 @@ def test_sign_out_ends_the_session(signed_in):
     assert signed_in.get("/dashboard/", headers=HOST).status_code == 302
 
 
+def test_sign_out_ends_the_session_on_the_server_for_a_copied_cookie(app, signed_in):
+    copy = app.test_client()
+    cookie = signed_in.get_cookie("session", domain=DOMAINS[0])
+    copy.set_cookie("session", cookie.value, domain=DOMAINS[0])
+    assert copy.get("/dashboard/", headers=HOST).status_code == 200
+    _, html = page(signed_in, "/dashboard/")
+    signed_in.post("/dashboard/logout", data={"csrf_token": csrf_of(html)}, headers=HOST)
+    assert copy.get("/dashboard/", headers=HOST).status_code == 302
+
+
+def test_sign_in_is_kept_in_redis_for_the_session_lifetime(signed_in, redis_client):
+    (key,) = redis_client.keys("lumen:signin:*")
+    assert 11 * 3600 < redis_client.ttl(key) <= 12 * 3600
+
+
+@pytest.mark.parametrize(
+    "next_path",
+    ["/dashboard/\r\nSet-Cookie: x=1", "/dashboard/\nX: y", "/dashboard/\t", "/dashboard/ a"],
+    ids=["crlf", "lf", "tab", "space"],
+)
+def test_a_next_with_controls_goes_to_the_overview(client, api_key, next_path):
+    response = sign_in(client, api_key, next_path)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/dashboard/"
+
+
 def test_revoking_the_key_ends_its_sessions(signed_in, redis_client, keys):
     revoke_api_key(redis_client, keys, "tester")
     assert signed_in.get("/dashboard/", headers=HOST).status_code == 302

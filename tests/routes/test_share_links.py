@@ -103,7 +103,8 @@ def test_variant_clicks_are_attributed_with_evidence_tag(client, publisher, redi
     body = ask(client, publisher, channels=["whatsapp"]).get_json()
     code = body["variants"]["whatsapp"].rsplit("/", 1)[1]
     response = visit(client, code, ua=CHROME)
-    assert response.status_code == 302 and response.headers["Location"] == PAGE
+    assert response.status_code == 302
+    assert response.headers["Location"] == PAGE + "#lumen=1_whatsapp"  # the cascade hand-over
     link_id = body["link"]["id"]
     [hit] = stored_hits(redis_client, link_id)
     assert (hit["evidence"], hit["channel"], hit["source"], hit["variant"]) == (
@@ -236,3 +237,47 @@ def test_requests_are_rate_limited_per_address(make_app, publisher, redis_client
     assert not [
         key for key in windows if "203.0.113.9" in key or "198.51.100.4" in key
     ]  # no IP stored
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://evil.example@news.example",
+        "https://news.example/path",
+        "HTTPS://NEWS.EXAMPLE",
+        "https://news.example:443",
+        "https://news.example.",
+    ],
+    ids=["userinfo", "path", "upper-case", "default-port", "trailing-dot"],
+)
+def test_odd_origins_are_refused_and_never_echoed(client, publisher, origin):
+    response = ask_from(client, publisher, origin)
+    assert response.status_code == 403
+    assert "Access-Control-Allow-Origin" not in response.headers
+    preflight = client.options(
+        "/api/v1/share-links",
+        headers={"Host": DOMAINS[0], "Origin": origin, "Access-Control-Request-Method": "POST"},
+    )
+    assert preflight.status_code == 403
+    assert "Access-Control-Allow-Origin" not in preflight.headers
+
+
+def ask_from(client, publisher, origin):
+    return send(client, "/api/v1/share-links", {"key": publisher.key, "url": PAGE}, origin=origin)
+
+
+def test_new_pages_are_limited_per_publisher_and_hour(make_app, publisher, redis_client):
+    client = make_app(share_pages_per_hour=2).test_client()
+    statuses = [
+        send(
+            client,
+            "/api/v1/share-links",
+            {"key": publisher.key, "url": f"{PAGE}/{n}"},
+            ip=f"198.51.100.{n}",
+        ).status_code
+        for n in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+    assert len(link_records(redis_client)) == 2  # the refused page minted no link, no code
+    known = send(client, "/api/v1/share-links", {"key": publisher.key, "url": f"{PAGE}/0"})
+    assert known.status_code == 200  # a page already registered is always answered

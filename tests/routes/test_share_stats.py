@@ -31,12 +31,13 @@ def test_per_channel_shares_made_clicks_and_copy_paste_in_the_stats_api(client, 
     whatsapp_code = page["variants"]["whatsapp"].rsplit("/", 1)[1]
     for ip in ("198.51.100.1", "198.51.100.2", "198.51.100.3"):
         assert visit(client, whatsapp_code, ua=CHROME, ip=ip).status_code == 302
-    for token in ("aaaaaaaa.1", "bbbbbbbb.1", "cccccccc.2"):
+    for n, token in enumerate(("aaaaaaaa.1", "bbbbbbbb.1", "cccccccc.2")):
         assert (
             send(
                 client,
                 "/api/v1/beacon",
                 {"key": publisher.key, "url": PAGE, "event": "copy-arrival", "token": token},
+                ip=f"198.51.100.{10 + n}",  # three visitors: one arrival each is counted
             ).status_code
             == 204
         )
@@ -89,11 +90,12 @@ def test_the_dashboard_shows_shares_made_clicks_per_share_and_copy_paste_generat
             {"key": publisher.key, "url": PAGE, "event": "share", "channel": "telegram"},
         )
     visit(client, page["variants"]["telegram"].rsplit("/", 1)[1], ua=CHROME)
-    for token in ("aaaaaaaa.1", "bbbbbbbb.2"):
+    for n, token in enumerate(("aaaaaaaa.1", "bbbbbbbb.2")):
         send(
             client,
             "/api/v1/beacon",
             {"key": publisher.key, "url": PAGE, "event": "copy-arrival", "token": token},
+            ip=f"198.51.100.{10 + n}",
         )
     assert sign_in(client, api_key).status_code == 302
     html = client.get("/dashboard/", headers={"Host": DOMAINS[0]}).get_data(as_text=True)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.conftest import DOMAINS, stored_hits
+from tests.routes.test_dashboard import sign_in
 from tests.routes.test_redirect import CHROME, visit
 
 pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
@@ -114,3 +117,31 @@ def test_deleting_the_link_deletes_its_variants(client, auth, create_link):
     ).get_json()
     client.delete(f"/api/v1/links/{link['id']}", headers=auth)
     assert visit(client, variant["code"]).status_code == 404
+
+
+def test_qr_variant_clicks_are_offline_not_dark(client, auth, api_key, create_link, redis_client):
+    link = create_link(url="https://example.com/poster")
+    qr = client.post(
+        f"/api/v1/links/{link['id']}/variants", json={"channel": "qr"}, headers=auth
+    ).get_json()
+    visit(client, qr["code"], ip="198.51.100.9")
+    visit(client, link["code"], ip="198.51.100.10")  # no referrer: dark
+    hits = stored_hits(redis_client, link["id"])
+    scanned = [hit for hit in hits if hit.get("variant") == "qr"]
+    assert len(scanned) == 1
+    assert (scanned[0]["source"], scanned[0]["channel"], scanned[0]["evidence"]) == (
+        "offline",
+        "qr",
+        "tag",
+    )
+    assert scanned[0]["dark"] == "0"
+    stats = client.get(f"/api/v1/stats?link={link['id']}", headers=auth).get_json()
+    assert stats["totals"]["human"] == 2 and stats["totals"]["dark"] == 1
+    assert stats["dark_share"] == 0.5
+    sources = {row["name"]: row["count"] for row in stats["breakdowns"]["sources"]}
+    assert sources["offline"] == 1
+    channels = {row["channel"]: row for row in stats["breakdowns"]["channels"]}
+    assert channels["qr"]["category"] == "offline" and channels["qr"]["dark"] is False
+    assert sign_in(client, api_key).status_code == 302
+    html = client.get(f"/dashboard/links/{link['id']}", headers=auth).get_data(as_text=True)
+    assert re.search(r"<tr><td>offline \(QR\)</td><td class=\"n\">1</td>", html)
