@@ -127,6 +127,10 @@ class EmbeddedRedis:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             umask=0o077,  # appendonly.aof, dump.rdb and the log readable by Lumen's user only
+            # Its own session: a Ctrl-C or a signal to Lumen's process group does not reach it;
+            # it stops when its starter says so (`stop`), and its supervisor is not left to
+            # start it again while Lumen shuts down.
+            start_new_session=True,
         )
         self.owner_pid = os.getpid()
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
@@ -171,6 +175,8 @@ class EmbeddedRedis:
                         self.ensure_running()
                     except RuntimeError as error:
                         log.error("embedded Redis did not start again: %s", error)
+                    if self._supervising.is_set():  # stopped while it was starting
+                        self.stop()
 
         self._supervising.clear()
         watcher = threading.Thread(target=watch, name="embedded-redis-supervisor", daemon=True)
