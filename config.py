@@ -85,6 +85,14 @@ class Settings:
     # Where gunicorn's workers write their metrics (PROMETHEUS_MULTIPROC_DIR, set by
     # gunicorn.conf.py to <data_dir>/metrics). Empty: metrics live in the one process.
     metrics_multiprocess_dir: str = ""
+    # Let webhooks target loopback/private/link-local addresses (off: no forgery into the LAN).
+    webhook_allow_private: bool = False
+    # Run the webhook consumer in each gunicorn worker (off: run `python -m shortener worker`).
+    webhooks_in_workers: bool = True
+    # Wait before a failed webhook delivery's first retry, in ms; doubled after each failure.
+    webhook_retry_ms: int = 10_000
+    # Attempts per webhook delivery before it is logged as given up.
+    webhook_max_attempts: int = 6
 
     @property
     def all_domains(self) -> tuple[str, ...]:
@@ -92,6 +100,20 @@ class Settings:
         if self.domains:
             return self.domains
         return (f"localhost:{self.port}", f"127.0.0.1:{self.port}")
+
+    @property
+    def domain_aliases(self) -> dict[str, str]:
+        """Hosts that are another name of a link domain: without LUMEN_DOMAINS, 127.0.0.1:<port>
+        is localhost:<port> (a link made on one resolves on the other); configured domains are
+        always apart."""
+        if self.domains:
+            return {}
+        return {f"127.0.0.1:{self.port}": f"localhost:{self.port}"}
+
+    @property
+    def link_domains(self) -> tuple[str, ...]:
+        """The domains a link can be made on (aliases left out)."""
+        return tuple(d for d in self.all_domains if d not in self.domain_aliases)
 
     @property
     def primary_domain(self) -> str:
@@ -165,6 +187,15 @@ def _log_format(raw: str) -> str:
     return value
 
 
+def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("0", "1", "true", "false", "yes", "no", "on", "off"):
+        raise SettingsError(f"{name} must be 1 or 0, got {raw!r}")
+    return raw in ("1", "true", "yes", "on")
+
+
 def _domains(raw: str) -> tuple[str, ...]:
     domains = tuple(d.strip().lower() for d in raw.split(",") if d.strip())
     for domain in domains:
@@ -208,6 +239,10 @@ def from_env(environ: Mapping[str, str]) -> Settings:
         metrics_token=environ.get("LUMEN_METRICS_TOKEN", "").strip(),
         log_format=_log_format(environ.get("LUMEN_LOG_FORMAT", "")),
         metrics_multiprocess_dir=environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip(),
+        webhook_allow_private=_flag(environ, "LUMEN_WEBHOOK_ALLOW_PRIVATE", False),
+        webhooks_in_workers=_flag(environ, "LUMEN_WEBHOOKS_IN_WORKERS", True),
+        webhook_retry_ms=_int(environ, "LUMEN_WEBHOOK_RETRY_MS", 10_000, minimum=1),
+        webhook_max_attempts=_int(environ, "LUMEN_WEBHOOK_MAX_ATTEMPTS", 6, minimum=1),
     )
     if settings.default_domain and settings.default_domain not in settings.all_domains:
         raise SettingsError(

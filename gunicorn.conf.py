@@ -18,6 +18,7 @@ _monkey.patch_all()
 import gc as _gc  # noqa: E402
 import os as _os  # noqa: E402
 import shutil as _shutil  # noqa: E402
+import threading as _threading  # noqa: E402
 
 from gevent import sleep as _gevent_sleep  # noqa: E402
 from gunicorn.workers.ggevent import GeventWorker as _GeventWorker  # noqa: E402
@@ -26,8 +27,11 @@ from gunicorn.workers.ggevent import GeventWorker as _GeventWorker  # noqa: E402
 # imports private.
 from config import from_env as _from_env  # noqa: E402
 from shortener.boot import first_admin_key as _first_admin_key  # noqa: E402
+from shortener.boot import forget_serving as _forget_serving  # noqa: E402
+from shortener.boot import record_serving as _record_serving  # noqa: E402
 from shortener.boot import start_redis as _start_redis  # noqa: E402
 from shortener.boot import welcome_text as _welcome_text  # noqa: E402
+from shortener.context import webhook_consumer as _webhook_consumer  # noqa: E402
 from shortener.store import Keys as _Keys  # noqa: E402
 from shortener.store import connect as _connect  # noqa: E402
 
@@ -65,6 +69,7 @@ def on_starting(server: object) -> None:
     if _embedded is not None:
         _embedded.supervise()  # brought back within a second if it dies, its data reloaded
     _os.environ["REDIS_URL"] = url
+    _record_serving(_settings)
     client = _connect(url, _settings.redis_timeout)
     key = _first_admin_key(client, _Keys(_settings.key_prefix))
     client.close()
@@ -82,9 +87,16 @@ def post_worker_init(worker: object) -> None:
     Then start listening for other instances' link edits (shortener.cache_events).
     """
     _gc.freeze()
-    ctx = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("lumen")
-    if ctx is not None:
-        ctx.cache_events.start()
+    app = getattr(worker, "wsgi", None)  # the Flask app this worker loaded
+    if app is not None:
+        app.extensions["lumen"].cache_events.start()
+    if _settings.webhooks_in_workers and app is not None:
+        # The webhook consumer runs beside the requests, as a greenlet under gevent; the consumer
+        # group hands each event to one worker only.
+        consumer = _webhook_consumer(app.extensions["lumen"])
+        _threading.Thread(
+            target=consumer.run_forever, args=(_threading.Event(),), daemon=True
+        ).start()
 
 
 def post_request(worker: object, req: object, environ: object, resp: object) -> None:
@@ -109,7 +121,8 @@ def child_exit(server: object, worker: object) -> None:
 
 
 def on_exit(server: object) -> None:
-    """Stop the embedded Redis this master started."""
+    """Stop the embedded Redis this master started, and forget the port it served."""
+    _forget_serving(_settings)
     if _embedded is not None:
         _embedded.stop()
 

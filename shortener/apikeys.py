@@ -1,4 +1,5 @@
-"""API keys: random bearer tokens of which Lumen stores only the SHA-256; dashboard sign-ins.
+"""API keys: random bearer tokens of which Lumen stores only the SHA-256, each with its
+scopes; dashboard sign-ins.
 
 A dashboard sign-in is a random id kept in the session cookie; Redis holds its SHA-256 -> the
 key's digest, with the session's lifetime. Signing out deletes it, so a copied cookie stops
@@ -11,6 +12,8 @@ import hashlib
 import json
 import re
 import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 import redis
 
@@ -21,6 +24,35 @@ KEY_PREFIX = "lum_"
 # Patterns are checked with fullmatch (a `$` alone also matches before a trailing newline);
 # their anchors make each string the JSON Schema pattern of openapi.py as well.
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+ADMIN = "admin"
+# Every scope, and the scopes each one grants besides itself: `admin` grants everything (the
+# keys made before scopes existed are `admin`), and a key that may write links may read them.
+SCOPE_GRANTS: dict[str, frozenset[str]] = {
+    "links:read": frozenset(),
+    "links:write": frozenset({"links:read"}),
+    "stats:read": frozenset(),
+    ADMIN: frozenset({"links:read", "links:write", "stats:read"}),
+}
+SCOPES = tuple(SCOPE_GRANTS)
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """A live key as Lumen knows it: its name and scopes (never the key itself)."""
+
+    name: str
+    scopes: tuple[str, ...]
+    created_at: int
+
+    def allows(self, scope: str) -> bool:
+        """Whether this key holds `scope`, itself or through a broader scope.
+
+        >>> ApiKey("ci", ("links:write",), 0).allows("links:read")
+        True
+        >>> ApiKey("ci", ("stats:read",), 0).allows("links:write")
+        False
+        """
+        return any(scope == held or scope in SCOPE_GRANTS.get(held, ()) for held in self.scopes)
 
 
 def key_digest(key: str) -> str:
@@ -28,23 +60,48 @@ def key_digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_api_key(r: redis.Redis, keys: Keys, name: str, created_at: int) -> str:
-    """Create a key named `name` and return it; it is shown once and never stored."""
+def validate_scopes(scopes: Iterable[str] | None) -> tuple[str, ...]:
+    """Distinct known scopes in the order given; none given means `admin`."""
+    chosen = tuple(dict.fromkeys(scopes or ()))
+    for scope in chosen:
+        if scope not in SCOPE_GRANTS:
+            raise InvalidInput(
+                f"unknown scope {scope!r}; scopes are {', '.join(SCOPES)}", field="scopes"
+            )
+    return chosen or (ADMIN,)
+
+
+def create_api_key(
+    r: redis.Redis,
+    keys: Keys,
+    name: str,
+    created_at: int,
+    scopes: Iterable[str] | None = None,
+) -> str:
+    """Create a key named `name` with `scopes` (default `admin`) and return it; shown once."""
     if not NAME_PATTERN.fullmatch(name):
         raise InvalidInput(
             "a key name is 1 to 64 letters, digits, '.', '_', '@' or '-'", field="name"
         )
-    if any(entry["name"] == name for entry in list_api_keys(r, keys)):
+    chosen = validate_scopes(scopes)
+    if any(entry.name == name for entry in list_api_keys(r, keys)):
         raise Conflict(f"a key named {name!r} exists; revoke it first or choose another name")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
-    r.hset(keys.api_keys(), key_digest(key), json.dumps({"name": name, "created_at": created_at}))
+    record = {"name": name, "created_at": created_at, "scopes": list(chosen)}
+    r.hset(keys.api_keys(), key_digest(key), json.dumps(record))
     return key
 
 
-def list_api_keys(r: redis.Redis, keys: Keys) -> list[dict[str, object]]:
-    """Every key's name and creation time (never the key), oldest first."""
-    entries = [json.loads(raw) for raw in r.hgetall(keys.api_keys()).values()]
-    return sorted(entries, key=lambda entry: (entry["created_at"], entry["name"]))
+def _api_key_from_json(raw: str) -> ApiKey:
+    record = json.loads(raw)
+    # Keys stored before scopes existed could do everything: they stay `admin`.
+    return ApiKey(record["name"], tuple(record.get("scopes") or (ADMIN,)), record["created_at"])
+
+
+def list_api_keys(r: redis.Redis, keys: Keys) -> list[ApiKey]:
+    """Every key's name, scopes and creation time (never the key), oldest first."""
+    entries = [_api_key_from_json(raw) for raw in r.hgetall(keys.api_keys()).values()]
+    return sorted(entries, key=lambda entry: (entry.created_at, entry.name))
 
 
 def revoke_api_key(r: redis.Redis, keys: Keys, name: str) -> None:
@@ -56,17 +113,17 @@ def revoke_api_key(r: redis.Redis, keys: Keys, name: str) -> None:
     raise NotFound(f"there is no key named {name!r}")
 
 
-def verify_api_key(r: redis.Redis, keys: Keys, key: str) -> str | None:
-    """The name of the key `key`, or None when it is not a live key."""
+def verify_api_key(r: redis.Redis, keys: Keys, key: str) -> ApiKey | None:
+    """The live key `key`, or None when it is not one."""
     if not key.startswith(KEY_PREFIX) or len(key) > 200:
         return None
-    return key_name(r, keys, key_digest(key))
+    return find_api_key(r, keys, key_digest(key))
 
 
-def key_name(r: redis.Redis, keys: Keys, digest: str) -> str | None:
-    """The name of the live key with this digest, or None (a revoked key ends its sessions)."""
+def find_api_key(r: redis.Redis, keys: Keys, digest: str) -> ApiKey | None:
+    """The live key with this digest, or None (a revoked key ends its sessions)."""
     raw = r.hget(keys.api_keys(), digest)
-    return json.loads(raw)["name"] if raw else None
+    return _api_key_from_json(raw) if raw else None
 
 
 def open_sign_in(r: redis.Redis, keys: Keys, digest: str, lifetime_seconds: int) -> str:
@@ -76,8 +133,8 @@ def open_sign_in(r: redis.Redis, keys: Keys, digest: str, lifetime_seconds: int)
     return sign_in
 
 
-def signed_in_name(r: redis.Redis, keys: Keys, sign_in: str, digest: str) -> str | None:
-    """The key's name when `sign_in` is live and was made with the key of `digest`, else None."""
+def signed_in_key(r: redis.Redis, keys: Keys, sign_in: str, digest: str) -> ApiKey | None:
+    """The key when `sign_in` is live and was made with the key of `digest`, else None."""
     if len(sign_in) > 100:
         return None
     pipe = r.pipeline(transaction=False)
@@ -86,7 +143,7 @@ def signed_in_name(r: redis.Redis, keys: Keys, sign_in: str, digest: str) -> str
     stored_digest, raw = pipe.execute()
     if stored_digest != digest or not raw:
         return None
-    return str(json.loads(raw)["name"])
+    return _api_key_from_json(raw)
 
 
 def close_sign_in(r: redis.Redis, keys: Keys, sign_in: str) -> None:

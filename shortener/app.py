@@ -17,15 +17,19 @@ from shortener.context import build_context
 from shortener.redirect import resume_buffered_hits
 from shortener.routes import (
     api,
+    bulk,
     dashboard,
+    docs,
     embed,
     health,
     problems,
+    qr,
     redirect,
     request_limits,
     request_metrics,
     share_buttons,
     stats,
+    webhooks,
 )
 from shortener.store import connect, limiter_storage
 
@@ -68,6 +72,10 @@ def create_app(
         embed.bp,
         share_buttons.bp,
         request_metrics.bp,
+        qr.bp,
+        bulk.bp,
+        webhooks.bp,
+        docs.bp,
     ):
         app.register_blueprint(blueprint)
     share_buttons.limit_requests(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import redis
 
@@ -26,10 +29,59 @@ def start_redis(settings: Settings) -> tuple[str, EmbeddedRedis | None]:
     return embedded.url, embedded
 
 
+# Written by a serving gunicorn master in its data dir: the port it serves, so that CLI commands
+# run beside it (`make demo`, `links create`) make links on the domains it answers.
+SERVED_FILE = "served.json"
+
+
+def record_serving(settings: Settings) -> None:
+    """Note in the data dir that this process serves `settings.port` (until forget_serving)."""
+    path = Path(settings.data_dir) / SERVED_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"pid": os.getpid(), "port": settings.port}))
+
+
+def forget_serving(settings: Settings) -> None:
+    """Remove this process's note (another server's is left alone)."""
+    path = Path(settings.data_dir) / SERVED_FILE
+    if _serving_record(path).get("pid") == os.getpid():
+        path.unlink(missing_ok=True)
+
+
+def _serving_record(path: Path) -> dict[str, int]:
+    try:
+        record = json.loads(path.read_text())
+        return {"pid": int(record["pid"]), "port": int(record["port"])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def beside_server(settings: Settings) -> Settings:
+    """The settings of a CLI run: on the running server's port when no LUMEN_DOMAINS names the
+    domains (the same rule as `serve`: localhost and 127.0.0.1 of its port)."""
+    if settings.domains:
+        return settings
+    record = _serving_record(Path(settings.data_dir) / SERVED_FILE)
+    if not record or not _is_running(record["pid"]):
+        return settings
+    return settings.replace(port=record["port"])
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, under another user
+    return True
+
+
 @contextmanager
 def open_context(settings: Settings) -> Iterator[AppContext]:
     """AppContext for a command-line run. An embedded Redis this command started is stopped at
     the end, unless another process (a server started meanwhile) is using it."""
+    settings = beside_server(settings)
     url, embedded = start_redis(settings)
     client = connect(url, timeout=5.0)  # a command may wait longer than a visitor
     try:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -46,19 +48,21 @@ def serve(args: argparse.Namespace, settings: config.Settings) -> int:
 
 def keys_command(args: argparse.Namespace, settings: config.Settings) -> int:
     """keys create|list|revoke."""
-    from shortener.apikeys import create_api_key, list_api_keys, revoke_api_key
+    from shortener.apikeys import ADMIN, create_api_key, list_api_keys, revoke_api_key
     from shortener.boot import open_context
     from shortener.links import now_ms
     from shortener.validation import iso_from_ms
 
     with open_context(settings) as ctx:
         if args.action == "create":
-            key = create_api_key(ctx.redis, ctx.keys, args.name, now_ms())
-            print(f"Created API key {args.name!r}. It is shown only this once:")
+            key = create_api_key(ctx.redis, ctx.keys, args.name, now_ms(), args.scope)
+            scopes = ", ".join(args.scope or [ADMIN])
+            print(f"Created API key {args.name!r} ({scopes}). It is shown only this once:")
             print(key)
         elif args.action == "list":
             for entry in list_api_keys(ctx.redis, ctx.keys):
-                print(f"{entry['name']}\tcreated {iso_from_ms(int(str(entry['created_at'])))}")
+                created = iso_from_ms(entry.created_at)
+                print(f"{entry.name}\t{' '.join(entry.scopes)}\tcreated {created}")
         else:
             revoke_api_key(ctx.redis, ctx.keys, args.name)
             print(f"Revoked API key {args.name!r}.")
@@ -90,8 +94,13 @@ def publishers_command(args: argparse.Namespace, settings: config.Settings) -> i
 
 
 def links_command(args: argparse.Namespace, settings: config.Settings) -> int:
-    """links create URL [--slug] [--domain] [--title] [--tag ...]."""
+    """links create URL [--slug] [--domain] [--title] [--tag ...] | import FILE | export."""
     from shortener.boot import open_context
+
+    if args.action == "import":
+        return import_command(args, settings)
+    if args.action == "export":
+        return export_command(args, settings)
 
     payload: dict[str, object] = {"url": args.url}
     for name in ("slug", "domain", "title"):
@@ -103,6 +112,67 @@ def links_command(args: argparse.Namespace, settings: config.Settings) -> int:
         link = ctx.links.create(payload)
     print(json.dumps(link.as_json(), indent=2))
     print(link.as_json()["short_url"])
+    return 0
+
+
+def import_command(args: argparse.Namespace, settings: config.Settings) -> int:
+    """links import FILE.csv: a link per row, resumable through the journal beside the file."""
+    import redis
+    from tqdm import tqdm
+
+    from shortener.boot import open_context
+    from shortener.bulk import count_rows, import_rows, journal_path
+
+    source_path = Path(args.file)
+    journal = Path(args.journal) if args.journal else journal_path(source_path)
+    counts = {"created": 0, "skipped": 0, "failed": 0}
+    with (
+        open_context(settings) as ctx,
+        source_path.open(newline="", encoding="utf-8-sig") as source,
+        tqdm(total=count_rows(source_path), unit="row", desc="import", file=sys.stderr) as bar,
+    ):
+        try:
+            for outcome in import_rows(ctx.links, source, journal):
+                counts[outcome.status] += 1
+                if outcome.status == "failed":
+                    bar.write(f"row {outcome.row}: {outcome.error}", file=sys.stderr)
+                bar.update()
+        except redis.RedisError as error:
+            raise LumenError(
+                f"Redis failed after {sum(counts.values()):,} rows ({error}); the rows made "
+                f"so far are in {journal}: run the same command again to resume"
+            ) from None
+    print(
+        f"Created {counts['created']:,} links, skipped {counts['skipped']:,} already imported, "
+        f"{counts['failed']:,} rows refused. Journal: {journal}"
+    )
+    if counts["failed"]:
+        print("Fix the refused rows and run the same command again: done rows are skipped.")
+        return 1
+    return 0
+
+
+def export_command(args: argparse.Namespace, settings: config.Settings) -> int:
+    """links export [--output FILE] [--tag] [--domain]: every link as CSV (importable again)."""
+    from tqdm import tqdm
+
+    from shortener.boot import open_context
+    from shortener.bulk import EXPORT_COLUMNS, export_rows
+    from shortener.exports import csv_lines
+
+    with open_context(settings) as ctx:
+        rows = tqdm(
+            export_rows(ctx.links, tag=args.tag, domain=args.domain),
+            unit="link",
+            desc="export",
+            file=sys.stderr,
+        )
+        lines = csv_lines(EXPORT_COLUMNS, rows)
+        if args.output:
+            with open(args.output, "w", newline="", encoding="utf-8") as out:
+                out.writelines(lines)
+        else:
+            sys.stdout.writelines(lines)
     return 0
 
 
@@ -119,6 +189,8 @@ def classify_command(args: argparse.Namespace, settings: config.Settings) -> int
 def demo_command(args: argparse.Namespace, settings: config.Settings) -> int:
     """Fill a 90-day demo history (links, tags, share links, every channel) through the real
     recording code."""
+    from tqdm import tqdm
+
     from shortener.boot import open_context
     from shortener.demo import fill_demo
     from shortener.figures import select_links
@@ -131,15 +203,36 @@ def demo_command(args: argparse.Namespace, settings: config.Settings) -> int:
                 "add another"
             )
         started = time.monotonic()
-        summary = fill_demo(ctx, days=args.days)
+        summary = fill_demo(
+            ctx,
+            days=args.days,
+            track=lambda events: tqdm(events, unit="hit", desc="demo", file=sys.stderr),
+        )
         elapsed = time.monotonic() - started
+        dashboard = short_url(ctx.settings.primary_domain, "dashboard")
     print(
         f"Recorded {summary.hits:,} hits, {summary.shares_made:,} share-button clicks and "
         f"{summary.orphans:,} "
         f"unknown-code requests over {args.days} days for {len(summary.links)} links in "
         f"{elapsed:.1f} s."
     )
-    print(f"Open {short_url(settings.primary_domain, 'dashboard')} and sign in with your API key.")
+    print(f"Open {dashboard} and sign in with your API key.")
+    return 0
+
+
+def worker_command(args: argparse.Namespace, settings: config.Settings) -> int:
+    """Deliver webhooks until interrupted (instead of, or beside, the gunicorn workers)."""
+    from shortener.boot import open_context
+    from shortener.context import webhook_consumer
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with open_context(settings) as ctx:
+        print("Delivering webhooks; Ctrl-C stops.", flush=True)
+        try:
+            webhook_consumer(ctx).run_forever(stop)
+        except KeyboardInterrupt:
+            stop.set()
     return 0
 
 
@@ -175,7 +268,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     keys_parser = commands.add_parser("keys", help="manage API keys")
     key_actions = keys_parser.add_subparsers(dest="action", required=True)
-    key_actions.add_parser("create", help="create a key and print it").add_argument("name")
+    create_key = key_actions.add_parser("create", help="create a key and print it")
+    create_key.add_argument("name")
+    create_key.add_argument(
+        "--scope",
+        action="append",
+        metavar="SCOPE",
+        help="links:read, links:write, stats:read or admin (repeatable; default: admin, which "
+        "may do everything)",
+    )
     key_actions.add_parser("list", help="list key names")
     key_actions.add_parser("revoke", help="revoke a key").add_argument("name")
     keys_parser.set_defaults(handler=keys_command)
@@ -204,7 +305,19 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--domain")
     create.add_argument("--title")
     create.add_argument("--tag", action="append", help="a tag (repeatable)")
+    importer = link_actions.add_parser(
+        "import", help="create a link per row of a CSV file (resumable: see README)"
+    )
+    importer.add_argument("file", help="CSV whose header names url, slug, domain, title, tags…")
+    importer.add_argument("--journal", help="journal of rows done (default: FILE.journal)")
+    exporter = link_actions.add_parser("export", help="write every link as CSV")
+    exporter.add_argument("--output", "-o", help="file to write (default: standard output)")
+    exporter.add_argument("--tag", help="only links with this tag")
+    exporter.add_argument("--domain", help="only links on this domain")
     links_parser.set_defaults(handler=links_command)
+
+    worker_parser = commands.add_parser("worker", help="deliver webhooks (a consumer process)")
+    worker_parser.set_defaults(handler=worker_command)
 
     classify_parser = commands.add_parser("classify", help="classify JSON lines of hits from stdin")
     classify_parser.set_defaults(handler=classify_command)

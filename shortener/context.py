@@ -19,6 +19,7 @@ from shortener.hits.recording import RecordingPolicy
 from shortener.link_cache import LinkCache
 from shortener.links import LinkStore
 from shortener.store import Keys
+from shortener.webhooks import WebhookConsumer
 
 log = logging.getLogger("shortener")
 
@@ -67,6 +68,17 @@ def load_hashids_salt(settings: Settings) -> str:
     return settings.hashids_salt or kept_secret(settings.data_dir, "hashids_salt")
 
 
+def webhook_consumer(ctx: AppContext) -> WebhookConsumer:
+    """The webhook consumer of this instance, configured from its settings."""
+    return WebhookConsumer(
+        ctx.redis,
+        ctx.keys,
+        allow_private=ctx.settings.webhook_allow_private,
+        retry_base_ms=ctx.settings.webhook_retry_ms,
+        max_attempts=ctx.settings.webhook_max_attempts,
+    )
+
+
 def build_context(settings: Settings, client: redis.Redis) -> AppContext:
     """Assemble the shared objects for `settings` over an existing Redis client."""
     keys = Keys(settings.key_prefix)
@@ -77,7 +89,14 @@ def build_context(settings: Settings, client: redis.Redis) -> AppContext:
         redis=client,
         keys=keys,
         codes=codes,
-        links=LinkStore(client, keys, codes, settings.all_domains, settings.primary_domain),
+        links=LinkStore(
+            client,
+            keys,
+            codes,
+            settings.all_domains,
+            settings.primary_domain,
+            aliases=settings.domain_aliases,
+        ),
         link_cache=link_cache,
         secret_key=load_secret_key(settings),
         recording=RecordingPolicy.from_settings(settings),

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from config import Settings
@@ -571,9 +571,17 @@ def _record(ctx: AppContext, event: Event, summary: DemoSummary) -> None:
 
 
 def fill_demo(
-    ctx: AppContext, *, days: int = 90, seed: int = 2026, scale: float = 1.0
+    ctx: AppContext,
+    *,
+    days: int = 90,
+    seed: int = 2026,
+    scale: float = 1.0,
+    track: Callable[[list[Event]], Iterable[Event]] = iter,
 ) -> DemoSummary:
-    """Create the demo links and record `days` days of traffic up to now; `scale` multiplies it."""
+    """Create the demo links and record `days` days of traffic up to now; `scale` multiplies it.
+
+    `track` wraps the list of events as they are recorded (the CLI passes a progress bar).
+    """
     rng = random.Random(seed)
     store: LinkStore = ctx.links
     summary = DemoSummary()
@@ -589,7 +597,7 @@ def fill_demo(
             clicks = int(_clicks_on(rng, spec, now // DAY_MS - days_ago, days_ago) * scale)
             events.extend(traffic.day(today_start - days_ago * DAY_MS, clicks))
     events = sorted((e for e in events if e.time_ms < now), key=lambda e: e.time_ms)
-    for event in events:
+    for event in track(events):
         _record(ctx, event, summary)
     for days_ago in range(days):  # typos and truncated links: requests for codes nobody owns
         for _ in range(rng.randrange(0, 5)):

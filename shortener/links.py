@@ -29,6 +29,7 @@ from shortener.validation import (
     validate_target_url,
     validate_title,
 )
+from shortener.webhooks import announce_link_event
 
 CREATE_FIELDS = frozenset(
     {"url", "slug", "domain", "title", "tags", "expires_at", "max_clicks", "redirect_status"}
@@ -207,12 +208,19 @@ class LinkStore:
         codes: CodeFactory,
         domains: tuple[str, ...],
         default_domain: str,
+        *,
+        aliases: Mapping[str, str] | None = None,
     ) -> None:
         self.r = r
         self.keys = keys
         self.codes = codes
         self.domains = domains
         self.default_domain = default_domain
+        self.aliases = dict(aliases or {})
+
+    def canonical_domain(self, domain: str) -> str:
+        """The link domain `domain` names (alias 127.0.0.1:<port> -> localhost:<port>)."""
+        return self.aliases.get(domain, domain)
 
     def create(self, payload: Mapping[str, object], *, share_page: bool = False) -> Link:
         """Validate `payload` and store a new link; a taken slug raises Conflict.
@@ -222,7 +230,9 @@ class LinkStore:
         reject_unknown_fields(payload, CREATE_FIELDS)
         created = now_ms()
         url = validate_target_url(payload.get("url"), self.domains)
-        domain = validate_domain(payload.get("domain"), self.domains, self.default_domain)
+        domain = self.canonical_domain(
+            validate_domain(payload.get("domain"), self.domains, self.default_domain)
+        )
         slug = payload.get("slug")
         link = Link(
             id=0,
@@ -247,7 +257,10 @@ class LinkStore:
             if not self.r.hsetnx(self.keys.codes(domain), code, ref.encode()):
                 raise Conflict(f"slug {code!r} is already taken on {domain}", field="slug")
         link = replace(link, id=link_id, code=code)
-        self.r.hset(self.keys.link(link_id), mapping=_link_fields(link))
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hset(self.keys.link(link_id), mapping=_link_fields(link))
+        announce_link_event(pipe, self.keys, "link.created", link.as_json())
+        pipe.execute()
         return link
 
     def _claim_generated_code(self, domain: str, number: int, ref: LinkRef) -> str:
@@ -299,6 +312,7 @@ class LinkStore:
                 for code, channel in self.codes_of(updated)
             }
             pipe.hset(self.keys.codes(updated.domain), mapping=refs)
+        announce_link_event(pipe, self.keys, "link.updated", updated.as_json())
         pipe.execute()
         return updated
 
@@ -320,6 +334,8 @@ class LinkStore:
             self.keys.link_previews(link_id),
         ):
             pipe.delete(key)
+        deleted = {"id": link.id, "domain": link.domain, "code": link.code, "url": link.url}
+        announce_link_event(pipe, self.keys, "link.deleted", deleted)
         pipe.execute()
 
     def list(
@@ -339,7 +355,7 @@ class LinkStore:
         limit = max(1, min(limit, MAX_PAGE_SIZE))
         needle = (query or "").lower()
         tag = (tag or "").lower() or None
-        domain = (domain or "").lower() or None
+        domain = self.canonical_domain((domain or "").lower()) or None
         # Ids come from one counter, newest highest; ids of share variants and deleted links
         # have no record and are skipped.
         newest = int(self.r.get(self.keys.sequence()) or 0)
@@ -374,7 +390,7 @@ class LinkStore:
 
     def resolve(self, domain: str, code: str) -> LinkRef | None:
         """What (domain, code) points at, or None for an unknown code."""
-        raw = self.r.hget(self.keys.codes(domain), code)
+        raw = self.r.hget(self.keys.codes(self.canonical_domain(domain)), code)
         return LinkRef.decode(raw) if raw else None
 
     def add_variant(self, link_id: int, channel: object) -> tuple[Variant, bool]:

@@ -8,10 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from shortener.bulk import MAX_BULK_ITEMS
 from shortener.codes import SLUG_PATTERN
 from shortener.figures import DEFAULT_RANGE_DAYS, FIRST_DAY, LAST_DAY, MAX_RANGE_DAYS
 from shortener.links import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from shortener.publishers import KEY_PATTERN
+from shortener.qrcodes import DEFAULT_MARGIN as QR_DEFAULT_MARGIN
+from shortener.qrcodes import DEFAULT_SCALE as QR_DEFAULT_SCALE
+from shortener.qrcodes import MAX_MARGIN as QR_MAX_MARGIN
+from shortener.qrcodes import MAX_SCALE as QR_MAX_SCALE
+from shortener.qrcodes import MAX_SIZE as QR_MAX_SIZE
+from shortener.qrcodes import MIN_SIZE as QR_MIN_SIZE
 from shortener.shares import (
     BEACON_EVENTS,
     MAX_BEACON_BODY_BYTES,
@@ -26,6 +33,9 @@ from shortener.validation import (
     MAX_URL_LENGTH,
     REDIRECT_STATUSES,
 )
+from shortener.webhooks import EVENTS as WEBHOOK_EVENTS
+from shortener.webhooks import LOG_LENGTH as DELIVERY_LOG_LENGTH
+from shortener.webhooks import MAX_SECRET_LENGTH, MIN_SECRET_LENGTH
 
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 _UNAVAILABLE = {"$ref": "#/components/responses/Unavailable"}
@@ -729,6 +739,271 @@ def _with_common_answers(paths: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _query_int(name: str, minimum: int, maximum: int, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "schema": {"type": "integer", "minimum": minimum, "maximum": maximum},
+        "description": description,
+    }
+
+
+def _qr_operation(image_format: str, media_type: str) -> dict[str, Any]:
+    return {
+        "summary": f"The link's QR code as {image_format.upper()}",
+        "description": "Encodes the short URL of the link's `qr` share variant (created on the "
+        "first request), so scans are counted apart under channel `qr`. Sent as an attachment; "
+        "the header `X-Lumen-Short-Url` names the URL encoded.",
+        "operationId": f"getLinkQr{image_format.capitalize()}",
+        "parameters": [
+            _ID,
+            _query_int(
+                "size", QR_MIN_SIZE, QR_MAX_SIZE, "Largest width in pixels (not with `scale`)"
+            ),
+            _query_int(
+                "scale",
+                1,
+                QR_MAX_SCALE,
+                f"Pixels per module (default {QR_DEFAULT_SCALE}; not with `size`)",
+            ),
+            _query_int(
+                "margin", 0, QR_MAX_MARGIN, f"Quiet zone in modules (default {QR_DEFAULT_MARGIN})"
+            ),
+        ],
+        "responses": {
+            "200": {
+                "description": "The QR code",
+                "headers": {"X-Lumen-Short-Url": {"schema": {"type": "string", "format": "uri"}}},
+                "content": {media_type: {"schema": {"type": "string", "format": "binary"}}},
+            },
+            "401": _PROBLEM,
+            "404": _PROBLEM,
+            "422": _PROBLEM,
+        },
+    }
+
+
+# Content-team endpoints: QR downloads, bulk creation, webhooks, the API reference page.
+_BULK_RESULT = {
+    "type": "object",
+    "properties": {
+        "status": {"type": "integer", "description": "201, or the item's problem status"},
+        "link": {**LINK, "description": "The link made (status 201)"},
+        "problem": {"type": "object", "description": "The item's problem details (status 4xx)"},
+    },
+}
+
+_WEBHOOK_EVENTS = list(WEBHOOK_EVENTS)
+WEBHOOK = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "pattern": "^wh_[0-9a-f]{16}$"},
+        "url": {"type": "string", "format": "uri"},
+        "events": {"type": "array", "items": {"type": "string", "enum": _WEBHOOK_EVENTS}},
+        "created_at": {"type": "string", "format": "date-time"},
+        "secret": {
+            "type": "string",
+            "description": "Only in the answer to POST /webhooks: the HMAC-SHA256 key of "
+            "`X-Lumen-Signature: sha256=<hex>`",
+        },
+    },
+}
+_WEBHOOK_ID = {"name": "webhook_id", "in": "path", "required": True, "schema": {"type": "string"}}
+DELIVERY = {
+    "type": "object",
+    "properties": {
+        "delivery": {"type": "string"},
+        "event": {"type": "string", "enum": _WEBHOOK_EVENTS},
+        "attempt": {"type": "integer", "minimum": 1},
+        "status": {"type": ["integer", "null"], "description": "The receiver's HTTP status"},
+        "error": {"type": ["string", "null"]},
+        "outcome": {"type": "string", "enum": ["delivered", "retrying", "failed"]},
+        "at": {"type": "string", "format": "date-time"},
+    },
+}
+
+CONTENT_PATHS: dict[str, Any] = {
+    "/docs": {
+        "get": {
+            "summary": "This reference as an HTML page",
+            "description": "Rendered on the server from this document; no script, and every "
+            "asset from Lumen itself.",
+            "operationId": "getApiReference",
+            "security": [],
+            "responses": {
+                "200": {
+                    "description": "The reference page",
+                    "content": {"text/html": {"schema": {"type": "string"}}},
+                }
+            },
+        }
+    },
+    "/webhooks": {
+        "post": {
+            "summary": "Register a webhook",
+            "description": "Lumen POSTs each subscribed event as JSON `{id, event, created_at, "
+            "data}`, signed with `X-Lumen-Signature: sha256=<HMAC-SHA256 of the raw body under "
+            "the secret>`, and retries a failure with exponential backoff. A `click` is any "
+            "recorded hit (`data.kind` says human, preview or bot). Targets resolving to "
+            "loopback, private or link-local addresses are refused (422) unless "
+            "LUMEN_WEBHOOK_ALLOW_PRIVATE=1.",
+            "operationId": "createWebhook",
+            "requestBody": _body(
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["url", "events"],
+                    "properties": {
+                        "url": {"type": "string", "format": "uri", "maxLength": 2048},
+                        "events": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": {"type": "string", "enum": _WEBHOOK_EVENTS},
+                        },
+                        "secret": {
+                            "type": "string",
+                            "minLength": MIN_SECRET_LENGTH,
+                            "maxLength": MAX_SECRET_LENGTH,
+                            "description": "Leave out and Lumen makes one (shown once)",
+                        },
+                    },
+                }
+            ),
+            "responses": {
+                "201": _json(WEBHOOK, "Registered; the secret is shown this once"),
+                "400": _PROBLEM,
+                "401": _PROBLEM,
+                "422": _PROBLEM,
+            },
+        },
+        "get": {
+            "summary": "List webhooks (without secrets)",
+            "operationId": "listWebhooks",
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {"webhooks": {"type": "array", "items": WEBHOOK}},
+                    },
+                    "Every webhook",
+                ),
+                "401": _PROBLEM,
+            },
+        },
+    },
+    "/webhooks/{webhook_id}": {
+        "delete": {
+            "summary": "Delete a webhook and its pending deliveries",
+            "operationId": "deleteWebhook",
+            "parameters": [_WEBHOOK_ID],
+            "responses": {"204": {"description": "Deleted"}, "401": _PROBLEM, "404": _PROBLEM},
+        }
+    },
+    "/webhooks/{webhook_id}/deliveries": {
+        "get": {
+            "summary": f"The webhook's last {DELIVERY_LOG_LENGTH} delivery attempts, newest first",
+            "operationId": "listWebhookDeliveries",
+            "parameters": [_WEBHOOK_ID],
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {"deliveries": {"type": "array", "items": DELIVERY}},
+                    },
+                    "The delivery log",
+                ),
+                "401": _PROBLEM,
+                "404": _PROBLEM,
+            },
+        }
+    },
+    "/links/bulk": {
+        "post": {
+            "summary": f"Create up to {MAX_BULK_ITEMS:,} links in one request",
+            "description": "Each item is a link as for POST /links and is created whole or not "
+            f"at all; one result per item, in order. Over {MAX_BULK_ITEMS:,} items: 413, as is "
+            "a body over LUMEN_MAX_BODY_BYTES (64 KiB by default).",
+            "operationId": "createLinksInBulk",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "array",
+                            "items": LINK_INPUT,
+                            "minItems": 1,
+                            "maxItems": MAX_BULK_ITEMS,
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "created": {"type": "integer"},
+                            "failed": {"type": "integer"},
+                            "results": {"type": "array", "items": _BULK_RESULT},
+                        },
+                    },
+                    "One result per item, in order",
+                ),
+                "400": _PROBLEM,
+                "401": _PROBLEM,
+                "413": _PROBLEM,
+                "422": _PROBLEM,
+            },
+        }
+    },
+    "/links/{link_id}/qr.svg": {"get": _qr_operation("svg", "image/svg+xml")},
+    "/links/{link_id}/qr.png": {"get": _qr_operation("png", "image/png")},
+}
+
+
+# The scope each operation needs (shortener.routes.api.REQUIRED_SCOPES enforces the same); in
+# OpenAPI 3.1 a bearer requirement may list role names, so each operation names its scope there.
+OPERATION_SCOPES = {
+    "createLink": "links:write",
+    "createLinksInBulk": "links:write",
+    "listLinks": "links:read",
+    "getLink": "links:read",
+    "updateLink": "links:write",
+    "deleteLink": "links:write",
+    "createVariant": "links:write",
+    "listVariants": "links:read",
+    "getLinkQrSvg": "links:read",
+    "getLinkQrPng": "links:read",
+    "getStats": "stats:read",
+    "getStatsCsv": "stats:read",
+    "getLinkStats": "stats:read",
+    "getHitsCsv": "stats:read",
+    "createWebhook": "admin",
+    "listWebhooks": "admin",
+    "deleteWebhook": "admin",
+    "listWebhookDeliveries": "admin",
+}
+
+
+def _with_scopes(paths: dict[str, Any]) -> dict[str, Any]:
+    """Every operation with a bearer key names its scope and may answer 403 without it."""
+    scoped: dict[str, Any] = {}
+    for path, path_item in paths.items():
+        scoped[path] = {}
+        for key, item in path_item.items():
+            public = key not in _METHODS or item.get("security") == []
+            # As in the API, an operation missing from the table needs `admin`.
+            scope = None if public else OPERATION_SCOPES.get(item.get("operationId", ""), "admin")
+            if scope is not None:
+                item = {
+                    **item,
+                    "security": [{"bearer": [scope]}],
+                    "responses": {**item["responses"], "403": _PROBLEM},
+                }
+            scoped[path][key] = item
+    return scoped
+
+
 def openapi_document() -> dict[str, Any]:
     """The whole OpenAPI document."""
     return {
@@ -746,13 +1021,18 @@ def openapi_document() -> dict[str, Any]:
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
-        "paths": _with_common_answers({**PATHS, **STATS_PATHS, **SHARE_PATHS}),
+        "paths": _with_common_answers(
+            _with_scopes({**PATHS, **STATS_PATHS, **SHARE_PATHS, **CONTENT_PATHS})
+        ),
         "components": {
             "securitySchemes": {
                 "bearer": {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "Create a key with `python -m shortener keys create NAME`.",
+                    "description": "Create a key with `python -m shortener keys create NAME "
+                    "[--scope SCOPE ...]`. Scopes: `links:read`, `links:write` (grants "
+                    "`links:read`), `stats:read`, `admin` (grants everything; the default). "
+                    "Each operation names the scope it needs; without it the answer is 403.",
                 }
             },
             "responses": {
@@ -768,6 +1048,10 @@ def openapi_document() -> dict[str, Any]:
                                     "status": {"type": "integer"},
                                     "detail": {"type": "string"},
                                     "field": {"type": "string"},
+                                    "scope": {
+                                        "type": "string",
+                                        "description": "On a 403: the scope the key lacks",
+                                    },
                                 },
                             }
                         }

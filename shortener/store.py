@@ -30,6 +30,10 @@ link lives in one slot and per-link work never crosses slots):
     lumen:{g}:u:20261126             HyperLogLog: visitors of the hits recorded late that day
     lumen:{g}:top:20261126           sorted set: the merged top links of the day
     lumen:{g}:hits                   stream: every hit recorded late, compact
+    lumen:events                     stream: link events (link.created/updated/deleted) for webhooks
+    lumen:webhooks                   hash: webhook id -> {"id", "url", "events", "secret", ...}
+    lumen:webhooks:queue             sorted set: delivery job (JSON) -> when it is due (epoch ms)
+    lumen:webhook:<id>:deliveries    list: the webhook's last deliveries, newest first
     lumen:schema                     the key scheme's version (set by `python -m shortener migrate`)
 
 Instance-wide writes are spread over the hash tags of SHARD_TAGS, so on Redis Cluster no single
@@ -173,6 +177,18 @@ class Keys:
 
     def global_top_links(self, day: str, shard: int | None = None) -> str:
         return f"{self._instance(shard)}:top:{day}"
+
+    def link_events(self) -> str:
+        return f"{self.prefix}:events"
+
+    def webhooks(self) -> str:
+        return f"{self.prefix}:webhooks"
+
+    def webhook_queue(self) -> str:
+        return f"{self.prefix}:webhooks:queue"
+
+    def webhook_deliveries(self, webhook_id: str) -> str:
+        return f"{self.prefix}:webhook:{webhook_id}:deliveries"
 
 
 # Redis Cluster URL schemes (a comma-separated list of nodes) -> whether they use TLS.

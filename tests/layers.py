@@ -49,6 +49,7 @@ MODULE_LAYERS = {
     "shortener.store": STORE,
     "shortener.embedded_redis": STORE,
     "shortener.apikeys": DOMAIN,
+    "shortener.bulk": DOMAIN,
     "shortener.cache_events": DOMAIN,
     "shortener.migration": DOMAIN,
     "shortener.charts": DOMAIN,
@@ -64,9 +65,11 @@ MODULE_LAYERS = {
     "shortener.links": DOMAIN,
     "shortener.openapi": DOMAIN,
     "shortener.publishers": DOMAIN,
+    "shortener.qrcodes": DOMAIN,
     "shortener.redirect": DOMAIN,
     "shortener.shares": DOMAIN,
     "shortener.validation": DOMAIN,
+    "shortener.webhooks": DOMAIN,
 }
 FOLDER_LAYERS = {
     "shortener.routes": ROUTES,

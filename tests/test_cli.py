@@ -17,7 +17,20 @@ def test_keys_create_prints_the_key_alone_on_its_last_line(run_cli, redis_client
     assert result.returncode == 0, result.stderr
     key = result.stdout.strip().splitlines()[-1]
     assert key.startswith("lum_") and " " not in key
-    assert verify_api_key(redis_client, keys, key) == "ci-bot"
+    stored = verify_api_key(redis_client, keys, key)
+    assert stored is not None and stored.name == "ci-bot" and stored.scopes == ("admin",)
+
+
+def test_keys_create_with_scopes(run_cli, redis_client, keys):
+    from shortener.apikeys import verify_api_key
+
+    result = run_cli("keys", "create", "reader", "--scope", "stats:read", "--scope", "links:read")
+    assert result.returncode == 0, result.stderr
+    stored = verify_api_key(redis_client, keys, result.stdout.strip().splitlines()[-1])
+    assert stored is not None and stored.scopes == ("stats:read", "links:read")
+    assert "reader\tstats:read links:read\t" in run_cli("keys", "list").stdout
+    refused = run_cli("keys", "create", "bad", "--scope", "everything")
+    assert refused.returncode == 2 and "unknown scope 'everything'" in refused.stderr
 
 
 def test_keys_list_and_revoke(run_cli):

@@ -87,3 +87,23 @@ def test_importing_lumen_reads_no_environment_and_opens_nothing():
                     assert not name.startswith(
                         ("redis", "connect", "open", "create_app", "EmbeddedRedis")
                     ), f"{path}: {text}"
+
+
+def test_webhook_settings():
+    defaults = config.from_env({})
+    assert (defaults.webhook_allow_private, defaults.webhooks_in_workers) == (False, True)
+    assert (defaults.webhook_retry_ms, defaults.webhook_max_attempts) == (10_000, 6)
+    chosen = config.from_env(
+        {
+            "LUMEN_WEBHOOK_ALLOW_PRIVATE": "1",
+            "LUMEN_WEBHOOKS_IN_WORKERS": "0",
+            "LUMEN_WEBHOOK_RETRY_MS": "250",
+            "LUMEN_WEBHOOK_MAX_ATTEMPTS": "3",
+        }
+    )
+    assert (chosen.webhook_allow_private, chosen.webhooks_in_workers) == (True, False)
+    assert (chosen.webhook_retry_ms, chosen.webhook_max_attempts) == (250, 3)
+    with pytest.raises(config.SettingsError, match="LUMEN_WEBHOOK_ALLOW_PRIVATE"):
+        config.from_env({"LUMEN_WEBHOOK_ALLOW_PRIVATE": "maybe"})
+    with pytest.raises(config.SettingsError, match="LUMEN_WEBHOOK_MAX_ATTEMPTS"):
+        config.from_env({"LUMEN_WEBHOOK_MAX_ATTEMPTS": "0"})

@@ -8,7 +8,7 @@ import json
 
 from flask import Response, request
 
-from shortener.apikeys import verify_api_key
+from shortener.apikeys import ADMIN, verify_api_key
 from shortener.errors import InvalidInput, LumenError
 from shortener.routes import lumen
 from shortener.routes.problems import problem
@@ -22,11 +22,34 @@ class MalformedBody(LumenError):
     title = "Malformed JSON"
 
 
+# The scope each endpoint needs (apikeys.SCOPE_GRANTS says which scopes grant which); an endpoint
+# missing from this table needs `admin`, so a new endpoint is closed until it is listed.
+REQUIRED_SCOPES = {
+    "api.create_link": "links:write",
+    "bulk.create_links_in_bulk": "links:write",
+    "api.list_links": "links:read",
+    "api.get_link": "links:read",
+    "api.update_link": "links:write",
+    "api.delete_link": "links:write",
+    "api.create_variant": "links:write",
+    "api.list_variants": "links:read",
+    "qr.link_qr": "links:read",
+    "stats.get_stats": "stats:read",
+    "stats.get_stats_csv": "stats:read",
+    "stats.get_link_stats": "stats:read",
+    "stats.get_hits_csv": "stats:read",
+}
+
+
 def require_api_key() -> Response | None:
-    """None when the request carries `Authorization: Bearer <a valid key>`, else a 401."""
+    """None when the request carries `Authorization: Bearer <a valid key>` holding the endpoint's
+    scope; else a 401 (no valid key) or a 403 naming the missing scope."""
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
     ctx = lumen()
-    if scheme.lower() != "bearer" or not verify_api_key(ctx.redis, ctx.keys, key.strip()):
+    api_key = (
+        verify_api_key(ctx.redis, ctx.keys, key.strip()) if scheme.lower() == "bearer" else None
+    )
+    if api_key is None:
         response = problem(
             401,
             "Unauthorized",
@@ -35,6 +58,16 @@ def require_api_key() -> Response | None:
         )
         response.headers["WWW-Authenticate"] = 'Bearer realm="lumen"'
         return response
+    needed = REQUIRED_SCOPES.get(request.endpoint or "", ADMIN)
+    if not api_key.allows(needed):
+        return problem(
+            403,
+            "Forbidden",
+            f"The API key {api_key.name!r} lacks the scope {needed!r} "
+            f"(it has: {', '.join(api_key.scopes)}). "
+            f"Create one with: python -m shortener keys create NAME --scope {needed}",
+            scope=needed,
+        )
     return None
 
 

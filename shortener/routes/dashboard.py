@@ -38,10 +38,11 @@ from werkzeug.wrappers import Response as BaseResponse
 from shortener import charts
 from shortener.analytics.vocabulary import CHANNELS
 from shortener.apikeys import (
+    ApiKey,
     close_sign_in,
     key_digest,
     open_sign_in,
-    signed_in_name,
+    signed_in_key,
     verify_api_key,
 )
 from shortener.errors import InvalidInput, LumenError, NotFound
@@ -56,7 +57,8 @@ from shortener.figures import (
     today_of,
 )
 from shortener.hits.reading import recent_hits
-from shortener.links import Link, now_ms, short_url
+from shortener.links import Link, now_ms
+from shortener.qrcodes import QR_CHANNEL, render_link_qr
 from shortener.routes import lumen
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -86,6 +88,11 @@ COMMON_CHANNELS = (
     "qr",
     "copy",
 )
+# The dashboard shows figures (a key needs `stats:read`) and its forms change links (`links:write`:
+# the buttons are hidden and the POSTs refused without it); signing in and out need no scope.
+READ_SCOPE = "stats:read"
+WRITE_SCOPE = "links:write"
+UNSCOPED_POSTS = frozenset({"dashboard.login", "dashboard.logout"})
 POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; "
@@ -134,23 +141,31 @@ def check_session() -> BaseResponse | None:
             )
     if request.endpoint == "dashboard.login":
         return None
-    g.user = _signed_in_user()
-    if g.user is None:
+    api_key = _session_key()
+    if api_key is None or not api_key.allows(READ_SCOPE):
         session.pop("key", None)
         session.pop("sign_in", None)
         if _is_partial():
             return Response("Signed out", status=401, mimetype="text/plain")
         return redirect(url_for("dashboard.login", next=request.full_path.rstrip("?")))
+    g.user = api_key.name
+    g.can_write = api_key.allows(WRITE_SCOPE)
+    if request.method == "POST" and request.endpoint not in UNSCOPED_POSTS and not g.can_write:
+        abort(
+            403,
+            description=f"The API key {api_key.name!r} may read but not change links: "
+            f"this needs the scope {WRITE_SCOPE!r}.",
+        )
     return None
 
 
-def _signed_in_user() -> str | None:
-    """The name of the key the session's live sign-in was made with, or None."""
+def _session_key() -> ApiKey | None:
+    """The key the session's live sign-in was made with, or None."""
     digest, sign_in = session.get("key"), session.get("sign_in")
     if not isinstance(digest, str) or not isinstance(sign_in, str):
         return None
     ctx = lumen()
-    return signed_in_name(ctx.redis, ctx.keys, sign_in, digest)
+    return signed_in_key(ctx.redis, ctx.keys, sign_in, digest)
 
 
 @bp.after_request
@@ -177,6 +192,7 @@ def helpers() -> dict[str, object]:
         "source_labels": charts.SOURCE_LABELS,
         "refresh_seconds": current_app.config.get("DASHBOARD_REFRESH_SECONDS", 10),
         "user": g.get("user"),
+        "can_write": g.get("can_write", False),
     }
 
 
@@ -216,7 +232,11 @@ def login() -> BaseResponse | tuple[str, int]:
     ctx = lumen()
     if request.method == "POST":
         key = request.form.get("api_key", "").strip()
-        if verify_api_key(ctx.redis, ctx.keys, key):
+        api_key = verify_api_key(ctx.redis, ctx.keys, key)
+        if api_key is not None and not api_key.allows(READ_SCOPE):
+            error = f"This key lacks the scope {READ_SCOPE!r} the dashboard needs to show figures."
+            return render_template("dashboard/login.html", error=error, next=target), 403
+        if api_key is not None:
             session.clear()
             lifetime = current_app.permanent_session_lifetime.total_seconds()
             session["key"] = digest = key_digest(key)
@@ -225,7 +245,8 @@ def login() -> BaseResponse | tuple[str, int]:
             return redirect(target)
         error = "This is not a valid API key. Create one with: python -m shortener keys create NAME"
         return render_template("dashboard/login.html", error=error, next=target), 401
-    if _signed_in_user():
+    signed_in = _session_key()
+    if signed_in is not None and signed_in.allows(READ_SCOPE):
         return redirect(target)
     return render_template("dashboard/login.html", error=None, next=target), 200
 
@@ -357,7 +378,7 @@ def links() -> BaseResponse:
             tag=tag,
             sort=sort,
             sorts={name: label for name, (label, _) in SORTS.items()},
-            domains=ctx.settings.all_domains,
+            domains=ctx.settings.link_domains,
             default_domain=ctx.settings.primary_domain,
             form=form,
             errors=errors,
@@ -375,6 +396,9 @@ def _link_or_404(link_id: int) -> Link:
 
 def _link_page(link: Link, *, variant_error: str | None = None, status: int = 200) -> Response:
     ctx = lumen()
+    # The QR code shown and downloaded is the `qr` share variant's, so scans are counted apart.
+    qr_variant, _ = ctx.links.add_variant(link.id, QR_CHANNEL)
+    qr_url = str(qr_variant.as_json()["short_url"])
     days, preset, error = _requested_range()
     stats = stats_for(ctx.links, days, link=link)
     return _render(
@@ -389,7 +413,8 @@ def _link_page(link: Link, *, variant_error: str | None = None, status: int = 20
         range_error=error,
         keep={},
         recent=recent_hits(ctx.redis, ctx.keys, link.id, 20),
-        qr=charts.qr_code(short_url(link.domain, link.code)),
+        qr=charts.qr_code(qr_url),
+        qr_url=qr_url,
         variant_error=variant_error,
         channels=[
             c
@@ -414,3 +439,17 @@ def add_variant(link_id: int) -> BaseResponse:
     except InvalidInput as error:
         return _link_page(link, variant_error=error.detail, status=422)
     return redirect(url_for("dashboard.link_detail", link_id=link.id) + "#variants")
+
+
+@bp.get("/links/<int:link_id>/qr.<any(svg, png):image_format>")
+def download_qr(link_id: int, image_format: str) -> Response:
+    """The link's QR code (its `qr` share variant) as an SVG or PNG download."""
+    link = _link_or_404(link_id)
+    picture = render_link_qr(lumen().links, link.id, image_format)
+    return Response(
+        picture.data,
+        mimetype=picture.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="lumen-{link.id}-qr.{image_format}"'
+        },
+    )
