@@ -22,6 +22,9 @@ from shortener.errors import InvalidInput, LumenError
 from shortener.links import Link, LinkStore
 
 MAX_BULK_ITEMS = 1000
+# A bulk body may be larger than other requests' (LUMEN_MAX_BODY_BYTES): 1,000 links with titles,
+# tags and long targets come to about 2.5 MB at most.
+MAX_BULK_BODY_BYTES = 4 * 1024 * 1024
 # Columns an import turns into link fields; `slug` is the link's code, so an export imports again.
 IMPORT_COLUMNS = (
     "url",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shortener.bulk import MAX_BULK_ITEMS
+from shortener.bulk import MAX_BULK_BODY_BYTES, MAX_BULK_ITEMS
 from shortener.codes import SLUG_PATTERN
 from shortener.figures import DEFAULT_RANGE_DAYS, FIRST_DAY, LAST_DAY, MAX_RANGE_DAYS
 from shortener.links import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
@@ -922,7 +922,7 @@ CONTENT_PATHS: dict[str, Any] = {
             "summary": f"Create up to {MAX_BULK_ITEMS:,} links in one request",
             "description": "Each item is a link as for POST /links and is created whole or not "
             f"at all; one result per item, in order. Over {MAX_BULK_ITEMS:,} items: 413, as is "
-            "a body over LUMEN_MAX_BODY_BYTES (64 KiB by default).",
+            f"a body over {MAX_BULK_BODY_BYTES:,} bytes.",
             "operationId": "createLinksInBulk",
             "requestBody": {
                 "required": True,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 from pathlib import Path
 
@@ -48,8 +49,12 @@ def test_bulk_creates_each_item_or_reports_its_problem_in_order(client, auth):
     ]
 
 
-def test_bulk_takes_a_thousand_and_refuses_more(client, auth):
-    items = [{"url": f"https://example.com/{n}"} for n in range(1000)]
+def test_bulk_takes_a_thousand_with_titles_and_refuses_more(client, auth):
+    items = [
+        {"url": f"https://example.com/articles/{n}/" + "a" * 200, "title": "t" * 100, "tags": ["x"]}
+        for n in range(1000)
+    ]
+    assert len(json.dumps(items)) > 300_000  # far over the 64 KiB other requests may send
     response = client.post("/api/v1/links/bulk", json=items, headers=auth)
     assert response.status_code == 200 and response.get_json()["created"] == 1000
     over = client.post("/api/v1/links/bulk", json=[*items, {"url": "https://e.com"}], headers=auth)
@@ -59,8 +64,8 @@ def test_bulk_takes_a_thousand_and_refuses_more(client, auth):
 
 @pytest.mark.parametrize(
     ("body", "status"),
-    [("", 400), ("{", 400), ('{"url": "https://e.com"}', 400), ("[]", 422)],
-    ids=["empty", "malformed", "object", "no-items"],
+    [("", 400), ("{", 400), ('{"url": "https://e.com"}', 400), ("[]", 422), ("[" * 1000, 400)],
+    ids=["empty", "malformed", "object", "no-items", "nested-too-deep"],
 )
 def test_bulk_refuses_a_body_that_is_not_a_list_of_items(client, auth, body, status):
     response = client.post(

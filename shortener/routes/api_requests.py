@@ -71,17 +71,23 @@ def require_api_key() -> Response | None:
     return None
 
 
-def json_body() -> dict[str, object]:
-    """The request body as a JSON object, or a 400 that says what is wrong with it."""
+def json_payload() -> object:
+    """The request body parsed as JSON, or a 400 that says what is wrong with it (empty, nested
+    deeper than MAX_JSON_DEPTH, not JSON)."""
     raw = request.get_data(as_text=True)
     if not raw.strip():
-        raise MalformedBody("the request body is empty; send a JSON object")
+        raise MalformedBody("the request body is empty; send JSON")
     if json_nesting_depth(raw) > MAX_JSON_DEPTH:
         raise MalformedBody(f"the request body nests deeper than {MAX_JSON_DEPTH} levels")
     try:
-        payload = json.loads(raw)
+        return json.loads(raw)
     except ValueError as error:
         raise MalformedBody(f"the request body is not valid JSON: {error}") from None
+
+
+def json_body() -> dict[str, object]:
+    """The request body as a JSON object, or a 400 that says what is wrong with it."""
+    payload = json_payload()
     if not isinstance(payload, dict):
         raise MalformedBody('the request body must be a JSON object, such as {"url": "https://…"}')
     return payload

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, Response, jsonify, request
 
-from shortener.bulk import MAX_BULK_ITEMS, check_bulk_size, create_item
+from shortener.bulk import MAX_BULK_BODY_BYTES, MAX_BULK_ITEMS, check_bulk_size, create_item
 from shortener.routes import lumen
-from shortener.routes.api_requests import MalformedBody, require_api_key
+from shortener.routes.api_requests import MalformedBody, json_payload, require_api_key
 from shortener.routes.problems import problem
 
 bp = Blueprint("bulk", __name__, url_prefix="/api/v1")
@@ -17,10 +15,8 @@ bp.before_request(require_api_key)
 
 def json_array_body() -> list[object]:
     """The request body as a JSON array, or a 400 that says what is wrong with it."""
-    try:
-        payload = json.loads(request.get_data(as_text=True) or "null")
-    except ValueError as error:
-        raise MalformedBody(f"the request body is not valid JSON: {error}") from None
+    request.max_content_length = MAX_BULK_BODY_BYTES  # as RequestLimits' cap for this route
+    payload = json_payload()
     if not isinstance(payload, list):
         raise MalformedBody('the request body must be a JSON array of links, [{"url": …}, …]')
     return payload

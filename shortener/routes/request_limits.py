@@ -29,11 +29,14 @@ from flask import Flask, abort, request
 from gevent import monkey
 
 from shortener import metrics
+from shortener.bulk import MAX_BULK_BODY_BYTES
 
 REFUSAL = "lumen.refusal"
 READ_SIZE = 64 * 1024
 # Longest path plus query string (the request line's limit gunicorn used to apply by default).
 MAX_URI_LENGTH = 4094
+# Routes whose bodies may be larger than `max_bytes`, and their cap.
+LARGER_BODIES = {"/api/v1/links/bulk": MAX_BULK_BODY_BYTES}
 
 
 class RequestLimits:
@@ -54,29 +57,30 @@ class RequestLimits:
             environ[REFUSAL] = (414, f"the URI is longer than {MAX_URI_LENGTH} characters")
         length = environ.get("CONTENT_LENGTH") or ""
         if length not in ("", "0") or "HTTP_TRANSFER_ENCODING" in environ:
-            self._read_body(environ, length)
+            cap = LARGER_BODIES.get(environ.get("PATH_INFO", ""), self.max_bytes)
+            self._read_body(environ, length, cap)
         return self.app(environ, start_response)
 
-    def _read_body(self, environ: dict[str, Any], length: str) -> None:
+    def _read_body(self, environ: dict[str, Any], length: str, cap: int) -> None:
         try:
             announced = int(length) if length else None
         except ValueError:
             announced = None  # werkzeug treats it as no body; so do we (and read nothing)
             environ[REFUSAL] = (400, "the Content-Length header is not a number")
-        if announced is not None and announced > self.max_bytes:
-            environ[REFUSAL] = (413, f"the body is larger than {self.max_bytes} bytes")
+        if announced is not None and announced > cap:
+            environ[REFUSAL] = (413, f"the body is larger than {cap} bytes")
         if REFUSAL in environ:  # refused already: read nothing
             self._replace_body(environ, b"")
             return
         try:
             with _deadline(self.deadline_seconds):
-                body = _read_up_to(environ["wsgi.input"], announced, self.max_bytes + 1)
+                body = _read_up_to(environ["wsgi.input"], announced, cap + 1)
         except gevent.Timeout:
             environ[REFUSAL] = (408, f"the body did not arrive within {self.deadline_seconds} s")
             _stop_reading(environ)
             body = b""
-        if len(body) > self.max_bytes:
-            environ[REFUSAL] = (413, f"the body is larger than {self.max_bytes} bytes")
+        if len(body) > cap:
+            environ[REFUSAL] = (413, f"the body is larger than {cap} bytes")
             body = b""
         self._replace_body(environ, body)
 

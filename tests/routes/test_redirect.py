@@ -361,3 +361,18 @@ def test_the_api_while_redis_is_down_answers_503_as_a_problem(settings_overrides
     assert response.status_code == 503
     assert response.mimetype == "application/problem+json"
     assert response.get_json()["title"] == "Service Unavailable"
+
+
+def test_non_ascii_user_agents_and_referrers_are_stored_as_sent(client, create_link, redis_client):
+    link = create_link()
+    user_agent, referrer = CHROME + " Ｐｒｏｂｅ＝1", "https://news.example.org/ünïcode＝"
+    # A WSGI server hands headers over as Latin-1: the UTF-8 bytes a client sent, one per char.
+    as_wsgi = {
+        "HTTP_USER_AGENT": user_agent.encode().decode("latin-1"),
+        "HTTP_REFERER": referrer.encode().decode("latin-1"),
+        "REMOTE_ADDR": "203.0.113.7",
+    }
+    response = client.get(f"/{link['code']}", headers={"Host": DOMAINS[0]}, environ_base=as_wsgi)
+    assert response.status_code == 302
+    [hit] = link_hits(redis_client, link["id"])
+    assert (hit["ua"], hit["referrer"]) == (user_agent, referrer)
