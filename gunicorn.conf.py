@@ -70,7 +70,7 @@ def on_starting(server: object) -> None:
         _embedded.supervise()  # brought back within a second if it dies, its data reloaded
     _os.environ["REDIS_URL"] = url
     _record_serving(_settings)
-    client = _connect(url)
+    client = _connect(url, _settings.redis_timeout)
     key = _first_admin_key(client, _Keys(_settings.key_prefix))
     client.close()
     if key:
@@ -83,9 +83,13 @@ def post_worker_init(worker: object) -> None:
     Those ~80,000 objects live as long as the worker, yet every full collection walked them: a
     60 ms pause of every request in the worker, a few times a minute under load (measured with
     gc.callbacks: docs/PERFORMANCE.md).
+
+    Then start listening for other instances' link edits (shortener.cache_events).
     """
     _gc.freeze()
     app = getattr(worker, "wsgi", None)  # the Flask app this worker loaded
+    if app is not None:
+        app.extensions["lumen"].cache_events.start()
     if _settings.webhooks_in_workers and app is not None:
         # The webhook consumer runs beside the requests, as a greenlet under gevent; the consumer
         # group hands each event to one worker only.

@@ -31,7 +31,7 @@ from shortener.routes import (
     stats,
     webhooks,
 )
-from shortener.store import connect, limiter_storage_uri
+from shortener.store import connect, limiter_storage
 
 SETTING_NAMES = frozenset(f.name for f in dataclasses.fields(config.Settings))
 
@@ -79,11 +79,11 @@ def create_app(
     ):
         app.register_blueprint(blueprint)
     share_buttons.limit_requests(
-        app, limiter_storage_uri(redis_url), ctx.keys.rate_limits(), settings
+        app, limiter_storage(redis_url, settings.redis_timeout), ctx.keys.rate_limits(), settings
     )
     redirect.limit_password_guesses(
         app,
-        limiter_storage_uri(redis_url),
+        limiter_storage(redis_url, settings.redis_timeout),
         settings.password_guess_limit,
         f"{ctx.keys.rate_limits()}:pw",
     )

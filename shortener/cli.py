@@ -236,6 +236,23 @@ def worker_command(args: argparse.Namespace, settings: config.Settings) -> int:
     return 0
 
 
+def migrate_command(args: argparse.Namespace, settings: config.Settings) -> int:
+    """Upgrade the installation's keys to the current key scheme."""
+    from shortener.boot import open_context
+    from shortener.migration import migrate
+
+    with open_context(settings) as ctx:
+        done = migrate(ctx.redis, ctx.keys)
+    if done.from_version == done.to_version:
+        print(f"The keys are at scheme version {done.to_version}; nothing to do.")
+    else:
+        print(
+            f"Migrated the keys from scheme version {done.from_version} to {done.to_version}: "
+            f"{done.hits_moved:,} raw hits moved to the merged instance-wide stream."
+        )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(prog="python -m shortener", description=__doc__)
@@ -318,6 +335,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--again", action="store_true", help="add another demo history next to an existing one"
     )
     demo_parser.set_defaults(handler=demo_command)
+
+    migrate_parser = commands.add_parser(
+        "migrate", help="upgrade the keys of an existing installation to the current key scheme"
+    )
+    migrate_parser.set_defaults(handler=migrate_command)
     return parser
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import redis
 
 from config import Settings
+from shortener.cache_events import CacheEvents
 from shortener.codes import CodeFactory
 from shortener.failures import FailureLog
 from shortener.hits.buffer import HitBuffer
@@ -35,6 +36,7 @@ class AppContext:
     link_cache: LinkCache
     secret_key: str
     recording: RecordingPolicy
+    cache_events: CacheEvents
     buffer: HitBuffer
     failures: FailureLog = field(default_factory=lambda: FailureLog(log))
 
@@ -81,6 +83,7 @@ def build_context(settings: Settings, client: redis.Redis) -> AppContext:
     """Assemble the shared objects for `settings` over an existing Redis client."""
     keys = Keys(settings.key_prefix)
     codes = CodeFactory(load_hashids_salt(settings), settings.hashids_min_length)
+    link_cache = LinkCache(settings.link_cache_seconds, settings.link_cache_stale_seconds)
     return AppContext(
         settings=settings,
         redis=client,
@@ -94,8 +97,9 @@ def build_context(settings: Settings, client: redis.Redis) -> AppContext:
             settings.primary_domain,
             aliases=settings.domain_aliases,
         ),
-        link_cache=LinkCache(settings.link_cache_seconds, settings.link_cache_stale_seconds),
+        link_cache=link_cache,
         secret_key=load_secret_key(settings),
         recording=RecordingPolicy.from_settings(settings),
+        cache_events=CacheEvents(client, keys.cache_events(), link_cache),
         buffer=HitBuffer(Path(settings.data_dir) / "spool", settings.hit_buffer_size),
     )

@@ -1,9 +1,10 @@
 """Stats: the figures of a range of UTC days, read only from the day aggregates.
 
 A range costs one pipelined round trip whose size depends on the days and hashes asked for, never
-on the number of hits: one HGETALL per day and hash (the instance's, or each selected link's),
-one PFCOUNT per day for unique visitors, and, for the whole instance, each day's top-links
-sorted set. Field names are documented in `shortener.store`.
+on the number of hits: for the whole instance, the merged aggregates of each day (a hash, a
+HyperLogLog and the top-links sorted set; `shortener.hits.instance` merges the shards of open
+days and compacts closed ones once); for links, one HGETALL and one PFCOUNT per day and link.
+Field names are documented in `shortener.store`.
 
 Headline figures (DESIGN.md "Attribution"):
 
@@ -24,8 +25,9 @@ import redis
 from shortener.analytics.referrers import channel_category
 from shortener.analytics.vocabulary import DARK_SOURCES, Evidence, Source
 from shortener.errors import InvalidInput
+from shortener.hits.instance import read_instance_days
 from shortener.hits.recording import AGGREGATE_DAYS, decode_attribution
-from shortener.links import Link, LinkStore, Variant, short_url
+from shortener.links import Link, LinkStore, Variant, now_ms, short_url
 from shortener.store import NO_VALUE, Keys
 from shortener.validation import validate_domain
 
@@ -449,52 +451,25 @@ def load_stats(
     `variants`, the share variants of a single link, are listed one by one with their tagged clicks.
     """
     day_names = [d.strftime("%Y%m%d") for d in days.dates()]
-    if links is None:
-        hashes = [[keys.global_day(day)] for day in day_names]
-        logs = [[keys.global_visitors(day)] for day in day_names]
-        tops = [keys.global_top_links(day) for day in day_names]
-    else:
-        hashes = [[keys.link_day(link.id, day) for link in links] for day in day_names]
-        logs = [[keys.link_visitors(link.id, day) for link in links] for day in day_names]
-        tops = []
-    pipe = r.pipeline(transaction=False)
-    for group in hashes:
-        for key in group:
-            pipe.hgetall(key)
-    every_log = [key for group in logs for key in group]
-    if every_log:
-        for group in logs:
-            pipe.pfcount(*group)
-    for key in tops:
-        pipe.zrange(key, 0, -1, withscores=True)
-    replies = iter(pipe.execute())
-
-    per_day: list[Counter[str]] = []
     per_link: Counter[int] = Counter()
-    for group in hashes:
-        day_total: Counter[str] = Counter()
-        for index in range(len(group)):
-            fields = Counter({name: int(value) for name, value in next(replies).items()})
-            day_total.update(fields)
-            if links is not None:
-                per_link[links[index].id] += fields.get("k:human", 0)
-        per_day.append(day_total)
-    day_visitors = [int(next(replies)) for _ in logs] if every_log else [0] * len(logs)
-    # Visitor hashes change every UTC day (privacy), so no visitor can be in two days' sets: the
-    # range's count is the sum of the days', and no union of every HyperLogLog is needed.
-    unique_visitors = sum(day_visitors)
     if links is None:
-        for pairs in (next(replies) for _ in tops):
-            for link_id, score in pairs:
-                per_link[int(link_id)] += int(score)
+        instance_days = read_instance_days(r, keys, day_names, now_ms())
+        per_day = [day.fields for day in instance_days]
+        day_visitors = [day.visitors for day in instance_days]
+        for day in instance_days:
+            per_link.update(day.top_links)
         top_links = _fetch_top_links(r, keys, per_link, top)
     else:
+        per_day, day_visitors = _read_link_days(r, keys, day_names, links, per_link)
         by_id = {link.id: link for link in links}
         top_links = tuple(
             TopLink(i, by_id[i].domain, by_id[i].code, by_id[i].title, by_id[i].url, n)
             for i, n in sorted(per_link.items(), key=lambda item: (-item[1], -item[0]))[:top]
             if n > 0
         )
+    # Visitor hashes change every UTC day (privacy), so no visitor can be in two days' sets: the
+    # range's count is the sum of the days', and no union of every HyperLogLog is needed.
+    unique_visitors = sum(day_visitors)
 
     total: Counter[str] = Counter()
     for day_total in per_day:
@@ -557,6 +532,37 @@ def _cascade(total: Counter[str]) -> Cascade:
             Count(name, n) for name, n in sorted(onward.items(), key=lambda i: (-i[1], i[0])) if n
         ),
     )
+
+
+def _read_link_days(
+    r: redis.Redis,
+    keys: Keys,
+    day_names: Sequence[str],
+    links: Sequence[Link],
+    per_link: Counter[int],
+) -> tuple[list[Counter[str]], list[int]]:
+    """Each day's summed hash of `links` and its visitors, one pipeline; adds each link's human
+    clicks to `per_link`. Visitors of several links are the sum of each link's count (a PFCOUNT
+    of several keys would cross slots on a cluster), so a visitor of two of them counts twice."""
+    pipe = r.pipeline(transaction=False)
+    for day in day_names:
+        for link in links:
+            pipe.hgetall(keys.link_day(link.id, day))
+            pipe.execute_command("PFCOUNT", keys.link_visitors(link.id, day))
+    replies = iter(pipe.execute())
+    per_day: list[Counter[str]] = []
+    day_visitors: list[int] = []
+    for _ in day_names:
+        day_total: Counter[str] = Counter()
+        visitors = 0
+        for link in links:
+            fields = Counter({name: int(value) for name, value in next(replies).items()})
+            visitors += int(next(replies))
+            day_total.update(fields)
+            per_link[link.id] += fields.get("k:human", 0)
+        per_day.append(day_total)
+        day_visitors.append(visitors)
+    return per_day, day_visitors
 
 
 def day_counts(fields: Mapping[str, str]) -> Counter[str]:

@@ -357,7 +357,7 @@ class LinkStore:
             destinations = updated.destinations.encode()
             refs = {
                 code: LinkRef(link_id, channel, site, link.share_page, destinations).encode()
-                for code, channel in self._codes_of(updated)
+                for code, channel in self.codes_of(updated)
             }
             pipe.hset(self.keys.codes(updated.domain), mapping=refs)
         announce_link_event(pipe, self.keys, "link.updated", updated.as_json())
@@ -400,7 +400,7 @@ class LinkStore:
         stored = self.r.hget(self.keys.link(link_id), "password")
         return isinstance(stored, str) and password_matches(stored, password)
 
-    def _codes_of(self, link: Link) -> list[tuple[str, str]]:
+    def codes_of(self, link: Link) -> list[tuple[str, str]]:
         """Every (code, variant channel) that resolves to `link`, its own code first."""
         variants = self.r.hgetall(self.keys.variants(link.id))
         return [(link.code, "")] + [(code, channel) for channel, code in sorted(variants.items())]
@@ -409,13 +409,15 @@ class LinkStore:
         """Delete a link, its variants and raw hits; its codes stop resolving at once."""
         link = self.get(link_id)
         pipe = self.r.pipeline(transaction=False)
-        pipe.hdel(self.keys.codes(link.domain), *(code for code, _ in self._codes_of(link)))
-        pipe.delete(
+        pipe.hdel(self.keys.codes(link.domain), *(code for code, _ in self.codes_of(link)))
+        # One DEL per key: redis-py's cluster pipeline takes no multi-key DEL (they share a slot).
+        for key in (
             self.keys.link(link_id),
             self.keys.variants(link_id),
             self.keys.link_hits(link_id),
             self.keys.link_previews(link_id),
-        )
+        ):
+            pipe.delete(key)
         deleted = {"id": link.id, "domain": link.domain, "code": link.code, "url": link.url}
         announce_link_event(pipe, self.keys, "link.deleted", deleted)
         pipe.execute()

@@ -28,7 +28,7 @@ from shortener.errors import Forbidden, InvalidInput, NotFound, TooManyRequests
 from shortener.hits.recording import AGGREGATE_DAYS, Hit, RecordingPolicy, day_of, record_hit
 from shortener.links import Link, LinkStore, Variant, short_url
 from shortener.publishers import Publisher, origin_of
-from shortener.store import Keys
+from shortener.store import SHARDS, Keys
 from shortener.validation import MAX_TITLE_LENGTH, validate_target_url
 
 # The buttons share.js can draw, in its default order. Each but `more` shares its own share
@@ -196,7 +196,8 @@ def page_link(links: LinkStore, publisher: Publisher, url: str) -> Link:
 def _count(r: redis.Redis, keys: Keys, link_id: int, time_ms: int, *fields: str) -> None:
     day = day_of(time_ms)
     pipe = r.pipeline(transaction=False)
-    for key in (keys.link_day(link_id, day), keys.global_day(day)):
+    # Any instance-wide shard can hold a count (the shards are summed): the link's spreads them.
+    for key in (keys.link_day(link_id, day), keys.global_day(day, link_id % SHARDS)):
         for field in fields:
             pipe.hincrby(key, field, 1)
         pipe.expire(key, AGGREGATE_DAYS * 86_400)

@@ -21,15 +21,27 @@ link lives in one slot and per-link work never crosses slots):
     lumen:{l:42}:d:20261126          hash: link 42's aggregates for one UTC day
     lumen:{l:42}:u:20261126          HyperLogLog: link 42's visitors that day
     lumen:{l:42}:pv                  hash: app channel -> "<ms>|<ip hash>" of its latest preview
-    lumen:hits                       stream: every hit, compact (no UA or referrer), capped
-    lumen:{g}:d:20261126             hash: instance-wide aggregates for one day
-    lumen:{g}:u:20261126             HyperLogLog: instance-wide visitors that day (one key: a
-                                     single-key PFCOUNT is cached by Redis, a multi-key one merges)
-    lumen:{g}:top:20261126           sorted set: link id -> human clicks that day
+    lumen:{g3}:d:20261126            hash: instance-wide aggregates of one day in shard `{g3}`
+                                     (one of SHARD_TAGS)
+    lumen:{g3}:u:20261126            HyperLogLog: that day's visitors whose hash falls in that shard
+    lumen:{g3}:top:20261126          sorted set: link id -> human clicks that day, in that shard
+    lumen:{g3}:hits                  stream: every hit of that shard, compact (no UA or referrer)
+    lumen:{g}:d:20261126             hash: the day's merged instance-wide aggregates: hits recorded
+                                     late (after the day closed) and, once the day is compacted,
+                                     the shards' sums with `uv` (their visitors) as the marker
+    lumen:{g}:u:20261126             HyperLogLog: visitors of the hits recorded late that day
+    lumen:{g}:top:20261126           sorted set: the merged top links of the day
+    lumen:{g}:hits                   stream: every hit recorded late, compact
     lumen:events                     stream: link events (link.created/updated/deleted) for webhooks
     lumen:webhooks                   hash: webhook id -> {"id", "url", "events", "secret", ...}
     lumen:webhooks:queue             sorted set: delivery job (JSON) -> when it is due (epoch ms)
     lumen:webhook:<id>:deliveries    list: the webhook's last deliveries, newest first
+    lumen:schema                     the key scheme's version (set by `python -m shortener migrate`)
+
+Instance-wide writes are spread over the hash tags of SHARD_TAGS, so on Redis Cluster no single
+slot takes every write; a hit goes to the shard of its visitor hash (`Keys.shard_of`), so a visitor
+is in one shard's HyperLogLog only and a day's unique visitors are the sum of the shards'. Reads
+merge the shards; a closed day is compacted once into the `{g}` copy (`shortener.figures`).
 
 Day aggregates store these fields: `k:<kind>`, `orphan`; for human hits
 `a:<source>|<channel>|<evidence>` (written by the recording script and read back by
@@ -52,17 +64,28 @@ from __future__ import annotations
 import hashlib
 import threading
 import weakref
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
+from urllib.parse import unquote, urlsplit
 
 import gevent
 import redis
 from gevent import monkey
 from redis.backoff import NoBackoff
+from redis.cluster import ClusterNode, RedisCluster
 from redis.retry import Retry
 
 NO_VALUE = "-"
+# The hash tags the instance-wide day aggregates and streams are spread over. Their slots fall one
+# in each eighth of the 16,384 slots, so a cluster whose masters split the slots evenly (2, 4 or 8
+# of them, as `redis-cli --cluster create` does) holds as many shards on each; `g4`..`g9` would
+# not (`{gk}` and `{gk+4}` hash to neighbouring slots). Changing them needs a migration.
+SHARD_TAGS = ("g0", "g1", "g2", "g3", "g10", "g11", "g12", "g13")
+SHARDS = len(SHARD_TAGS)
+# The key scheme this code reads and writes (1: one instance-wide `lumen:hits` stream).
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,17 +143,46 @@ class Keys:
     def link_previews(self, link_id: int) -> str:
         return f"{self.link(link_id)}:pv"
 
-    def all_hits(self) -> str:
+    def schema(self) -> str:
+        return f"{self.prefix}:schema"
+
+    def legacy_all_hits(self) -> str:
+        """Key scheme 1's single instance-wide stream (moved by `python -m shortener migrate`)."""
         return f"{self.prefix}:hits"
 
-    def global_day(self, day: str) -> str:
-        return f"{self.prefix}:{{g}}:d:{day}"
+    def migrating_hits(self) -> str:
+        """Where the migration builds the merged late-hits stream (its slot: `{g}`)."""
+        return f"{self.all_hits()}:migrating"
 
-    def global_visitors(self, day: str) -> str:
-        return f"{self.prefix}:{{g}}:u:{day}"
+    def cache_events(self) -> str:
+        """The pub/sub channel on which instances announce edits (see shortener.cache_events)."""
+        return f"{self.prefix}:cache-events"
 
-    def global_top_links(self, day: str) -> str:
-        return f"{self.prefix}:{{g}}:top:{day}"
+    @staticmethod
+    def shard_of(visitor: str) -> int:
+        """The instance-wide shard a visitor's hits are counted in (stable, spread evenly).
+
+        >>> Keys.shard_of("3f2a9c0b1d4e") == Keys.shard_of("3f2a9c0b1d4e") < SHARDS
+        True
+        """
+        return zlib.crc32(visitor.encode()) % SHARDS
+
+    def _instance(self, shard: int | None) -> str:
+        return f"{self.prefix}:{{{'g' if shard is None else SHARD_TAGS[shard]}}}"
+
+    def all_hits(self, shard: int | None = None) -> str:
+        """The compact stream of every hit of one shard (None: the hits recorded late)."""
+        return f"{self._instance(shard)}:hits"
+
+    def global_day(self, day: str, shard: int | None = None) -> str:
+        """Instance-wide aggregates of a day: one shard's, or (None) the merged copy."""
+        return f"{self._instance(shard)}:d:{day}"
+
+    def global_visitors(self, day: str, shard: int | None = None) -> str:
+        return f"{self._instance(shard)}:u:{day}"
+
+    def global_top_links(self, day: str, shard: int | None = None) -> str:
+        return f"{self._instance(shard)}:top:{day}"
 
     def link_events(self) -> str:
         return f"{self.prefix}:events"
@@ -145,35 +197,118 @@ class Keys:
         return f"{self.prefix}:webhook:{webhook_id}:deliveries"
 
 
-def limiter_storage_uri(url: str) -> str:
-    """The `limits` storage URI of a Redis URL: it spells unix sockets its own way.
+# Redis Cluster URL schemes (a comma-separated list of nodes) -> whether they use TLS.
+CLUSTER_SCHEMES = {"redis+cluster": False, "rediss+cluster": True}
 
-    >>> limiter_storage_uri("unix:///var/lumen/redis.sock")
-    'redis+unix:///var/lumen/redis.sock'
-    >>> limiter_storage_uri("rediss://cache.example:6380/0")
-    'rediss://cache.example:6380/0'
+
+@dataclass(frozen=True, slots=True)
+class ClusterAddress:
+    """A Redis Cluster URL taken apart: its nodes, TLS and credentials."""
+
+    nodes: tuple[tuple[str, int], ...]
+    tls: bool
+    username: str | None = None
+    password: str | None = None
+
+
+def cluster_address(url: str) -> ClusterAddress | None:
+    """The cluster a `redis+cluster://` or `rediss+cluster://` URL names; None for other URLs.
+
+    >>> address = cluster_address("rediss+cluster://:pw@10.0.0.1:7000,[::1]:7001")
+    >>> address.nodes, address.tls, address.password
+    ((('10.0.0.1', 7000), ('::1', 7001)), True, 'pw')
+    >>> cluster_address("redis://localhost:6379/0") is None
+    True
     """
+    scheme, separator, rest = url.partition("://")
+    if not separator or scheme.lower() not in CLUSTER_SCHEMES:
+        return None
+    netloc = rest.split("/", 1)[0].split("?", 1)[0]
+    credentials, _, hosts = netloc.rpartition("@")
+    username, _, password = credentials.partition(":")
+    nodes = []
+    for host in hosts.split(","):
+        parts = urlsplit(f"//{host.strip()}")
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        if not parts.hostname or port is None:
+            raise ValueError(
+                f"REDIS_URL lists {host!r}: write each cluster node as host:port, "
+                "such as redis+cluster://10.0.0.1:7000,10.0.0.2:7000"
+            )
+        nodes.append((parts.hostname, port))
+    return ClusterAddress(
+        tuple(nodes),
+        CLUSTER_SCHEMES[scheme.lower()],
+        unquote(username) or None,
+        unquote(password) or None,
+    )
+
+
+def limiter_storage(
+    url: str, timeout: float | None = None
+) -> tuple[str, dict[str, float | str | bool]]:
+    """The `limits` storage URI and options of a Redis URL (it spells unix sockets and TLS
+    clusters its own way).
+
+    >>> limiter_storage("unix:///var/lumen/redis.sock")
+    ('redis+unix:///var/lumen/redis.sock', {})
+    >>> limiter_storage("rediss+cluster://cache.example:7000", 1.0)[0]
+    'redis+cluster://cache.example:7000'
+    """
+    options: dict[str, float | str | bool] = {}
+    if timeout is not None:
+        options.update(socket_timeout=timeout, socket_connect_timeout=timeout)
     if url.startswith("unix://"):
-        return "redis+" + url
-    return url
+        return "redis+" + url, options
+    address = cluster_address(url)
+    if address is not None and address.tls:
+        return "redis+cluster://" + url.partition("://")[2], {**options, "ssl": True}
+    return url, options
 
 
 def connect(url: str, timeout: float = 0.5) -> redis.Redis:
-    """A client for `url` (redis://, rediss://, unix://) answering str; connects lazily.
+    """A client for `url` answering str; every call gives up after `timeout` seconds.
 
-    Every call gives up after `timeout` seconds (to connect, then to read each reply), and is not
+    redis://, rediss://, unix:// give a `redis.Redis`, which connects lazily; redis+cluster:// and
+    rediss+cluster:// a `RedisCluster` (it reads the slot map when made), which offers the same
+    commands for the keys Lumen uses (see `is_cluster`).
+
+    A call times out after `timeout` seconds (to connect, then to read each reply) and is not
     retried: redis-py's default retries three times with a backoff of up to 10 s, which held
     redirects for over 10 s while Redis was stalled. A failed call fails at once; the redirect
-    then answers from memory and buffers its hit.
+    then answers from memory and buffers its hit. A cluster client retries once, at once, so
+    that a moved slot (a failover, a resharding) costs one slot-map refresh, not an error.
     """
-    return redis.Redis.from_url(
-        url,
+    address = cluster_address(url)
+    if address is None:
+        return redis.Redis.from_url(
+            url,
+            decode_responses=True,
+            health_check_interval=30,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 0),
+        )
+    cluster = RedisCluster(
+        startup_nodes=[ClusterNode(host, port) for host, port in address.nodes],
         decode_responses=True,
-        health_check_interval=30,
+        ssl=address.tls,
+        username=address.username,
+        password=address.password,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
-        retry=Retry(NoBackoff(), 0),
+        health_check_interval=30,
+        retry=Retry(NoBackoff(), 1),
     )
+    return cast(redis.Redis, cluster)
+
+
+def is_cluster(r: object) -> bool:
+    """Whether `r` talks to a Redis Cluster (scripts must then keep to one slot each)."""
+    return isinstance(r, RedisCluster)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,7 +367,12 @@ class ScriptBatcher:
     def run(self, r: redis.Redis, script: LuaScript, keys: list[str], args: list[object]) -> object:
         """Run one script call, in the batch being gathered or in a new one."""
         if self._gather is None:
-            return _evalsha(r, (script, keys, args))
+            if not is_cluster(r):
+                return _evalsha(r, (script, keys, args))
+            [reply] = _send(r, [(script, keys, args)])
+            if isinstance(reply, Exception):
+                raise reply
+            return reply
         with self._lock:
             batch = self._open
             leading = batch is None
@@ -273,7 +413,9 @@ _batchers_lock = threading.Lock()
 
 
 def _send(r: redis.Redis, calls: list[Call]) -> list[object]:
-    """Each call's reply, or the error it met, from one round trip."""
+    """Each call's reply, or the error it met, from one round trip (one per node on a cluster)."""
+    if is_cluster(r):
+        return _send_to_nodes(cast(RedisCluster, r), calls)
     if len(calls) == 1:
         return [_reply_or_error(r, calls[0])]
     try:
@@ -285,6 +427,25 @@ def _send(r: redis.Redis, calls: list[Call]) -> list[object]:
         # An argument Redis cannot take (a lone surrogate, a None): send each call alone, so that
         # only its own caller fails.
         return [_reply_or_error(r, call) for call in calls]
+
+
+def _send_to_nodes(cluster: RedisCluster, calls: list[Call]) -> list[object]:
+    """On a cluster, each node's calls go in one plain pipeline to that node, found from the
+    client's slot map: redis-py's cluster client costs 2-3 times the CPU of a node's own client
+    per command (measured: bench/bench_cluster.py). A call whose slot has moved (a failover, a
+    resharding) is sent again through the cluster client, which refreshes its slot map."""
+    by_node: dict[str, tuple[redis.Redis, list[int]]] = {}
+    for index, (_, keys, _) in enumerate(calls):
+        node = cluster.nodes_manager.get_node_from_slot(cluster.keyslot(keys[0]))
+        by_node.setdefault(node.name, (cluster.get_redis_connection(node), []))[1].append(index)
+    replies: list[object] = [None] * len(calls)
+    for client, indexes in by_node.values():
+        for index, reply in zip(indexes, _send(client, [calls[i] for i in indexes]), strict=True):
+            replies[index] = reply
+    for index, reply in enumerate(replies):
+        if isinstance(reply, redis.exceptions.AskError):  # MOVED or ASK
+            replies[index] = _reply_or_error(cluster, calls[index])
+    return replies
 
 
 def _reply_or_error(r: redis.Redis, call: Call) -> object:
@@ -303,6 +464,11 @@ def _evalsha(r: redis.Redis, call: Call) -> object:
         return r.evalsha(script.sha, len(keys), *keys, *args)
 
 
+def run_in_pipeline(r: redis.Redis, calls: list[Call]) -> list[object]:
+    """Run script calls in one pipeline; each call's reply, or the error it met."""
+    return _pipeline(r, calls)
+
+
 def _pipeline(r: redis.Redis, calls: list[Call]) -> list[object]:
     replies = _execute(r, calls)
     unknown = [
@@ -319,6 +485,8 @@ def _pipeline(r: redis.Redis, calls: list[Call]) -> list[object]:
 def _execute(r: redis.Redis, calls: list[Call]) -> list[object]:
     pipe = r.pipeline(transaction=False)
     for script, keys, args in calls:
-        pipe.evalsha(script.sha, len(keys), *keys, *args)
+        # execute_command: redis-py's cluster pipeline refuses its evalsha method, not the command
+        # (it routes each call by its first key; every key of a Lumen script shares its slot).
+        pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
     replies: list[object] = pipe.execute(raise_on_error=False)
     return replies

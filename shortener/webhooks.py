@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 import redis
 
 from shortener.errors import InvalidInput, NotFound
-from shortener.store import Keys
+from shortener.store import SHARDS, Keys
 from shortener.validation import iso_from_ms, reject_unknown_fields, validate_target_url
 
 EVENTS = ("click", "link.created", "link.updated", "link.deleted")
@@ -221,7 +221,7 @@ def _entry_event(
     stream: str, keys: Keys, entry_id: str, fields: Mapping[str, str]
 ) -> tuple[str, bytes]:
     time_ms = int(entry_id.split("-")[0])
-    if stream == keys.all_hits():
+    if stream != keys.link_events():  # one of the instance-wide hit streams
         data = {
             "link_id": int(fields.get("link", "0") or 0),
             **{name: fields.get(name) for name in ("kind", "source", "channel", "evidence")},
@@ -253,11 +253,13 @@ class WebhookConsumer:
         self.max_attempts = max_attempts
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self.stale_ms = stale_ms
-        self.streams = (keys.link_events(), keys.all_hits())
+        # Link events, and the instance-wide hit streams: each shard's and the late hits'.
+        parts: tuple[int | None, ...] = (*range(SHARDS), None)
+        self.streams = (keys.link_events(), *(keys.all_hits(part) for part in parts))
         self._ready = False
 
     def _ensure_group(self) -> None:
-        """Create the consumer group on both streams (from now on) if it is not there."""
+        """Create the consumer group on every stream (from now on) if it is not there."""
         if self._ready:
             return
         for stream in self.streams:
@@ -284,15 +286,13 @@ class WebhookConsumer:
                     entries.append((stream, entry_id, fields))
                 else:  # trimmed away before anyone delivered it (Redis 6.2 still lists it)
                     self.r.xack(stream, GROUP, entry_id)
-        replies = self.r.xreadgroup(
-            GROUP,
-            self.name,
-            dict.fromkeys(self.streams, ">"),
-            count=READ_BATCH,
-            block=block_ms or None,
-        )
-        for stream, stream_entries in replies or ():
-            entries += [(stream, entry_id, fields) for entry_id, fields in stream_entries]
+        # One stream per read: the streams are in different slots of a Redis Cluster.
+        for stream in self.streams:
+            replies = self.r.xreadgroup(GROUP, self.name, {stream: ">"}, count=READ_BATCH)
+            for _, stream_entries in replies or ():
+                entries += [(stream, entry_id, fields) for entry_id, fields in stream_entries]
+        if not entries and block_ms:
+            time.sleep(block_ms / 1000)  # nothing new anywhere: wait before looking again
         if entries:
             self._queue(entries)
         return self.deliver_due()

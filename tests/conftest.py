@@ -24,12 +24,14 @@ from pathlib import Path
 import pytest
 import redis
 from flask import Flask
+from redis.cluster import RedisCluster
 
 import config
 from shortener.apikeys import create_api_key
 from shortener.app import create_app
 from shortener.embedded_redis import EmbeddedRedis
-from shortener.store import Keys
+from shortener.store import SHARDS, Keys
+from tests.redis_cluster import LocalCluster
 
 DOMAINS = ("go.test", "alt.test")
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,20 +82,68 @@ def redis_server() -> Iterator[EmbeddedRedis]:
     shutil.rmtree(directory, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[LocalCluster]:
+    """A real 3-master Redis Cluster for the whole test session (started on first use, ~2 s)."""
+    cluster = LocalCluster(os.environ.get("REDIS_SERVER_BIN", "")).start()
+    yield cluster
+    cluster.stop()
+
+
+class ClusterTestClient(RedisCluster):
+    """The tests' cluster client: KEYS and CONFIG SET go to every master (redis-py: one)."""
+
+    def keys(self, pattern: str = "*", **kwargs: object) -> list[str]:  # type: ignore[override]
+        return super().keys(pattern, target_nodes=RedisCluster.PRIMARIES, **kwargs)  # type: ignore[no-any-return]
+
+    def config_set(self, name: str, value: object, **kwargs: object) -> object:  # type: ignore[override]
+        return super().config_set(name, value, target_nodes=RedisCluster.PRIMARIES, **kwargs)
+
+
 @pytest.fixture
-def redis_client(redis_server: EmbeddedRedis) -> Iterator[redis.Redis]:
-    """A client of the session's server, on an empty database."""
-    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The Redis a test runs on: "standalone", or also "cluster" in modules marked both_backends."""
+    return str(getattr(request, "param", "standalone"))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run the tests of modules marked `both_backends` on the standalone server and the cluster."""
+    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "both_backends"
+    ):
+        metafunc.parametrize("backend", ["standalone", "cluster"], indirect=True)
+
+
+@pytest.fixture
+def redis_url(backend: str, request: pytest.FixtureRequest) -> str:
+    """The URL of the test's Redis: the session's standalone server or its cluster."""
+    if backend == "cluster":
+        return str(request.getfixturevalue("redis_cluster").url)
+    return str(request.getfixturevalue("redis_server").url)
+
+
+@pytest.fixture
+def redis_client(
+    redis_url: str, backend: str, request: pytest.FixtureRequest
+) -> Iterator[redis.Redis]:
+    """A client of the test's Redis, emptied first (on a cluster, every master)."""
+    if backend == "cluster":
+        port = request.getfixturevalue("redis_cluster").ports[0]
+        client: redis.Redis = ClusterTestClient(  # type: ignore[assignment]
+            "127.0.0.1", port, decode_responses=True, socket_timeout=5
+        )
+    else:
+        client = redis.Redis.from_url(redis_url, decode_responses=True, socket_timeout=5)
     client.flushall()
     yield client
     client.close()
 
 
 @pytest.fixture
-def settings_overrides(redis_server: EmbeddedRedis, tmp_path: Path) -> dict[str, object]:
+def settings_overrides(redis_url: str, tmp_path: Path) -> dict[str, object]:
     """Settings of the test app: two branded domains and a fixed secret."""
     return {
-        "redis_url": redis_server.url,
+        "redis_url": redis_url,
         "data_dir": str(tmp_path / "data"),
         "secret_key": "test-secret",
         "domains": DOMAINS,
@@ -195,6 +245,24 @@ def day_fields(redis_client: redis.Redis, key: str) -> dict[str, str]:
     from shortener.figures import day_counts
 
     return {name: str(n) for name, n in day_counts(redis_client.hgetall(key)).items() if n}
+
+
+def instance_day_fields(redis_client: redis.Redis, day: str) -> dict[str, str]:
+    """The instance's aggregates of one day as Lumen reads them (shards merged, derived fields
+    included), values as strings."""
+    from shortener.figures import day_counts
+    from shortener.hits.instance import read_instance_days
+    from shortener.links import now_ms
+
+    [merged] = read_instance_days(redis_client, Keys(), [day], now_ms())
+    fields = {name: str(n) for name, n in merged.fields.items()}
+    return {name: str(n) for name, n in day_counts(fields).items() if n}
+
+
+def instance_day_keys(redis_client: redis.Redis, day: str) -> list[str]:
+    """The instance-wide day hashes (the merged copy and every shard) of days matching `day`."""
+    parts: tuple[int | None, ...] = (None, *range(SHARDS))
+    return [key for part in parts for key in redis_client.keys(TEST_KEYS.global_day(day, part))]
 
 
 def free_port() -> int:

@@ -50,6 +50,8 @@ MODULE_LAYERS = {
     "shortener.embedded_redis": STORE,
     "shortener.apikeys": DOMAIN,
     "shortener.bulk": DOMAIN,
+    "shortener.cache_events": DOMAIN,
+    "shortener.migration": DOMAIN,
     "shortener.charts": DOMAIN,
     "shortener.codes": DOMAIN,
     "shortener.context": DOMAIN,

@@ -6,13 +6,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from redis.cluster import RedisCluster
 
 from shortener.analytics.attribution import classify_hit
 from shortener.errors import InvalidInput
 from shortener.figures import DayRange, day_range, load_stats, select_links
 from shortener.hits.recording import Hit, RecordingPolicy, record_hit, record_orphan
 from shortener.links import Link
+from shortener.store import SHARDS, is_cluster
 from tests.conftest import DOMAINS
+
+pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
 
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -316,18 +320,28 @@ def test_shares_block_joins_shares_made_observed_and_tagged_clicks(ctx, mix, sen
 
 
 def test_reading_cost_depends_on_days_not_on_hits(ctx, mix, send):
+    r = ctx.redis
+    on_every_node = {"target_nodes": RedisCluster.PRIMARIES} if is_cluster(r) else {}
+
     def commands_for(days: DayRange) -> dict[str, int]:
-        ctx.redis.config_resetstat()
-        load_stats(ctx.redis, ctx.keys, days)
-        info = ctx.redis.info("commandstats")
+        r.config_resetstat(**on_every_node)
+        load_stats(r, ctx.keys, days)
+        infos = r.info("commandstats", **on_every_node)
+        nodes = infos.values() if is_cluster(r) else [infos]
         return {
-            name: int(info[f"cmdstat_{name}"]["calls"]) for name in ("hgetall", "pfcount", "zrange")
+            name: sum(int(info.get(f"cmdstat_{name}", {}).get("calls", 0)) for info in nodes)
+            for name in ("hgetall", "pfcount", "zrange")
         }
 
+    # The first read of closed days compacts them: their merged copy and every shard, once.
+    first = commands_for(DayRange(DAY1, DAY3))
+    assert first == dict.fromkeys(("hgetall", "pfcount", "zrange"), 3 * (1 + SHARDS))
     before = commands_for(DayRange(DAY1, DAY3))
     for n in range(50):
         send(mix, CHROME, at=ms(DAY1, 6, n), visitor=f"extra-{n}")
     assert commands_for(DayRange(DAY1, DAY3)) == before == {"hgetall": 3, "pfcount": 3, "zrange": 3}
+    # Hits recorded after their day closed go to its merged copy, which the reader reads.
+    assert load_stats(r, ctx.keys, DayRange(DAY1, DAY1)).totals.human == 8 + 50
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT, served_lumen
+from tests.conftest import ROOT, process_environ, served_lumen
 
 PIPELINED = 1000
 ANSWER = b'"status":"ok"'  # the end of one answer to GET /healthz
@@ -74,17 +74,28 @@ def test_a_busy_keep_alive_connection_does_not_starve_the_others(one_worker):
     assert answered_before_other < PIPELINED / 2
 
 
-def test_worker_init_freezes_the_objects_loading_made():
+def test_worker_init_freezes_the_objects_loading_made_and_listens_for_edits():
     # In a child process: gunicorn.conf.py monkey-patches with gevent first thing, as gunicorn's
     # master must, and that must not happen to the test process.
     check = (
-        "import gc, runpy\n"
+        "import gc, runpy, types\n"
         f"hooks = runpy.run_path({str(ROOT / 'gunicorn.conf.py')!r})\n"
         "before = gc.get_freeze_count()\n"
         "hooks['post_worker_init'](None)\n"
-        "print(gc.get_freeze_count() > before)\n"
+        "frozen = gc.get_freeze_count() > before\n"
+        "started = []\n"
+        "events = types.SimpleNamespace(start=lambda: started.append(1))\n"
+        "ctx = types.SimpleNamespace(cache_events=events)\n"
+        "app = types.SimpleNamespace(extensions={'lumen': ctx})\n"
+        "hooks['post_worker_init'](types.SimpleNamespace(wsgi=app))\n"
+        "print(frozen, started == [1])\n"
     )
     run = subprocess.run(
-        [sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", check],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=process_environ(LUMEN_WEBHOOKS_IN_WORKERS="0"),  # the fake app has no Redis
     )
-    assert run.stdout.strip() == "True", run.stderr
+    assert run.stdout.strip() == "True True", run.stderr

@@ -9,6 +9,7 @@ Reading goes in batches, so an export never holds a whole stream in memory.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -17,7 +18,7 @@ import redis
 from shortener.analytics.user_agents import classify_user_agent
 from shortener.analytics.vocabulary import Kind
 from shortener.hits.recording import StoredAttribution
-from shortener.store import NO_VALUE, Keys
+from shortener.store import NO_VALUE, SHARDS, Keys
 
 BATCH = 500
 # The columns of an export: the stored fields (hits.recording.LINK_STREAM_FIELDS and
@@ -73,14 +74,35 @@ def _raw_hit(entry_id: str, stored: dict[str, str], link_id: int | None) -> RawH
 def iter_hits(
     r: redis.Redis, keys: Keys, start_ms: int, end_ms: int, link_id: int | None = None
 ) -> Iterator[RawHit]:
-    """The hits from `start_ms` to `end_ms` inclusive, oldest first: a link's or the instance's."""
-    stream = keys.all_hits() if link_id is None else keys.link_hits(link_id)
+    """The hits from `start_ms` to `end_ms` inclusive, oldest first: a link's, or the instance's
+    (its shards' streams and the stream of hits recorded late, merged by time)."""
+    if link_id is not None:
+        for entry_id, fields in stream_entries(r, keys.link_hits(link_id), start_ms, end_ms):
+            yield _raw_hit(entry_id, fields, link_id)
+        return
+    streams = [keys.all_hits(shard) for shard in (*range(SHARDS), None)]
+    merged = heapq.merge(
+        *(stream_entries(r, stream, start_ms, end_ms) for stream in streams), key=entry_order
+    )
+    for entry_id, fields in merged:
+        yield _raw_hit(entry_id, fields, None)
+
+
+def entry_order(entry: tuple[str, dict[str, str]]) -> tuple[int, int]:
+    """A stream entry's id as numbers, to order entries of several streams by time."""
+    ms, _, sequence = entry[0].partition("-")
+    return int(ms), int(sequence)
+
+
+def stream_entries(
+    r: redis.Redis, stream: str, start_ms: int, end_ms: int
+) -> Iterator[tuple[str, dict[str, str]]]:
+    """One stream's entries from `start_ms` to `end_ms` inclusive, oldest first, in batches."""
     lower: str = str(start_ms)
     upper = f"{end_ms}-18446744073709551615"
     while True:
         entries = r.xrange(stream, lower, upper, count=BATCH)
-        for entry_id, fields in entries:
-            yield _raw_hit(entry_id, fields, link_id)
+        yield from entries
         if len(entries) < BATCH:
             return
         lower = f"({entries[-1][0]}"

@@ -23,7 +23,7 @@ import redis
 from config import Settings
 from shortener.analytics.attribution import Attribution
 from shortener.analytics.vocabulary import DARK_SOURCES, Evidence
-from shortener.store import NO_VALUE, Keys, LuaScript, run_script
+from shortener.store import NO_VALUE, SHARDS, Keys, LuaScript, is_cluster, run_script
 
 V = TypeVar("V")
 
@@ -34,6 +34,9 @@ MAX_LANGUAGE = 16
 AGGREGATE_DAYS = 800
 # A hit recorded within this many ms of its own time is live: its stream id is the server's.
 LIVE_MS = 2000
+# A day is closed this long after its end: later hits of it go to its merged instance-wide copy,
+# and readers may compact its shards (longer than any request can take to reach Redis).
+CLOSE_GRACE_MS = 10 * 60_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,17 +204,23 @@ LINK_STREAM_FIELDS = (
 # The fields of an entry of the instance-wide stream.
 ALL_STREAM_FIELDS = ("link", "kind", "source", "channel", "evidence")
 
-RECORD_HIT_KEYS = (
+# The recording script's keys: a link's own (one hash tag, one slot), then the instance-wide ones
+# of the hit's shard (another hash tag). On standalone Redis one script (RECORD_HIT) writes both;
+# on Redis Cluster it runs as a per-link script then an instance-wide one (see record_hit).
+RECORD_LINK_HIT_KEYS = (
     "link",  # hash: the link's record and running totals
     "link_hits",  # stream: the link's raw hits
     "link_day",  # hash: the link's aggregates of the hit's day
     "link_visitors",  # HyperLogLog: the link's visitors that day
     "link_previews",  # hash: app channel -> "<ms>|<ip hash>" of its latest preview
-    "all_hits",  # stream: every hit, compact
-    "global_day",  # hash: the instance's aggregates of the day
-    "global_visitors",  # HyperLogLog: the instance's visitors that day
-    "global_top_links",  # sorted set: link id -> human clicks that day
 )
+RECORD_INSTANCE_HIT_KEYS = (
+    "all_hits",  # stream: every hit of the shard, compact
+    "global_day",  # hash: the shard's instance-wide aggregates of the day
+    "global_visitors",  # HyperLogLog: the shard's visitors that day
+    "global_top_links",  # sorted set: link id -> human clicks that day, in the shard
+)
+RECORD_HIT_KEYS = RECORD_LINK_HIT_KEYS + RECORD_INSTANCE_HIT_KEYS
 RECORD_HIT_ARGS = (
     "now",  # the hit's time, epoch ms
     "count",  # "1": record; "0": only read the link's state (HEAD)
@@ -231,6 +240,7 @@ RECORD_HIT_ARGS = (
     "ua",
     "variant",  # the share variant's channel, or NO_VALUE
     "cap",  # raw hits kept per link stream
+    "all_cap",  # raw hits kept per instance-wide stream (one per shard)
     "min_id",  # raw hits older than this (epoch ms) are trimmed
     "window",  # preview-correlation window, ms
     "link_id",
@@ -241,6 +251,26 @@ RECORD_HIT_ARGS = (
     "dests",  # the link's destinations the caller chose from ('' for none; '*': no choice made)
     "destination",  # the chosen destination's label (human clicks count `dst:<label>`), or NO_VALUE
     "unlocked",  # "1": the visitor gave the link's password (a locked human hit is not recorded)
+)
+# The instance-wide script's arguments: the hit as the per-link script attributed it, and `total`,
+# the link's hit count the per-link script returned (it paces the trimming of the stream).
+RECORD_INSTANCE_HIT_ARGS = (
+    "now",
+    "kind",
+    "source",
+    "channel",
+    "evidence",
+    "device",
+    "os",
+    "browser",
+    "lang",
+    "visitor",
+    "link_id",
+    "all_cap",
+    "min_id",
+    "ttl",
+    "live",
+    "total",
 )
 
 
@@ -256,6 +286,13 @@ def _named(names: tuple[str, ...], table: str, source: str) -> str:
     return f"local {table[0]} = {{{listed}}}\n{source}"
 
 
+def named_script(
+    name: str, key_names: tuple[str, ...], arg_names: tuple[str, ...], body: str
+) -> LuaScript:
+    """A script whose body reads its keys as `K.<name>` and its arguments as `A.<name>`."""
+    return LuaScript(name, _named(key_names, "KEYS", _named(arg_names, "ARGV", body)))
+
+
 def _in_order(names: tuple[str, ...], values: Mapping[str, V]) -> list[V]:
     """The values of `names`, in order; a name missing or unknown is a programming error."""
     if values.keys() != set(names):
@@ -263,23 +300,11 @@ def _in_order(names: tuple[str, ...], values: Mapping[str, V]) -> list[V]:
     return [values[name] for name in names]
 
 
-# Records one hit of a link: checks that the link exists and can still be followed, credits a
-# dark click to a recent preview, bumps the link's and the instance's day aggregates and appends
-# the raw hit to both streams, all atomically, in one round trip.
-# Returns {status, url, channel, evidence, source, dark, sender_test, expires_at, options, locked};
-# status 0 = no such link, -1 = the link's destinations are not the caller's (then {-1, the
-# stored destinations}: choose again), 410 = expired or out of clicks (url, reason), else the
-# redirect status. A human hit of a password-protected link is recorded only when unlocked.
-RECORD_HIT = LuaScript(
-    "record_hit",
-    _named(
-        RECORD_HIT_KEYS,
-        "KEYS",
-        _named(
-            RECORD_HIT_ARGS,
-            "ARGV",
-            _lua_caps()
-            + """
+# The per-link part of recording a hit: checks that the link exists and can still be followed,
+# credits a dark click to a recent preview, bumps the link's day aggregates and appends the raw
+# hit to its stream. Returns early {status, url, ...} for no link (status 0), a gone link (410:
+# url, reason), a replay already recorded (found by its hit id), and a read (count "0").
+_LINK_PART = """
 local link = redis.call('HMGET', K.link,
   'url', 'redirect_status', 'expires_at', 'max_clicks', 'human', 'dests', 'options', 'password')
 if not link[1] then return {0} end
@@ -331,7 +356,15 @@ elseif kind == 'human' and evidence == 'none' then
     end
   end
 end
+"""
 
+# What both parts use once the hit's attribution is settled: `count` bumps a day hash, and
+# `stream_id` gives a raw hit its stream id.
+_WRITERS = (
+    _lua_caps()
+    + """
+local ttl = tonumber(A.ttl)
+local live = A.live == '1'
 -- Each day key gets its time-to-live when the day's first hit of a kind creates it. A human hit's
 -- attribution is one field (encode_attribution in Python; decode_attribution reads it back).
 -- An open-ended family keeps at most CAPS[family] values a day (`n:<family>` counts them);
@@ -363,28 +396,9 @@ local function count(key, ttl)
   if first and ttl > 0 then redis.call('EXPIRE', key, ttl) end
   return first_human
 end
-local ttl = tonumber(A.ttl)
-local link_first_human = count(K.link_day, ttl)
-if kind == 'human' and A.destination ~= '-' then
-  redis.call('HINCRBY', K.link_day, 'dst:' .. A.destination, 1)
-end
-local global_first_human = count(K.global_day, ttl)
-local total = redis.call('HINCRBY', K.link, 'hits', 1)
-if kind == 'human' then
-  redis.call('HINCRBY', K.link, 'human', 1)
-  redis.call('PFADD', K.link_visitors, A.visitor)
-  redis.call('PFADD', K.global_visitors, A.visitor)
-  redis.call('ZINCRBY', K.global_top_links, 1, A.link_id)
-  if ttl > 0 and link_first_human then redis.call('EXPIRE', K.link_visitors, ttl) end
-  if ttl > 0 and global_first_human then
-    redis.call('EXPIRE', K.global_visitors, ttl)
-    redis.call('EXPIRE', K.global_top_links, ttl)
-  end
-end
 
 -- A stream id carries the hit's own time. A live hit takes the server's id ('*'); a hit recorded
 -- later (the demo's history) gets its own time, or the next sequence after the newest entry.
-local live = A.live == '1'
 local function stream_id(key)
   if live then return '*' end
   local top = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)[1]
@@ -394,40 +408,108 @@ local function stream_id(key)
   end
   return A.now .. '-0'
 end
-local cap = tonumber(A.cap)
--- The fields of LINK_STREAM_FIELDS and ALL_STREAM_FIELDS, in that order.
-redis.call('XADD', K.link_hits, 'MAXLEN', '~', cap, stream_id(K.link_hits), 'id', A.hit_id,
+"""
+)
+
+_LINK_WRITES = """
+local link_first_human = count(K.link_day, ttl)
+if kind == 'human' and A.destination ~= '-' then
+  redis.call('HINCRBY', K.link_day, 'dst:' .. A.destination, 1)
+end
+local total = redis.call('HINCRBY', K.link, 'hits', 1)
+if kind == 'human' then
+  redis.call('HINCRBY', K.link, 'human', 1)
+  redis.call('PFADD', K.link_visitors, A.visitor)
+  if ttl > 0 and link_first_human then redis.call('EXPIRE', K.link_visitors, ttl) end
+end
+-- The fields of LINK_STREAM_FIELDS, in that order.
+redis.call('XADD', K.link_hits, 'MAXLEN', '~', tonumber(A.cap), stream_id(K.link_hits),
+  'id', A.hit_id,
   'kind', kind, 'source', source, 'channel', channel, 'evidence', evidence, 'lang', A.lang,
   'visitor', A.visitor, 'sender_test', sender_test, 'referrer', A.referrer, 'ua', A.ua)
-redis.call('XADD', K.all_hits, 'MAXLEN', '~', cap * 10, stream_id(K.all_hits),
-  'link', A.link_id, 'kind', kind, 'source', source, 'channel', channel, 'evidence', evidence)
 -- Trimming by age walks the stream head; once every 64 hits is enough (MINID ~ is approximate).
 if total % 64 == 1 then redis.call('XTRIM', K.link_hits, 'MINID', '~', A.min_id) end
+"""
+
+# The instance-wide part: the shard's day aggregates, visitors, top links and compact stream.
+_INSTANCE_WRITES = """
+local global_first_human = count(K.global_day, ttl)
+if kind == 'human' then
+  redis.call('PFADD', K.global_visitors, A.visitor)
+  redis.call('ZINCRBY', K.global_top_links, 1, A.link_id)
+  if ttl > 0 and global_first_human then
+    redis.call('EXPIRE', K.global_visitors, ttl)
+    redis.call('EXPIRE', K.global_top_links, ttl)
+  end
+end
+-- The fields of ALL_STREAM_FIELDS, in that order.
+redis.call('XADD', K.all_hits, 'MAXLEN', '~', tonumber(A.all_cap), stream_id(K.all_hits),
+  'link', A.link_id, 'kind', kind, 'source', source, 'channel', channel, 'evidence', evidence)
 if total % 64 == 2 then redis.call('XTRIM', K.all_hits, 'MINID', '~', A.min_id) end
+"""
+
+_LINK_REPLY = """
 return {status, link[1], channel, evidence, source, dark, sender_test, link[3] or '', options,
-  locked_flag}
-""",
-        ),
-    ),
+  locked_flag, total}
+"""
+
+# Records one hit on standalone Redis: both parts, atomically, in one round trip.
+# Returns {status, url, channel, evidence, source, dark, sender_test, expires_at, options, locked,
+# total} (total only for a hit recorded now); status 0 = no such link, -1 = the link's
+# destinations are not the caller's ({-1, the stored ones}: choose again), 410 = expired or out
+# of clicks (url, reason), else the redirect status.
+RECORD_HIT = named_script(
+    "record_hit",
+    RECORD_HIT_KEYS,
+    RECORD_HIT_ARGS,
+    _LINK_PART + _WRITERS + _LINK_WRITES + _INSTANCE_WRITES + _LINK_REPLY,
+)
+# On Redis Cluster: the per-link part alone (one slot), with RECORD_HIT's reply...
+RECORD_LINK_HIT = named_script(
+    "record_link_hit",
+    RECORD_LINK_HIT_KEYS,
+    RECORD_HIT_ARGS,
+    _LINK_PART + _WRITERS + _LINK_WRITES + _LINK_REPLY,
+)
+# ...then, for a hit it recorded, the instance-wide part on the shard's slot.
+RECORD_INSTANCE_HIT = named_script(
+    "record_instance_hit",
+    RECORD_INSTANCE_HIT_KEYS,
+    RECORD_INSTANCE_HIT_ARGS,
+    """
+local now, kind = tonumber(A.now), A.kind
+local source, channel, evidence = A.source, A.channel, A.evidence
+local total = tonumber(A.total)
+"""
+    + _WRITERS
+    + _INSTANCE_WRITES
+    + "return 1\n",
 )
 
 # Counts a hit on a code no link owns, in the instance's day aggregates.
-RECORD_ORPHAN = LuaScript(
+RECORD_ORPHAN = named_script(
     "record_orphan",
-    _named(
-        ("global_day",),
-        "KEYS",
-        _named(
-            ("ttl",),
-            "ARGV",
-            """
+    ("global_day",),
+    ("ttl",),
+    """
 redis.call('HINCRBY', K.global_day, 'orphan', 1)
 if tonumber(A.ttl) > 0 then redis.call('EXPIRE', K.global_day, tonumber(A.ttl)) end
 return 1
 """,
-        ),
-    ),
 )
+
+
+def instance_shard(keys: Keys, hit: Hit, now_ms: int) -> int | None:
+    """The instance-wide shard a hit is counted in: its visitor's, or None (the day's merged copy)
+    for a hit recorded after its day closed (`CLOSE_GRACE_MS`), as its shards may be compacted."""
+    if now_ms >= day_end_ms(hit.time_ms) + CLOSE_GRACE_MS:
+        return None
+    return keys.shard_of(hit.visitor)
+
+
+def day_end_ms(time_ms: int) -> int:
+    """The first millisecond after the UTC day of `time_ms`."""
+    return (time_ms // 86_400_000 + 1) * 86_400_000
 
 
 def record_hit(
@@ -445,23 +527,32 @@ def record_hit(
     destination: str = NO_VALUE,
     unlocked: bool = False,
 ) -> Outcome | None:
-    """Resolve and (when `count`) record a hit of one link in one round trip; None if it is gone.
+    """Resolve and (when `count`) record a hit of one link; None if the link is gone.
 
     `destinations` are the link's as the caller knows them (None: the caller chooses none) and
     `destination` the label it chose; when the stored destinations differ nothing is recorded
-    and the Outcome carries them (`stored_destinations`) to choose again.
+    and the Outcome carries them (`stored_destinations`) to choose again. A human hit of a
+    password-protected link is recorded only when `unlocked`.
+
+    Standalone Redis: one script call (RECORD_HIT). Redis Cluster: the per-link script on the
+    link's slot, then, only for a hit it recorded, the instance-wide one on the shard's slot (it
+    needs the per-link script's verdict and attribution, so the two cannot share a pipeline).
     """
     day = day_of(hit.time_ms)
-    script_keys = {
+    now = time.time_ns() // 1_000_000
+    shard = instance_shard(keys, hit, now)
+    link_keys = {
         "link": keys.link(link_id),
         "link_hits": keys.link_hits(link_id),
         "link_day": keys.link_day(link_id, day),
         "link_visitors": keys.link_visitors(link_id, day),
         "link_previews": keys.link_previews(link_id),
-        "all_hits": keys.all_hits(),
-        "global_day": keys.global_day(day),
-        "global_visitors": keys.global_visitors(day),
-        "global_top_links": keys.global_top_links(day),
+    }
+    instance_keys = {
+        "all_hits": keys.all_hits(shard),
+        "global_day": keys.global_day(day, shard),
+        "global_visitors": keys.global_visitors(day, shard),
+        "global_top_links": keys.global_top_links(day, shard),
     }
     args: dict[str, object] = {
         "now": hit.time_ms,
@@ -482,23 +573,42 @@ def record_hit(
         "ua": hit.user_agent,
         "variant": _text(variant_channel),
         "cap": policy.retention_count,
+        "all_cap": policy.retention_count * 10 // SHARDS,
         "min_id": max(0, hit.time_ms - policy.retention_days * 86_400_000),
         "window": policy.preview_window_ms,
         "link_id": link_id,
         "ttl": AGGREGATE_DAYS * 86_400,
-        "live": 1 if abs(time.time_ns() // 1_000_000 - hit.time_ms) < LIVE_MS else 0,
+        "live": 1 if abs(now - hit.time_ms) < LIVE_MS else 0,
         "hit_id": hit.hit_id,
         "replay": 1 if replay else 0,
         "dests": "*" if destinations is None else destinations,
         "destination": destination,
         "unlocked": 1 if unlocked else 0,
     }
-    reply = run_script(
-        r,
-        RECORD_HIT,
-        _in_order(RECORD_HIT_KEYS, script_keys),
-        _in_order(RECORD_HIT_ARGS, args),
-    )
+    if not is_cluster(r):
+        reply = run_script(
+            r,
+            RECORD_HIT,
+            _in_order(RECORD_HIT_KEYS, {**link_keys, **instance_keys}),
+            _in_order(RECORD_HIT_ARGS, args),
+        )
+    else:
+        reply = run_script(
+            r,
+            RECORD_LINK_HIT,
+            _in_order(RECORD_LINK_HIT_KEYS, link_keys),
+            _in_order(RECORD_HIT_ARGS, args),
+        )
+        # Only a hit the per-link part recorded now has a total (a replay it found recorded, a
+        # gone link and HEAD's read have none): the instance-wide part follows it.
+        if count and len(reply) > 10:
+            args.update(source=reply[4], channel=reply[2], evidence=reply[3], total=reply[10])
+            run_script(
+                r,
+                RECORD_INSTANCE_HIT,
+                _in_order(RECORD_INSTANCE_HIT_KEYS, instance_keys),
+                _in_order(RECORD_INSTANCE_HIT_ARGS, {n: args[n] for n in RECORD_INSTANCE_HIT_ARGS}),
+            )
     status = int(reply[0])
     if status == 0:
         return None
@@ -520,5 +630,11 @@ def record_hit(
 
 
 def record_orphan(r: redis.Redis, keys: Keys, hit: Hit) -> None:
-    """Count a hit on an unknown code in the instance's day aggregates."""
-    run_script(r, RECORD_ORPHAN, [keys.global_day(day_of(hit.time_ms))], [AGGREGATE_DAYS * 86_400])
+    """Count a hit on an unknown code in the instance's day aggregates (the visitor's shard)."""
+    shard = instance_shard(keys, hit, time.time_ns() // 1_000_000)
+    run_script(
+        r,
+        RECORD_ORPHAN,
+        [keys.global_day(day_of(hit.time_ms), shard)],
+        [AGGREGATE_DAYS * 86_400],
+    )

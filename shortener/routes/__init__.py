@@ -40,10 +40,14 @@ class RateLimit:
     limits: list[RateLimitItem]
 
     @classmethod
-    def build(cls, storage_uri: str, rate: str, key_prefix: str) -> RateLimit:
-        """Limits of `rate` ("10 per hour; 100 per day") kept under `key_prefix`."""
-        storage = storage_from_string(storage_uri, key_prefix=key_prefix)
-        return cls(MovingWindowRateLimiter(storage), parse_many(rate))
+    def build(
+        cls, storage: tuple[str, dict[str, float | str | bool]], rate: str, key_prefix: str
+    ) -> RateLimit:
+        """Limits of `rate` ("10 per hour; 100 per day") kept under `key_prefix`, in the
+        `limits` storage (URI and options) `storage` names."""
+        uri, options = storage
+        windows = storage_from_string(uri, key_prefix=key_prefix, **options)
+        return cls(MovingWindowRateLimiter(windows), parse_many(rate))
 
     def hit(self, *identifiers: str) -> int | None:
         """Count one hit; None while within every limit, else the seconds until a retry."""

@@ -64,7 +64,7 @@ def update_link(link_id: int) -> Response:
     """Edit a link's target, title, tags, expiry, click budget or redirect status."""
     ctx = lumen()
     link = ctx.links.update(link_id, json_body())
-    ctx.link_cache.clear()
+    ctx.cache_events.announce((link.domain, code) for code, _ in ctx.links.codes_of(link))
     return jsonify(link.as_json())
 
 
@@ -72,8 +72,10 @@ def update_link(link_id: int) -> Response:
 def delete_link(link_id: int) -> tuple[str, int]:
     """Delete a link and its share variants."""
     ctx = lumen()
+    link = ctx.links.get(link_id)
+    codes = [(link.domain, code) for code, _ in ctx.links.codes_of(link)]
     ctx.links.delete(link_id)
-    ctx.link_cache.clear()
+    ctx.cache_events.announce(codes)
     return "", 204
 
 

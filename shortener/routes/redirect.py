@@ -100,9 +100,11 @@ def unlock(code: str) -> Response:
     return render_result(follow_code(ctx, request.environ, code, unlocked=True))
 
 
-def limit_password_guesses(app: Flask, storage_uri: str, rate: str, key_prefix: str) -> None:
+def limit_password_guesses(
+    app: Flask, storage: tuple[str, dict[str, float | str | bool]], rate: str, key_prefix: str
+) -> None:
     """Limit the wrong guesses of link passwords per client address and link."""
-    app.extensions["lumen_password_guesses"] = RateLimit.build(storage_uri, rate, key_prefix)
+    app.extensions["lumen_password_guesses"] = RateLimit.build(storage, rate, key_prefix)
 
 
 def _password_form(status: int, error: str = "") -> Response:

@@ -11,6 +11,8 @@ from shortener.hits.recording import day_of
 from tests.conftest import TEST_KEYS, day_fields, stored_hits
 from tests.routes.test_redirect import CHROME, GOOGLEBOT, WHATSAPP_PREVIEW, visit
 
+pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
+
 IPHONE_SAFARI = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"

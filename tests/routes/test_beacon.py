@@ -9,8 +9,10 @@ import pytest
 
 from shortener.hits.recording import day_of
 from shortener.links import now_ms
-from tests.conftest import DOMAINS, TEST_KEYS, day_fields, stored_hits
+from tests.conftest import DOMAINS, TEST_KEYS, day_fields, instance_day_fields, stored_hits
 from tests.routes.sharing import CHROME, ORIGIN, PAGE, send, snapshot
+
+pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
 
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 
@@ -31,7 +33,7 @@ def day_hashes(redis_client, link_id: int) -> tuple[dict[str, str], dict[str, st
     day = day_of(now_ms())
     return (
         day_fields(redis_client, TEST_KEYS.link_day(link_id, day)),
-        day_fields(redis_client, TEST_KEYS.global_day(day)),
+        instance_day_fields(redis_client, day),
     )
 
 
@@ -165,17 +167,17 @@ def test_an_arrival_on_a_spent_link_is_not_counted(client, publisher, page, auth
     ],
 )
 def test_bad_beacons_answer_4xx_and_store_nothing(
-    client, publisher, page, redis_server, payload, origin, status, field
+    client, publisher, page, redis_client, payload, origin, status, field
 ):
     body = {"key": publisher.key, "url": PAGE, "event": "share", "channel": "whatsapp", **payload}
-    before = snapshot(redis_server)
+    before = snapshot(redis_client)
     response = send(
         client, "/api/v1/beacon", {k: v for k, v in body.items() if v is not None}, origin=origin
     )
     assert response.status_code == status, response.get_json()
     assert response.mimetype == "application/problem+json"
     assert response.get_json().get("field") == field
-    assert snapshot(redis_server) == before
+    assert snapshot(redis_client) == before
 
 
 @pytest.mark.parametrize(
@@ -183,16 +185,16 @@ def test_bad_beacons_answer_4xx_and_store_nothing(
     [("", 400), ('{"event": ', 400), ('"share"', 400), ('{"pad": "' + "x" * 2100 + '"}', 413)],
     ids=["empty", "malformed", "not-an-object", "oversized"],
 )
-def test_bodies_that_are_not_small_json_objects(client, publisher, page, redis_server, raw, status):
-    before = snapshot(redis_server)
+def test_bodies_that_are_not_small_json_objects(client, publisher, page, redis_client, raw, status):
+    before = snapshot(redis_client)
     response = send(client, "/api/v1/beacon", None, raw=raw)
     assert response.status_code == status
     assert response.mimetype == "application/problem+json"
-    assert snapshot(redis_server) == before
+    assert snapshot(redis_client) == before
 
 
-def test_an_oversized_body_is_refused_even_without_a_length(client, publisher, page, redis_server):
-    before = snapshot(redis_server)
+def test_an_oversized_body_is_refused_even_without_a_length(client, publisher, page, redis_client):
+    before = snapshot(redis_client)
     body = io.BytesIO(b'{"pad": "' + b"x" * 4000 + b'"}')
     response = client.post(
         "/api/v1/beacon",
@@ -201,7 +203,7 @@ def test_an_oversized_body_is_refused_even_without_a_length(client, publisher, p
         environ_overrides={"CONTENT_LENGTH": "", "wsgi.input_terminated": True},
     )  # as with chunked encoding
     assert response.status_code == 413
-    assert snapshot(redis_server) == before
+    assert snapshot(redis_client) == before
 
 
 def test_beacons_are_rate_limited(make_app, publisher, redis_client):

@@ -6,6 +6,8 @@ import pytest
 
 from tests.conftest import DOMAINS, TEST_KEYS
 
+pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
+
 PROBLEM = "application/problem+json"
 
 

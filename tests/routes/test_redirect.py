@@ -8,7 +8,17 @@ import pytest
 
 from shortener.app import create_app
 from shortener.hits.recording import day_of
-from tests.conftest import DOMAINS, TEST_ENVIRON, TEST_KEYS, day_fields, stored_hits
+from tests.conftest import (
+    DOMAINS,
+    TEST_ENVIRON,
+    TEST_KEYS,
+    day_fields,
+    instance_day_fields,
+    instance_day_keys,
+    stored_hits,
+)
+
+pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
 
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -136,7 +146,7 @@ def test_head_is_answered_and_recorded_as_a_probe_never_a_click(client, create_l
 def test_head_of_an_unknown_code_counts_as_an_orphan(client, redis_client):
     assert visit(client, "nosuchcode", method="HEAD").status_code == 404
     today = day_of(int(time.time() * 1000))
-    assert redis_client.hget(TEST_KEYS.global_day(today), "orphan") == "1"
+    assert instance_day_fields(redis_client, today)["orphan"] == "1"
 
 
 def test_unknown_code_is_a_404_page_counted_as_orphan(client, redis_client):
@@ -144,11 +154,7 @@ def test_unknown_code_is_a_404_page_counted_as_orphan(client, redis_client):
     assert response.status_code == 404
     assert response.mimetype == "text/html"
     today = day_of(int(time.time() * 1000))
-    orphans = sum(
-        int(redis_client.hget(key, "orphan") or 0)
-        for key in redis_client.keys(TEST_KEYS.global_day(today))
-    )
-    assert orphans == 1
+    assert instance_day_fields(redis_client, today)["orphan"] == "1"
 
 
 def test_non_canonical_form_of_a_generated_code_is_unknown(client, app, create_link):
@@ -263,9 +269,7 @@ def test_favicon_and_robots_are_answered_not_counted_as_orphans(client, redis_cl
     assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
     robots = client.get("/robots.txt", headers={"Host": DOMAINS[0]})
     assert robots.status_code == 200 and "Disallow: /api/" in robots.get_data(as_text=True)
-    assert not any(
-        redis_client.hget(key, "orphan") for key in redis_client.keys(TEST_KEYS.global_day("*"))
-    )
+    assert not any(redis_client.hget(key, "orphan") for key in instance_day_keys(redis_client, "*"))
 
 
 def test_a_slug_deleted_and_made_again_by_another_worker_follows_the_new_link(

@@ -22,7 +22,9 @@ from shortener.domain_pages import save_domain_pages
 from shortener.embedded_redis import EmbeddedRedis
 from shortener.routes.redirect import RedirectFastPath
 from shortener.store import Keys
-from tests.conftest import DOMAINS, TEST_ENVIRON
+from tests.conftest import DOMAINS, TEST_ENVIRON, instance_day_keys
+
+pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
 
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -112,7 +114,7 @@ class Answer:
 
 
 def counts(r: redis.Redis, keys: Keys, link_id: int | None) -> tuple[int, int, int]:
-    orphans = sum(int(r.hget(key, "orphan") or 0) for key in r.keys(keys.global_day("*")))
+    orphans = sum(int(r.hget(key, "orphan") or 0) for key in instance_day_keys(r, "*"))
     if link_id is None:
         return 0, 0, orphans
     hits, human = r.hmget(keys.link(link_id), "hits", "human")

@@ -17,13 +17,13 @@ HOST = {"Host": DOMAINS[0]}
 
 
 @pytest.mark.parametrize("path", ["/api/v1/links", "/api/v1/beacon", "/api/v1/share-links"])
-def test_deeply_nested_json_is_a_400_problem(client, auth, publisher, redis_server, path):
-    before = snapshot(redis_server)
+def test_deeply_nested_json_is_a_400_problem(client, auth, publisher, redis_client, path):
+    before = snapshot(redis_client)
     response = client.post(path, data="[" * 1000, headers={**auth, "Origin": ORIGIN})
     assert response.status_code == 400
     assert response.mimetype == PROBLEM
     assert "nests deeper" in response.get_json()["detail"]
-    assert snapshot(redis_server) == before
+    assert snapshot(redis_client) == before
 
 
 def test_nesting_within_the_limit_goes_on_to_the_field_checks(client, auth):

@@ -16,6 +16,8 @@ from tests.conftest import DOMAINS, TEST_KEYS, day_fields, stored_hits
 from tests.routes.sharing import CHROME, ORIGIN, PAGE, send, snapshot
 from tests.routes.test_redirect import visit
 
+pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
+
 
 def ask(client, publisher, **fields):
     return send(client, "/api/v1/share-links", {"key": publisher.key, "url": PAGE, **fields})
@@ -148,11 +150,12 @@ def test_variant_clicks_are_attributed_with_evidence_tag(client, publisher, redi
         "unknown-field",
     ],
 )
-def test_refusals_create_nothing(client, publisher, redis_server, change, status, field):
+def test_refusals_create_nothing(client, publisher, redis_client, change, status, field):
     payload = {"key": publisher.key, "url": PAGE, "channels": ["whatsapp"]}
+    change = dict(change)  # the parameters are shared by both backends: leave them as they are
     origin = change.pop("origin", ORIGIN)
     payload.update(change)
-    before = snapshot(redis_server)
+    before = snapshot(redis_client)
     response = send(
         client,
         "/api/v1/share-links",
@@ -164,7 +167,7 @@ def test_refusals_create_nothing(client, publisher, redis_server, change, status
     assert response.get_json()["field"] == field
     if field in ("origin", "key"):
         assert "Access-Control-Allow-Origin" not in response.headers
-    assert snapshot(redis_server) == before
+    assert snapshot(redis_client) == before
 
 
 def test_a_revoked_key_is_refused(client, publisher, redis_client, keys):
@@ -177,12 +180,12 @@ def test_a_revoked_key_is_refused(client, publisher, redis_client, keys):
     [("", 400), ("{not json", 400), ("[1, 2]", 400), ('{"url": "' + "x" * 5000 + '"}', 413)],
     ids=["empty", "malformed", "array", "oversized"],
 )
-def test_bodies_that_are_not_small_json_objects(client, publisher, redis_server, raw, status):
-    before = snapshot(redis_server)
+def test_bodies_that_are_not_small_json_objects(client, publisher, redis_client, raw, status):
+    before = snapshot(redis_client)
     response = send(client, "/api/v1/share-links", None, raw=raw)
     assert response.status_code == status
     assert response.mimetype == "application/problem+json"
-    assert snapshot(redis_server) == before
+    assert snapshot(redis_client) == before
 
 
 def test_preflight_answers_publishers_origins_only(client, publisher):

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from shortener.openapi import openapi_document
 from shortener.shares import SHARE_BUTTONS
 from tests.conftest import DOMAINS
 from tests.routes.sharing import CHROME, PAGE, send
 from tests.routes.test_dashboard import sign_in
 from tests.routes.test_redirect import visit
+
+pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
 
 
 def test_per_channel_shares_made_clicks_and_copy_paste_in_the_stats_api(client, publisher, auth):

@@ -13,6 +13,8 @@ from shortener.links import now_ms
 from tests.conftest import DOMAINS
 from tests.routes.test_redirect import CHROME, GOOGLEBOT, WHATSAPP_PREVIEW, visit
 
+pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
+
 IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"

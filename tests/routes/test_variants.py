@@ -10,6 +10,8 @@ from tests.conftest import DOMAINS, stored_hits
 from tests.routes.test_dashboard import sign_in
 from tests.routes.test_redirect import CHROME, visit
 
+pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
+
 
 def test_variant_is_created_once_per_channel(client, auth, create_link):
     link = create_link()

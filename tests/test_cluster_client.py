@@ -1,0 +1,24 @@
+"""Script calls on a cluster go straight to the node owning their slot; a moved slot is followed."""
+
+from __future__ import annotations
+
+import pytest
+
+from shortener.hits.recording import RECORD_ORPHAN
+from shortener.store import connect, run_script
+
+
+@pytest.mark.parametrize("backend", ["cluster"], indirect=True)
+def test_a_call_sent_to_a_node_that_no_longer_owns_the_slot_follows_the_move(
+    redis_client, redis_url, keys
+):
+    r = connect(redis_url, 5.0)
+    key = keys.global_day("20261203", 0)
+    slot = r.keyslot(key)
+    owner = r.nodes_manager.get_node_from_slot(slot)
+    other = next(node for node in r.get_primaries() if node.name != owner.name)
+    r.nodes_manager.slots_cache[slot] = [other]  # as if the slot had moved since the map was read
+    assert run_script(r, RECORD_ORPHAN, [key], [0]) == 1
+    assert redis_client.hget(key, "orphan") == "1"
+    assert r.nodes_manager.get_node_from_slot(slot).name == owner.name  # the map was refreshed
+    r.close()
