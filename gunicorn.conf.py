@@ -87,13 +87,15 @@ def post_worker_init(worker: object) -> None:
     Then start listening for other instances' link edits (shortener.cache_events).
     """
     _gc.freeze()
-    app = getattr(worker, "wsgi", None)  # the Flask app this worker loaded
-    if app is not None:
-        app.extensions["lumen"].cache_events.start()
-    if _settings.webhooks_in_workers and app is not None:
+    # The Lumen app this worker loaded (None for another app served with this file: the bench's
+    # baselines).
+    ctx = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("lumen")
+    if ctx is not None:
+        ctx.cache_events.start()
+    if _settings.webhooks_in_workers and ctx is not None:
         # The webhook consumer runs beside the requests, as a greenlet under gevent; the consumer
         # group hands each event to one worker only.
-        consumer = _webhook_consumer(app.extensions["lumen"])
+        consumer = _webhook_consumer(ctx)
         _threading.Thread(
             target=consumer.run_forever, args=(_threading.Event(),), daemon=True
         ).start()

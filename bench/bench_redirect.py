@@ -116,8 +116,9 @@ def start_server(app: str, port: int, env: dict[str, str], cwd: Path) -> subproc
         "warning",
         app,
     ]
+    log = tempfile.TemporaryFile()
     process = subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, start_new_session=True
+        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -130,7 +131,8 @@ def start_server(app: str, port: int, env: dict[str, str], cwd: Path) -> subproc
         except OSError:
             time.sleep(0.1)
     process.kill()
-    raise RuntimeError(f"{app} did not start")
+    log.seek(0)
+    raise RuntimeError(f"{app} did not start:\n{log.read().decode(errors='replace')[-3000:]}")
 
 
 def stop_server(process: subprocess.Popen[bytes]) -> None:

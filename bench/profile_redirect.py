@@ -75,7 +75,7 @@ def main() -> None:
 
         def run(requests: list[tuple[str, str, str]]) -> None:
             for request in requests:
-                body = app.wsgi_app(environ(*request), lambda status, headers: None)
+                body = app.wsgi_app(environ(*request), lambda status, headers, exc_info=None: None)
                 getattr(body, "close", lambda: None)()  # a WSGI body may need closing
 
         run(traffic[:2000])  # warm: link cache, parsers, script loaded

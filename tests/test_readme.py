@@ -23,7 +23,15 @@ from tests.routes.test_webhooks import Receiver
 BLOCK = re.compile(r"<!-- readme-test: ([\w-]+) -->\n```sh\n(.*?)\n```", re.DOTALL)
 BLOCKS = BLOCK.findall((ROOT / "README.md").read_text())
 # The examples in the order the README tells them, which is the order they must run in.
-EXPECTED_BLOCKS = ["quick-start", "demo", "import-export", "scopes", "api-examples", "webhooks"]
+EXPECTED_BLOCKS = [
+    "quick-start",
+    "demo",
+    "import-export",
+    "scopes",
+    "api-examples",
+    "routing",
+    "webhooks",
+]
 
 
 def expectations(script: str) -> list[list[str]]:
