@@ -116,7 +116,7 @@ def start_server(app: str, port: int, env: dict[str, str], cwd: Path) -> subproc
         "warning",
         app,
     ]
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (open as long as the server runs)
     process = subprocess.Popen(
         command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True
     )
