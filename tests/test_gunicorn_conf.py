@@ -99,3 +99,38 @@ def test_worker_init_freezes_the_objects_loading_made_and_listens_for_edits():
         env=process_environ(LUMEN_WEBHOOKS_IN_WORKERS="0"),  # the fake app has no Redis
     )
     assert run.stdout.strip() == "True True", run.stderr
+
+
+WORKER_EXIT_SCENARIO = """
+import runpy, sys, types
+from shortener.app import create_app
+from shortener.hits.buffer import PendingHit
+from shortener.redirect import hit_from_environ
+hooks = runpy.run_path("gunicorn.conf.py")
+app = create_app({"redis_url": sys.argv[1], "data_dir": sys.argv[2], "secret_key": "s",
+                  "domains": ("go.test",)}, environ={})
+ctx = app.extensions["lumen"]
+link = ctx.links.create({"url": "https://example.com/kept"})
+ref = ctx.links.resolve("go.test", link.code)
+for n in range(3):  # as if answered from memory while Redis failed (no write-back loop running)
+    environ = {"HTTP_HOST": "go.test", "HTTP_USER_AGENT": "Mozilla/5.0 (X11; Linux x86_64) "
+               "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36",
+               "REMOTE_ADDR": f"192.0.2.{n}"}
+    ctx.buffer.add(PendingHit(ref, hit_from_environ(environ, link.code, "s"), replay=False))
+hooks["worker_exit"](None, types.SimpleNamespace(wsgi=app))
+print(len(ctx.buffer), ctx.redis.hget(ctx.keys.link(link.id), "human"))
+"""
+
+
+def test_worker_exit_writes_the_buffered_hits_back(redis_server, tmp_path):
+    """gunicorn calls worker_exit on SIGTERM: the worker's buffered hits reach Redis first."""
+    out = subprocess.run(
+        [sys.executable, "-c", WORKER_EXIT_SCENARIO, redis_server.url, str(tmp_path / "data")],
+        cwd=ROOT,
+        env=process_environ(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["0", "3"]
