@@ -53,6 +53,8 @@ MAX_PAGE_SIZE = 200
 # Ids one list call reads at most, whatever its filters match (bounds a request's work).
 MAX_IDS_SCANNED = 5_000
 CODE_ATTEMPTS = 20
+# How long a claimed code may stand without its link before a create may take it over.
+ABANDONED_CLAIM_SECONDS = 2.0
 
 
 def now_ms() -> int:
@@ -300,14 +302,42 @@ class LinkStore:
             code = self._claim_generated_code(domain, link_id, ref)
         else:
             code = validate_slug(slug)
-            if not self.r.hsetnx(self.keys.codes(domain), code, ref.encode()):
-                raise Conflict(f"slug {code!r} is already taken on {domain}", field="slug")
+            self._claim_slug(domain, code, ref)
         link = replace(link, id=link_id, code=code)
         pipe = self.r.pipeline(transaction=False)
         pipe.hset(self.keys.link(link_id), mapping=_link_fields(link))
         announce_link_event(pipe, self.keys, "link.created", link.as_json())
         pipe.execute()
         return link
+
+    def _claim_slug(self, domain: str, code: str, ref: LinkRef) -> None:
+        """Claim a custom slug; Conflict when a link holds it.
+
+        A create claims its code, then writes its link. When Redis fails between the two, the
+        slug stays claimed by a link that never came to be; such a claim (its link still missing
+        ABANDONED_CLAIM_SECONDS after it was seen) is taken over, so that creating the link
+        again (an import run again) succeeds instead of finding its own slug taken.
+        """
+        key = self.keys.codes(domain)
+        if self.r.hsetnx(key, code, ref.encode()):
+            return
+        taken = Conflict(f"slug {code!r} is already taken on {domain}", field="slug")
+        held = self.r.hget(key, code)
+        if held is None or self.r.exists(self.keys.link(LinkRef.decode(held).link_id)):
+            raise taken
+        time.sleep(ABANDONED_CLAIM_SECONDS)  # a create in flight writes its link meanwhile
+        with self.r.pipeline(transaction=True) as pipe:
+            try:
+                pipe.watch(key)
+                if pipe.hget(key, code) != held or self.r.exists(
+                    self.keys.link(LinkRef.decode(held).link_id)
+                ):
+                    raise taken
+                pipe.multi()
+                pipe.hset(key, code, ref.encode())
+                pipe.execute()
+            except redis.WatchError:
+                raise taken from None
 
     def _claim_generated_code(self, domain: str, number: int, ref: LinkRef) -> str:
         """Claim the code of `number`, or of later counter values if a custom slug holds it."""

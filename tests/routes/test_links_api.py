@@ -61,6 +61,19 @@ def test_taken_slug_is_a_conflict(client, auth, create_link):
     assert "taken" in response.get_json()["detail"]
 
 
+def test_a_slug_left_claimed_by_a_create_that_failed_half_way_can_be_created_again(
+    client, auth, redis_client
+):
+    # A create claimed the slug for link 999, then Redis failed before the link was written.
+    redis_client.hset(TEST_KEYS.codes(DOMAINS[0]), "halfway", "999||example.com")
+    response = client.post(
+        "/api/v1/links", json={"url": "https://example.com/again", "slug": "halfway"}, headers=auth
+    )
+    assert response.status_code == 201, response.get_json()
+    follow = client.get("/halfway", headers={"Host": DOMAINS[0]})
+    assert follow.headers["Location"] == "https://example.com/again"
+
+
 def test_same_slug_may_exist_on_two_domains(create_link):
     first = create_link(slug="same", domain=DOMAINS[0])
     second = create_link(slug="same", domain=DOMAINS[1])
