@@ -69,17 +69,28 @@ class EmbeddedRedis:
 
     def is_answering(self) -> bool:
         """True when a server answers PING on the socket."""
+        return self._ping() == "answering"
+
+    def is_gone(self) -> bool:
+        """True when no server runs on the socket (a stalled one that times out is not gone)."""
+        return self._ping() == "gone"
+
+    def _ping(self) -> str:
+        """ "answering", "stalled" (PING timed out) or "gone" (no socket, or it refuses)."""
         if not self.socket_path.exists():
-            return False
+            return "gone"
         client = redis.Redis(
             unix_socket_path=str(self.socket_path), socket_timeout=1, retry=Retry(NoBackoff(), 0)
         )
         try:
-            return bool(client.ping())
-        except (redis.ConnectionError, redis.TimeoutError, OSError):
-            return False
+            client.ping()
+        except redis.TimeoutError:
+            return "stalled"
+        except (redis.ConnectionError, OSError):
+            return "gone"
         finally:
             client.close()
+        return "answering"
 
     def ensure_running(self) -> bool:
         """Reuse the server for this data dir or start one; True when this call started it."""
@@ -145,23 +156,6 @@ class EmbeddedRedis:
             time.sleep(0.01)
         atexit.register(self.stop)
         log.info("embedded Redis started on %s", self.socket_path)
-
-    def is_gone(self) -> bool:
-        """True when no server runs on the socket (a stalled one that times out is not gone)."""
-        if not self.socket_path.exists():
-            return True
-        client = redis.Redis(
-            unix_socket_path=str(self.socket_path), socket_timeout=1, retry=Retry(NoBackoff(), 0)
-        )
-        try:
-            client.ping()
-        except redis.TimeoutError:
-            return False
-        except (redis.ConnectionError, OSError):
-            return True
-        finally:
-            client.close()
-        return False
 
     def supervise(self, interval: float = 1.0) -> threading.Thread:
         """Watch the server from a thread and start it again (its data reloads from the

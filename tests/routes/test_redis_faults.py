@@ -15,8 +15,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from shortener.app import create_app
+from shortener.context import AppContext
 from shortener.embedded_redis import EmbeddedRedis
 from shortener.hits.buffer import HitBuffer, PendingHit
+from shortener.links import Link
 from shortener.redirect import hit_from_environ, write_back
 from tests.conftest import DOMAINS, TEST_ENVIRON, instance_day_keys
 
@@ -25,6 +27,7 @@ CHROME = (
     "Chrome/126.0.0.0 Safari/537.36"
 )
 HEADERS = {"Host": DOMAINS[0], "User-Agent": CHROME}
+TARGET = "https://example.com/printed"
 ENVIRON = {"HTTP_HOST": DOMAINS[0], "HTTP_USER_AGENT": CHROME}
 
 
@@ -65,6 +68,18 @@ def drain(ctx) -> None:  # type: ignore[no-untyped-def]
     raise AssertionError(f"{len(ctx.buffer)} hits still buffered")
 
 
+def followed_link(
+    server: EmbeddedRedis, data_dir: Path, **settings: object
+) -> tuple[Flask, AppContext, FlaskClient, Link]:
+    """An app, its context and client, and a link followed once (so the worker remembers it)."""
+    app = make_app(server, data_dir, **settings)
+    ctx = app.extensions["lumen"]
+    client = app.test_client()
+    link = ctx.links.create({"url": TARGET})
+    assert visit(client, link.code).status_code == 302
+    return app, ctx, client, link
+
+
 def human_clicks(app: Flask, link_id: int) -> int:
     ctx = app.extensions["lumen"]
     return int(ctx.redis.hget(ctx.keys.link(link_id), "human") or 0)
@@ -77,16 +92,10 @@ def visit(client: FlaskClient, code: str, ip: str = "203.0.113.9"):  # type: ign
 def test_links_keep_redirecting_while_redis_is_down_and_their_hits_are_written_back(
     own_server: EmbeddedRedis, tmp_path: Path
 ) -> None:
-    app = make_app(own_server, tmp_path / "data")
-    ctx = app.extensions["lumen"]
-    client = app.test_client()
-    link = ctx.links.create({"url": "https://example.com/printed"})
-    assert visit(client, link.code).status_code == 302  # the worker now knows the link
+    app, ctx, client, link = followed_link(own_server, tmp_path / "data")
     own_server.stop()
     answers = [visit(client, link.code, ip=f"198.51.100.{n}") for n in range(20)]
-    assert {(a.status_code, a.headers["Location"]) for a in answers} == {
-        (302, "https://example.com/printed")
-    }
+    assert {(a.status_code, a.headers["Location"]) for a in answers} == {(302, TARGET)}
     assert len(ctx.buffer) == 20
     assert visit(client, "neverseen").status_code == 503  # an unknown code cannot be answered
     ready = client.get("/readyz", headers={"Host": DOMAINS[0]})
@@ -99,11 +108,7 @@ def test_links_keep_redirecting_while_redis_is_down_and_their_hits_are_written_b
 
 
 def test_a_stalled_redis_does_not_hang_redirects(own_server: EmbeddedRedis, tmp_path: Path) -> None:
-    app = make_app(own_server, tmp_path / "data")
-    ctx = app.extensions["lumen"]
-    client = app.test_client()
-    link = ctx.links.create({"url": "https://example.com/stalled"})
-    visit(client, link.code)
+    app, ctx, client, link = followed_link(own_server, tmp_path / "data")
     assert own_server.process is not None
     os.kill(own_server.process.pid, signal.SIGSTOP)
     answers: list[int] = []
@@ -121,11 +126,7 @@ def test_a_stalled_redis_does_not_hang_redirects(own_server: EmbeddedRedis, tmp_
 def test_a_replayed_hit_that_had_landed_is_recorded_once(
     own_server: EmbeddedRedis, tmp_path: Path
 ) -> None:
-    app = make_app(own_server, tmp_path / "data")
-    ctx = app.extensions["lumen"]
-    client = app.test_client()
-    link = ctx.links.create({"url": "https://example.com/once"})
-    visit(client, link.code)
+    app, ctx, _client, link = followed_link(own_server, tmp_path / "data")
     ref = ctx.links.resolve(DOMAINS[0], link.code)
     [entry] = ctx.redis.xrange(ctx.keys.link_hits(link.id))
     landed_id = entry[1]["id"]
@@ -166,11 +167,7 @@ def test_buffered_hits_survive_the_worker_and_are_adopted_by_the_next(
 def test_a_full_buffer_counts_what_it_drops_and_is_not_ready(
     own_server: EmbeddedRedis, tmp_path: Path
 ) -> None:
-    app = make_app(own_server, tmp_path / "data", hit_buffer_size=3)
-    ctx = app.extensions["lumen"]
-    client = app.test_client()
-    link = ctx.links.create({"url": "https://example.com/full"})
-    visit(client, link.code)
+    _app, ctx, client, link = followed_link(own_server, tmp_path / "data", hit_buffer_size=3)
     own_server.stop()
     for n in range(5):
         assert visit(client, link.code, ip=f"192.0.2.{n}").status_code == 302
@@ -184,11 +181,7 @@ def test_a_full_buffer_counts_what_it_drops_and_is_not_ready(
 def test_an_outage_logs_each_kind_of_failure_once_without_tracebacks(
     own_server: EmbeddedRedis, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app = make_app(own_server, tmp_path / "data")
-    ctx = app.extensions["lumen"]
-    client = app.test_client()
-    link = ctx.links.create({"url": "https://example.com/quiet"})
-    visit(client, link.code)
+    _app, ctx, client, link = followed_link(own_server, tmp_path / "data")
     own_server.stop()
     caplog.clear()
     for _ in range(50):
