@@ -130,10 +130,11 @@ def on_exit(server: object) -> None:
 
 
 def worker_exit(server: object, worker: object) -> None:
-    """On SIGTERM (or any exit), write the hits this worker buffered while Redis failed; what
-    cannot be written stays in its spool file for the next worker."""
-    from shortener.redirect import write_back  # imported in the worker, after gevent's patching
+    """On SIGTERM (or any exit), write the hits this worker buffered while Redis failed and the
+    instance-wide counts it tallied; what cannot be written stays in its spool files for the next
+    worker."""
+    from shortener.redirect import write_back_at_exit  # imported in the worker, after patching
 
     ctx = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("lumen")
-    if ctx is not None and len(ctx.buffer):
-        write_back(ctx)
+    if ctx is not None:
+        write_back_at_exit(ctx)

@@ -99,10 +99,11 @@ def record_in_process(ctx, traffic: list[list[str]], count: int) -> dict[str, fl
             link_id,
             hit,
             classify_hit(ua, referrer, own_hosts=(domain,), target_site="example.com"),
-            variant_channel="",
+            tally=ctx.tally,
             count=True,
             policy=ctx.recording,
         )
+    ctx.tally.flush()
     cpu, after = time.process_time() - cpu_before, redis_cost(ctx.redis)
     return {
         "inproc_command_usec": (after["command_usec"] - before["command_usec"]) / count,

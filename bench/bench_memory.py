@@ -77,7 +77,7 @@ def measure_hits(client, ctx, settings, traffic, count: int, *, links: range, da
             rng.choice(links),
             hit,
             classify_hit(ua, referrer, own_hosts=settings.all_domains, target_site="example.com"),
-            variant_channel="",
+            tally=ctx.tally,
             count=True,
             policy=RecordingPolicy(
                 settings.hit_retention_count,
@@ -85,6 +85,7 @@ def measure_hits(client, ctx, settings, traffic, count: int, *, links: range, da
                 settings.preview_window_seconds * 1000,
             ),
         )
+    ctx.tally.flush()
     return (used_memory(client) - before) / count
 
 

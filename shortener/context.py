@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import redis
@@ -16,6 +16,7 @@ from shortener.codes import CodeFactory
 from shortener.failures import FailureLog
 from shortener.hits.buffer import HitBuffer
 from shortener.hits.recording import RecordingPolicy
+from shortener.hits.tally import InstanceTally
 from shortener.link_cache import LinkCache
 from shortener.links import LinkStore
 from shortener.store import Keys
@@ -38,7 +39,8 @@ class AppContext:
     recording: RecordingPolicy
     cache_events: CacheEvents
     buffer: HitBuffer
-    failures: FailureLog = field(default_factory=lambda: FailureLog(log))
+    tally: InstanceTally
+    failures: FailureLog
 
 
 def kept_secret(data_dir: str, name: str) -> str:
@@ -84,6 +86,9 @@ def build_context(settings: Settings, client: redis.Redis) -> AppContext:
     keys = Keys(settings.key_prefix)
     codes = CodeFactory(load_hashids_salt(settings), settings.hashids_min_length)
     link_cache = LinkCache(settings.link_cache_seconds, settings.link_cache_stale_seconds)
+    recording = RecordingPolicy.from_settings(settings)
+    failures = FailureLog(log)
+    spool = Path(settings.data_dir) / "spool"
     return AppContext(
         settings=settings,
         redis=client,
@@ -99,7 +104,11 @@ def build_context(settings: Settings, client: redis.Redis) -> AppContext:
         ),
         link_cache=link_cache,
         secret_key=load_secret_key(settings),
-        recording=RecordingPolicy.from_settings(settings),
+        recording=recording,
         cache_events=CacheEvents(client, keys.cache_events(), link_cache),
-        buffer=HitBuffer(Path(settings.data_dir) / "spool", settings.hit_buffer_size),
+        buffer=HitBuffer(spool, settings.hit_buffer_size),
+        tally=InstanceTally(
+            client, keys, recording, spool / "tally", settings.hit_buffer_size, failures
+        ),
+        failures=failures,
     )

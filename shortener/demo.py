@@ -40,6 +40,9 @@ from shortener.shares import record_cascade_arrival, record_copy_arrival, record
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
+# The history's instance-wide counts are written this many hits at a time (as a worker's tally
+# writes a second's worth), so that they never wait in memory by the hundred thousand.
+FLUSH_EVERY = 10_000
 
 # Real user-agents (the shapes of shared/corpus/hits.jsonl): browsers people click with.
 MOBILE_BROWSERS = (
@@ -547,6 +550,7 @@ def _record(ctx: AppContext, event: Event, summary: DemoSummary) -> None:
             event.link,
             hit,
             event.copy_generation,
+            tally=ctx.tally,
             policy=policy,
         )
     else:
@@ -563,7 +567,7 @@ def _record(ctx: AppContext, event: Event, summary: DemoSummary) -> None:
             event.link.id,
             hit,
             attribution,
-            variant_channel=event.variant,
+            tally=ctx.tally,
             count=True,
             policy=policy,
         )
@@ -597,14 +601,16 @@ def fill_demo(
             clicks = int(_clicks_on(rng, spec, now // DAY_MS - days_ago, days_ago) * scale)
             events.extend(traffic.day(today_start - days_ago * DAY_MS, clicks))
     events = sorted((e for e in events if e.time_ms < now), key=lambda e: e.time_ms)
-    for event in track(events):
+    for number, event in enumerate(track(events), 1):
         _record(ctx, event, summary)
+        if number % FLUSH_EVERY == 0:
+            ctx.tally.flush()
     for days_ago in range(days):  # typos and truncated links: requests for codes nobody owns
         for _ in range(rng.randrange(0, 5)):
             when = today_start - days_ago * DAY_MS + rng.randrange(DAY_MS)
             if when < now:
                 record_orphan(
-                    ctx.redis,
+                    ctx.tally,
                     ctx.keys,
                     Hit(
                         when,
@@ -618,4 +624,5 @@ def fill_demo(
                     ),
                 )
                 summary.orphans += 1
+    ctx.tally.flush()
     return summary

@@ -230,7 +230,7 @@ def _asks_privacy(environ: Mapping[str, object]) -> bool:
 def _unknown_code(ctx: AppContext, hit: Hit) -> Result:
     """An unknown code: counted as an orphan hit, sent to its domain's not-found URL if set."""
     try:
-        record_orphan(ctx.redis, ctx.keys, hit)
+        record_orphan(ctx.tally, ctx.keys, hit)
         pages = load_domain_pages(ctx.redis, ctx.keys, hit.domain)
     except redis.RedisError as error:
         metrics.REDIS_ERRORS.labels(type(error).__name__).inc()
@@ -307,10 +307,24 @@ def _write_pending(ctx: AppContext, pending: PendingHit) -> None:
     _record(ctx, pending.hit, pending.ref, pending.replay, pending.probe)
 
 
+def write_back_at_exit(ctx: AppContext) -> None:
+    """At a worker's exit: write its buffered hits, then its tallied instance-wide counts; what
+    Redis does not take stays in the spool files, for the next worker to adopt."""
+    if len(ctx.buffer):
+        write_back(ctx)
+    ctx.tally.stop()
+    try:
+        ctx.tally.flush()
+    except redis.RedisError as error:
+        ctx.failures.note("writing instance-wide counts", error)
+
+
 def resume_buffered_hits(ctx: AppContext) -> None:
-    """At a worker's start: take over the hits left by workers that are gone, and write them."""
+    """At a worker's start: take over the hits and instance-wide counts left by workers that are
+    gone, and write them (in the background)."""
     if ctx.buffer.adopt_orphaned_spools():
         _start_writing_back(ctx)
+    ctx.tally.adopt_orphaned_spools()
 
 
 def _start_writing_back(ctx: AppContext) -> None:
@@ -442,7 +456,7 @@ def _run_script(
         ref.link_id,
         hit,
         attribution,
-        variant_channel=ref.channel,
+        tally=ctx.tally,
         count=True,
         policy=ctx.recording,
         replay=replay,

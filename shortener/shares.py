@@ -26,6 +26,7 @@ from shortener.analytics.cascade import Arrival, child_generation, parse_arrival
 from shortener.analytics.vocabulary import Kind
 from shortener.errors import Forbidden, InvalidInput, NotFound, TooManyRequests
 from shortener.hits.recording import AGGREGATE_DAYS, Hit, RecordingPolicy, day_of, record_hit
+from shortener.hits.tally import InstanceTally
 from shortener.links import Link, LinkStore, Variant, short_url
 from shortener.publishers import Publisher, origin_of
 from shortener.store import SHARDS, Keys
@@ -265,6 +266,7 @@ def record_copy_arrival(
     hit: Hit,
     generation: int,
     *,
+    tally: InstanceTally,
     policy: RecordingPolicy,
 ) -> bool:
     """Record a visitor who pasted a page's URL: a dark human hit with evidence `copy`.
@@ -279,7 +281,7 @@ def record_copy_arrival(
         link.id,
         hit,
         attribution,
-        variant_channel="",
+        tally=tally,
         count=True,
         policy=replace(policy, preview_window_ms=0),
         unlocked=True,  # a paste comes from someone who was on the page: past any password

@@ -26,6 +26,8 @@ link lives in one slot and per-link work never crosses slots):
     lumen:{g3}:u:20261126            HyperLogLog: that day's visitors whose hash falls in that shard
     lumen:{g3}:top:20261126          sorted set: link id -> human clicks that day, in that shard
     lumen:{g3}:hits                  stream: every hit of that shard, compact (no UA or referrer)
+    lumen:{g3}:tally:<writer>        string: the last batch of a process's instance-wide counts
+                                     that shard applied (shortener.hits.tally)
     lumen:{g}:d:20261126             hash: the day's merged instance-wide aggregates: hits recorded
                                      late (after the day closed) and, once the day is compacted,
                                      the shards' sums with `uv` (their visitors) as the marker
@@ -183,6 +185,10 @@ class Keys:
 
     def global_top_links(self, day: str, shard: int | None = None) -> str:
         return f"{self._instance(shard)}:top:{day}"
+
+    def tally_marker(self, shard: int | None, writer: str) -> str:
+        """The last batch of a process's instance-wide counts that a shard applied."""
+        return f"{self._instance(shard)}:tally:{writer}"
 
     def link_events(self) -> str:
         return f"{self.prefix}:events"

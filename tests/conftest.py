@@ -152,6 +152,33 @@ def settings_overrides(redis_url: str, tmp_path: Path) -> dict[str, object]:
     }
 
 
+# The apps the running test built (`tracked`). Their instance-wide counts are written by each
+# app's tally once a second (shortener.hits.tally); `write_instance_counts` writes them at once,
+# as that loop would, and the test's end stops their loops, so that none writes into the next
+# test's Redis (or retries forever against a server the test stopped).
+_TEST_APPS: list[Flask] = []
+
+
+def tracked(app: Flask) -> Flask:
+    """An app the test built, known to `write_instance_counts` and stopped at the test's end."""
+    _TEST_APPS.append(app)
+    return app
+
+
+def write_instance_counts() -> None:
+    """Write the instance-wide counts the test's apps hold (what their tallies' loops do)."""
+    for app in _TEST_APPS:
+        app.extensions["lumen"].tally.flush()
+
+
+@pytest.fixture(autouse=True)
+def _stop_the_tests_apps() -> Iterator[None]:
+    yield
+    for app in _TEST_APPS:
+        app.extensions["lumen"].tally.stop()
+    _TEST_APPS.clear()
+
+
 @pytest.fixture
 def make_app(
     settings_overrides: dict[str, object], redis_client: redis.Redis
@@ -159,7 +186,7 @@ def make_app(
     """Build a Lumen app over the test server, with some settings (or Flask keys) changed."""
 
     def make(**changes: object) -> Flask:
-        return create_app({**settings_overrides, **changes}, environ=TEST_ENVIRON)
+        return tracked(create_app({**settings_overrides, **changes}, environ=TEST_ENVIRON))
 
     return make
 
@@ -234,9 +261,12 @@ def create_link(client, auth):  # type: ignore[no-untyped-def]
 
 
 def stored_hits(redis_client: redis.Redis, link_id: int | None = None) -> list[dict[str, str]]:
-    """The raw hits of one link (or the instance's compact ones) as Lumen reads them back."""
+    """The raw hits of one link (or the instance's compact ones, once the test's apps wrote
+    them) as Lumen reads them back."""
     from shortener.hits.reading import iter_hits
 
+    if link_id is None:
+        write_instance_counts()
     return [hit.fields for hit in iter_hits(redis_client, TEST_KEYS, 0, 2**62, link_id)]
 
 
@@ -248,12 +278,13 @@ def day_fields(redis_client: redis.Redis, key: str) -> dict[str, str]:
 
 
 def instance_day_fields(redis_client: redis.Redis, day: str) -> dict[str, str]:
-    """The instance's aggregates of one day as Lumen reads them (shards merged, derived fields
-    included), values as strings."""
+    """The instance's aggregates of one day as Lumen reads them (the test's apps' counts written,
+    shards merged, derived fields included), values as strings."""
     from shortener.figures import day_counts
     from shortener.hits.instance import read_instance_days
     from shortener.links import now_ms
 
+    write_instance_counts()
     [merged] = read_instance_days(redis_client, Keys(), [day], now_ms())
     fields = {name: str(n) for name, n in merged.fields.items()}
     return {name: str(n) for name, n in day_counts(fields).items() if n}
@@ -261,6 +292,7 @@ def instance_day_fields(redis_client: redis.Redis, day: str) -> dict[str, str]:
 
 def instance_day_keys(redis_client: redis.Redis, day: str) -> list[str]:
     """The instance-wide day hashes (the merged copy and every shard) of days matching `day`."""
+    write_instance_counts()
     parts: tuple[int | None, ...] = (None, *range(SHARDS))
     return [key for part in parts for key in redis_client.keys(TEST_KEYS.global_day(day, part))]
 

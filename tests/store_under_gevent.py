@@ -60,7 +60,7 @@ def follow(link, user_agent=CHROME):  # type: ignore[no-untyped-def]
         link.id,
         hit,
         classify_hit(user_agent, ""),
-        variant_channel="",
+        tally=ctx.tally,
         count=True,
         policy=RecordingPolicy(100, 30, 1000),
     )

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from shortener.app import create_app
-from tests.conftest import DOMAINS
+from tests.conftest import DOMAINS, tracked
 
 pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
 
@@ -29,7 +29,7 @@ def wait_for(condition, seconds: float = 1.0) -> float:  # type: ignore[no-untyp
 @pytest.fixture
 def other_instance(settings_overrides):  # type: ignore[no-untyped-def]
     """A second app over the same Redis (as another machine would run it), listening for edits."""
-    app = create_app(settings_overrides)
+    app = tracked(create_app(settings_overrides))
     events = app.extensions["lumen"].cache_events
     events.start()
     # Subscribing is asynchronous: wait until the listener is on the channel.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shortener.hits.recording import RECORD_ORPHAN
+from shortener.hits.instance import SEAL_DAY
 from shortener.store import connect, run_script
 
 
@@ -18,7 +18,8 @@ def test_a_call_sent_to_a_node_that_no_longer_owns_the_slot_follows_the_move(
     owner = r.nodes_manager.get_node_from_slot(slot)
     other = next(node for node in r.get_primaries() if node.name != owner.name)
     r.nodes_manager.slots_cache[slot] = [other]  # as if the slot had moved since the map was read
-    assert run_script(r, RECORD_ORPHAN, [key], [0]) == 1
-    assert redis_client.hget(key, "orphan") == "1"
+    day_keys = [key, keys.global_visitors("20261203", 0), keys.global_top_links("20261203", 0)]
+    assert run_script(r, SEAL_DAY, day_keys, [2_000_000_000]) == [["sealed", "1"], 0, []]
+    assert redis_client.hget(key, "sealed") == "1"
     assert r.nodes_manager.get_node_from_slot(slot).name == owner.name  # the map was refreshed
     r.close()

@@ -18,6 +18,9 @@ from pathlib import Path
 import pytest
 import redis
 
+from shortener.hits.instance import read_instance_days
+from shortener.hits.recording import day_of
+from shortener.links import now_ms
 from tests.conftest import TEST_KEYS, served_lumen
 
 SOAK_SECONDS = float(os.environ.get("LUMEN_SOAK_SECONDS", "0") or 0)
@@ -130,9 +133,18 @@ def test_redis_stalled_then_killed_during_traffic_loses_and_invents_no_click(ser
     def recorded() -> int:
         return int(redis_of(data_dir).hget(TEST_KEYS.link(link["id"]), "human") or 0)
 
+    def counted_instance_wide() -> int:  # the workers' tallies, written once a second
+        days = [day_of(now_ms())]
+        [today] = read_instance_days(redis_of(data_dir), TEST_KEYS, days, now_ms())
+        return today.fields["k:human"]
+
     assert wait_for(lambda: recorded() == answered, 30), (recorded(), answered)
+    assert wait_for(lambda: counted_instance_wide() == answered, 30), (
+        counted_instance_wide(),
+        answered,
+    )
     time.sleep(1.5)  # a late duplicate would show now
-    assert recorded() == answered
+    assert recorded() == answered == counted_instance_wide()
     print(  # the figures docs/RELIABILITY.md reports (`make soak` shows them)
         f"\nfaults e2e: {answered} redirects answered, all 302, all recorded once; Redis stalled "
         f"{stall:.0f} s then killed and restarted by the supervisor"

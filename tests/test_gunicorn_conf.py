@@ -118,12 +118,18 @@ for n in range(3):  # as if answered from memory while Redis failed (no write-ba
                "REMOTE_ADDR": f"192.0.2.{n}"}
     ctx.buffer.add(PendingHit(ref, hit_from_environ(environ, link.code, "s"), replay=False))
 hooks["worker_exit"](None, types.SimpleNamespace(wsgi=app))
-print(len(ctx.buffer), ctx.redis.hget(ctx.keys.link(link.id), "human"))
+from shortener.hits.instance import read_instance_days
+from shortener.hits.recording import day_of
+from shortener.links import now_ms
+[today] = read_instance_days(ctx.redis, ctx.keys, [day_of(now_ms())], now_ms())
+print(len(ctx.buffer), ctx.redis.hget(ctx.keys.link(link.id), "human"), len(ctx.tally),
+      today.fields["k:human"])
 """
 
 
-def test_worker_exit_writes_the_buffered_hits_back(redis_server, tmp_path):
-    """gunicorn calls worker_exit on SIGTERM: the worker's buffered hits reach Redis first."""
+def test_worker_exit_writes_the_buffered_hits_back(redis_server, redis_client, tmp_path):
+    """gunicorn calls worker_exit on SIGTERM: the worker's buffered hits reach Redis first, and
+    its tallied instance-wide counts with them."""
     out = subprocess.run(
         [sys.executable, "-c", WORKER_EXIT_SCENARIO, redis_server.url, str(tmp_path / "data")],
         cwd=ROOT,
@@ -133,4 +139,4 @@ def test_worker_exit_writes_the_buffered_hits_back(redis_server, tmp_path):
         timeout=60,
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["0", "3"]
+    assert out.stdout.split() == ["0", "3", "0", "3"]

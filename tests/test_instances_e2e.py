@@ -73,5 +73,15 @@ def test_two_instances_share_links_edits_and_counts(redis_client, redis_url, tmp
         assert answers == [302] * (2 * CLICKS_EACH)
         status, _, body = request(port_b, "GET", f"/api/v1/links/{link['id']}", headers=auth)
         assert json.loads(body)["clicks"]["human"] == 1 + 2 * CLICKS_EACH
+        # The instance-wide totals: each worker writes its tally once a second.
+        deadline = time.monotonic() + 10  # a bound on waiting, not a speed target
+        while True:
+            status, _, body = request(port_a, "GET", "/api/v1/stats", headers=auth)
+            human = json.loads(body)["totals"]["human"]
+            if human == 1 + 2 * CLICKS_EACH or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert human == 1 + 2 * CLICKS_EACH
+        time.sleep(1.5)  # and nothing more arrives later: counted once
         status, _, body = request(port_a, "GET", "/api/v1/stats", headers=auth)
         assert json.loads(body)["totals"]["human"] == 1 + 2 * CLICKS_EACH

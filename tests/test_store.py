@@ -7,6 +7,7 @@ process patched as gunicorn's gevent worker patches itself (tests/store_under_ge
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 import threading
@@ -16,9 +17,13 @@ import redis
 
 from shortener.analytics.attribution import classify_hit
 from shortener.embedded_redis import EmbeddedRedis
+from shortener.failures import FailureLog
 from shortener.hits.recording import Hit, RecordingPolicy, record_hit
+from shortener.hits.tally import InstanceTally
 from shortener.store import Keys
 from tests.conftest import DOMAINS, ROOT
+
+log = logging.getLogger(__name__)
 
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -98,7 +103,7 @@ def test_concurrent_threads_each_get_the_reply_to_their_own_call(app, redis_clie
             link.id,
             hit,
             classify_hit(CHROME, ""),
-            variant_channel="",
+            tally=ctx.tally,
             count=True,
             policy=RecordingPolicy(100, 30, 1000),
         )
@@ -135,7 +140,9 @@ def test_a_call_on_a_stopped_server_raises_a_connection_error(tmp_path):
             1,
             hit,
             classify_hit(CHROME, ""),
-            variant_channel="",
+            tally=InstanceTally(
+                client, Keys(), RecordingPolicy(), tmp_path / "tally", 10, FailureLog(log)
+            ),
             count=True,
             policy=RecordingPolicy(100, 30, 1000),
         )

@@ -6,7 +6,7 @@ import pytest
 
 from shortener.app import create_app
 from shortener.codes import CodeFactory
-from tests.conftest import DOMAINS, SETTING_NAMES, process_environ
+from tests.conftest import DOMAINS, SETTING_NAMES, process_environ, tracked
 
 SHELL_EXPORTS = {
     "LUMEN_KEY_PREFIX": "from-the-shell",
@@ -43,9 +43,11 @@ def test_exported_settings_do_not_change_the_test_app(exported, make_app, keys, 
 
 
 def test_the_environ_given_is_the_one_read(redis_server, tmp_path):
-    app = create_app(
-        {"redis_url": redis_server.url, "data_dir": str(tmp_path), "secret_key": "s"},
-        environ=SHELL_EXPORTS,
+    app = tracked(
+        create_app(
+            {"redis_url": redis_server.url, "data_dir": str(tmp_path), "secret_key": "s"},
+            environ=SHELL_EXPORTS,
+        )
     )
     settings = app.extensions["lumen"].settings
     assert (settings.key_prefix, settings.hashids_salt, settings.trusted_proxies) == (

@@ -106,7 +106,7 @@ class HitBuffer:
             return 0
         taken = 0
         for path in sorted(self.spool_dir.glob("*.jsonl")):
-            if path == self._spool or _process_alive(path.stem):
+            if path == self._spool or process_alive(path.stem):
                 continue
             claimed = path.with_name(f"adopted-{os.getpid()}-{path.name}.part")
             try:
@@ -187,8 +187,8 @@ class HitBuffer:
                 path.unlink()
 
 
-def _process_alive(name: str) -> bool:
-    """Whether the process a spool file is named after is still running."""
+def process_alive(name: str) -> bool:
+    """Whether the process a spool file is named after (its pid) is still running."""
     if not name.isdigit():
         return False
     try:

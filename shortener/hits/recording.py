@@ -16,14 +16,17 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import redis
 
 from config import Settings
 from shortener.analytics.attribution import Attribution
 from shortener.analytics.vocabulary import DARK_SOURCES, Evidence
-from shortener.store import NO_VALUE, SHARDS, Keys, LuaScript, is_cluster, run_script
+from shortener.store import NO_VALUE, Keys, LuaScript, run_script
+
+if TYPE_CHECKING:
+    from shortener.hits.tally import InstanceTally
 
 V = TypeVar("V")
 
@@ -53,6 +56,28 @@ class Hit:
     ip_hash: str
     # A random id: a hit written again after a timeout (it may have landed) is recorded once.
     hit_id: str = ""
+
+
+# The kind of an InstanceHit that counts a request for a code no link owns.
+ORPHAN = "orphan"
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceHit:
+    """What the instance-wide aggregates count of a recorded hit (`shortener.hits.tally`)."""
+
+    time_ms: int
+    shard: int | None  # the instance-wide shard (None: the day's merged copy, for a late hit)
+    link_id: int  # 0 for an ORPHAN
+    kind: str  # a Kind, or ORPHAN
+    source: str = NO_VALUE
+    channel: str = NO_VALUE
+    evidence: str = NO_VALUE
+    device: str = NO_VALUE
+    os: str = NO_VALUE
+    browser: str = NO_VALUE
+    lang: str = NO_VALUE
+    visitor: str = NO_VALUE
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,23 +229,16 @@ LINK_STREAM_FIELDS = (
 # The fields of an entry of the instance-wide stream.
 ALL_STREAM_FIELDS = ("link", "kind", "source", "channel", "evidence")
 
-# The recording script's keys: a link's own (one hash tag, one slot), then the instance-wide ones
-# of the hit's shard (another hash tag). On standalone Redis one script (RECORD_HIT) writes both;
-# on Redis Cluster it runs as a per-link script then an instance-wide one (see record_hit).
-RECORD_LINK_HIT_KEYS = (
+# The recording script's keys: the link's own, under one hash tag (one slot on Redis Cluster).
+# The hit's instance-wide part is not written here: `record_hit` hands it to the process's
+# `InstanceTally` (shortener.hits.tally), which writes the instance-wide aggregates once a second.
+RECORD_HIT_KEYS = (
     "link",  # hash: the link's record and running totals
     "link_hits",  # stream: the link's raw hits
     "link_day",  # hash: the link's aggregates of the hit's day
     "link_visitors",  # HyperLogLog: the link's visitors that day
     "link_previews",  # hash: app channel -> "<ms>|<ip hash>" of its latest preview
 )
-RECORD_INSTANCE_HIT_KEYS = (
-    "all_hits",  # stream: every hit of the shard, compact
-    "global_day",  # hash: the shard's instance-wide aggregates of the day
-    "global_visitors",  # HyperLogLog: the shard's visitors that day
-    "global_top_links",  # sorted set: link id -> human clicks that day, in the shard
-)
-RECORD_HIT_KEYS = RECORD_LINK_HIT_KEYS + RECORD_INSTANCE_HIT_KEYS
 RECORD_HIT_ARGS = (
     "now",  # the hit's time, epoch ms
     "count",  # "1": record; "0": only read the link's state (HEAD)
@@ -232,18 +250,14 @@ RECORD_HIT_ARGS = (
     "device",
     "os",
     "browser",
-    "app",
     "lang",
     "visitor",  # the visitor's daily hash
     "ip_hash",  # the network's daily hash (tells a sender testing a link after its preview)
     "referrer",
     "ua",
-    "variant",  # the share variant's channel, or NO_VALUE
     "cap",  # raw hits kept per link stream
-    "all_cap",  # raw hits kept per instance-wide stream (one per shard)
     "min_id",  # raw hits older than this (epoch ms) are trimmed
     "window",  # preview-correlation window, ms
-    "link_id",
     "ttl",  # seconds a day aggregate is kept
     "live",  # "1": recorded as it happens (the server's stream id); "0": recorded later
     "hit_id",  # the hit's random id (empty: none)
@@ -252,30 +266,10 @@ RECORD_HIT_ARGS = (
     "destination",  # the chosen destination's label (human clicks count `dst:<label>`), or NO_VALUE
     "unlocked",  # "1": the visitor gave the link's password (a locked human hit is not recorded)
 )
-# The instance-wide script's arguments: the hit as the per-link script attributed it, and `total`,
-# the link's hit count the per-link script returned (it paces the trimming of the stream).
-RECORD_INSTANCE_HIT_ARGS = (
-    "now",
-    "kind",
-    "source",
-    "channel",
-    "evidence",
-    "device",
-    "os",
-    "browser",
-    "lang",
-    "visitor",
-    "link_id",
-    "all_cap",
-    "min_id",
-    "ttl",
-    "live",
-    "total",
-)
 
 
-def _lua_caps() -> str:
-    """DAY_FIELD_CAPS and OTHER as Lua, so the script and its readers share one bound."""
+def lua_caps() -> str:
+    """DAY_FIELD_CAPS and OTHER as Lua, so the scripts and their readers share one bound."""
     caps = ", ".join(f"['{family}']={cap}" for family, cap in DAY_FIELD_CAPS.items())
     return f"local CAPS = {{{caps}}}\nlocal OTHER = '{OTHER}'\n"
 
@@ -300,10 +294,9 @@ def _in_order(names: tuple[str, ...], values: Mapping[str, V]) -> list[V]:
     return [values[name] for name in names]
 
 
-# The per-link part of recording a hit: checks that the link exists and can still be followed,
-# credits a dark click to a recent preview, bumps the link's day aggregates and appends the raw
-# hit to its stream. Returns early {status, url, ...} for no link (status 0), a gone link (410:
-# url, reason), a replay already recorded (found by its hit id), and a read (count "0").
+# RECORD_HIT's first part: checks that the link exists and can still be followed and credits a
+# dark click to a recent preview. Returns early {status, url, ...} for no link (status 0), a gone
+# link (410: url, reason), a replay already recorded (found by its hit id), and a read (count "0").
 _LINK_PART = """
 local link = redis.call('HMGET', K.link,
   'url', 'redirect_status', 'expires_at', 'max_clicks', 'human', 'dests', 'options', 'password')
@@ -323,12 +316,18 @@ local options, locked_flag = link[7] or '', locked and '1' or '0'
 local answer = {status, link[1], channel, evidence, source, dark, sender_test, link[3] or '',
   options, locked_flag}
 -- A hit written again after a timeout is recorded once: its first write, if it landed, is in the
--- link's stream within a minute or so of the hit's own time.
+-- link's stream within a minute or so of the hit's own time. It is answered as recorded then
+-- (attribution and total), so that the caller counts it instance-wide, which it could not do
+-- for the write that timed out.
 if A.replay == '1' and A.hit_id ~= '' then
   local nearby = redis.call('XRANGE', K.link_hits, tonumber(A.now) - 5000, tonumber(A.now) + 300000,
     'COUNT', 5000)
   for _, entry in ipairs(nearby) do
-    if entry[2][2] == A.hit_id then return answer end
+    local fields = entry[2]
+    if fields[2] == A.hit_id then
+      return {status, link[1], fields[8], fields[10], fields[6], dark, fields[16], link[3] or '',
+        options, locked_flag, redis.call('HGET', K.link, 'hits')}
+    end
   end
 end
 if A.count ~= '1' or (locked and kind == 'human') then return answer end
@@ -358,10 +357,10 @@ elseif kind == 'human' and evidence == 'none' then
 end
 """
 
-# What both parts use once the hit's attribution is settled: `count` bumps a day hash, and
-# `stream_id` gives a raw hit its stream id.
+# Then, the hit's attribution settled: `count` bumps the day hash, `stream_id` gives the raw hit
+# its stream id.
 _WRITERS = (
-    _lua_caps()
+    lua_caps()
     + """
 local ttl = tonumber(A.ttl)
 local live = A.live == '1'
@@ -381,6 +380,7 @@ local function bump(key, family, value, other)
 end
 local attribution = source .. '|' .. channel .. '|' .. evidence
 local other_attribution = source .. '|' .. OTHER .. '|' .. evidence
+-- The instance-wide day hashes get the same fields from `shortener.hits.tally.day_fields`.
 local function count(key, ttl)
   local first = redis.call('HINCRBY', key, 'k:' .. kind, 1) == 1
   local first_human = first and kind == 'human'
@@ -431,71 +431,22 @@ redis.call('XADD', K.link_hits, 'MAXLEN', '~', tonumber(A.cap), stream_id(K.link
 if total % 64 == 1 then redis.call('XTRIM', K.link_hits, 'MINID', '~', A.min_id) end
 """
 
-# The instance-wide part: the shard's day aggregates, visitors, top links and compact stream.
-_INSTANCE_WRITES = """
-local global_first_human = count(K.global_day, ttl)
-if kind == 'human' then
-  redis.call('PFADD', K.global_visitors, A.visitor)
-  redis.call('ZINCRBY', K.global_top_links, 1, A.link_id)
-  if ttl > 0 and global_first_human then
-    redis.call('EXPIRE', K.global_visitors, ttl)
-    redis.call('EXPIRE', K.global_top_links, ttl)
-  end
-end
--- The fields of ALL_STREAM_FIELDS, in that order.
-redis.call('XADD', K.all_hits, 'MAXLEN', '~', tonumber(A.all_cap), stream_id(K.all_hits),
-  'link', A.link_id, 'kind', kind, 'source', source, 'channel', channel, 'evidence', evidence)
-if total % 64 == 2 then redis.call('XTRIM', K.all_hits, 'MINID', '~', A.min_id) end
-"""
-
 _LINK_REPLY = """
 return {status, link[1], channel, evidence, source, dark, sender_test, link[3] or '', options,
   locked_flag, total}
 """
 
-# Records one hit on standalone Redis: both parts, atomically, in one round trip.
+# Records one hit of a link: checks that the link exists and can still be followed, attributes a
+# dark click to a recent preview, and writes the link's keys (one slot).
 # Returns {status, url, channel, evidence, source, dark, sender_test, expires_at, options, locked,
-# total} (total only for a hit recorded now); status 0 = no such link, -1 = the link's
-# destinations are not the caller's ({-1, the stored ones}: choose again), 410 = expired or out
-# of clicks (url, reason), else the redirect status.
+# total} (total only for a hit recorded, now or by the write a replay repeats); status 0 = no such
+# link, -1 = the link's destinations are not the caller's ({-1, the stored ones}: choose again),
+# 410 = expired or out of clicks (url, reason), else the redirect status.
 RECORD_HIT = named_script(
     "record_hit",
     RECORD_HIT_KEYS,
     RECORD_HIT_ARGS,
-    _LINK_PART + _WRITERS + _LINK_WRITES + _INSTANCE_WRITES + _LINK_REPLY,
-)
-# On Redis Cluster: the per-link part alone (one slot), with RECORD_HIT's reply...
-RECORD_LINK_HIT = named_script(
-    "record_link_hit",
-    RECORD_LINK_HIT_KEYS,
-    RECORD_HIT_ARGS,
     _LINK_PART + _WRITERS + _LINK_WRITES + _LINK_REPLY,
-)
-# ...then, for a hit it recorded, the instance-wide part on the shard's slot.
-RECORD_INSTANCE_HIT = named_script(
-    "record_instance_hit",
-    RECORD_INSTANCE_HIT_KEYS,
-    RECORD_INSTANCE_HIT_ARGS,
-    """
-local now, kind = tonumber(A.now), A.kind
-local source, channel, evidence = A.source, A.channel, A.evidence
-local total = tonumber(A.total)
-"""
-    + _WRITERS
-    + _INSTANCE_WRITES
-    + "return 1\n",
-)
-
-# Counts a hit on a code no link owns, in the instance's day aggregates.
-RECORD_ORPHAN = named_script(
-    "record_orphan",
-    ("global_day",),
-    ("ttl",),
-    """
-redis.call('HINCRBY', K.global_day, 'orphan', 1)
-if tonumber(A.ttl) > 0 then redis.call('EXPIRE', K.global_day, tonumber(A.ttl)) end
-return 1
-""",
 )
 
 
@@ -519,7 +470,7 @@ def record_hit(
     hit: Hit,
     attribution: Attribution,
     *,
-    variant_channel: str,
+    tally: InstanceTally,
     count: bool,
     policy: RecordingPolicy,
     replay: bool = False,
@@ -529,30 +480,22 @@ def record_hit(
 ) -> Outcome | None:
     """Resolve and (when `count`) record a hit of one link; None if the link is gone.
 
+    One script call on the link's slot writes the link's keys; a hit it recorded is then counted
+    instance-wide by `tally`, which writes the instance's day aggregates once a second.
+
     `destinations` are the link's as the caller knows them (None: the caller chooses none) and
     `destination` the label it chose; when the stored destinations differ nothing is recorded
     and the Outcome carries them (`stored_destinations`) to choose again. A human hit of a
     password-protected link is recorded only when `unlocked`.
-
-    Standalone Redis: one script call (RECORD_HIT). Redis Cluster: the per-link script on the
-    link's slot, then, only for a hit it recorded, the instance-wide one on the shard's slot (it
-    needs the per-link script's verdict and attribution, so the two cannot share a pipeline).
     """
     day = day_of(hit.time_ms)
     now = time.time_ns() // 1_000_000
-    shard = instance_shard(keys, hit, now)
     link_keys = {
         "link": keys.link(link_id),
         "link_hits": keys.link_hits(link_id),
         "link_day": keys.link_day(link_id, day),
         "link_visitors": keys.link_visitors(link_id, day),
         "link_previews": keys.link_previews(link_id),
-    }
-    instance_keys = {
-        "all_hits": keys.all_hits(shard),
-        "global_day": keys.global_day(day, shard),
-        "global_visitors": keys.global_visitors(day, shard),
-        "global_top_links": keys.global_top_links(day, shard),
     }
     args: dict[str, object] = {
         "now": hit.time_ms,
@@ -565,18 +508,14 @@ def record_hit(
         "device": attribution.device,
         "os": attribution.os,
         "browser": attribution.browser,
-        "app": _text(attribution.app),
         "lang": hit.language,
         "visitor": hit.visitor,
         "ip_hash": hit.ip_hash,
         "referrer": hit.referrer,
         "ua": hit.user_agent,
-        "variant": _text(variant_channel),
         "cap": policy.retention_count,
-        "all_cap": policy.retention_count * 10 // SHARDS,
         "min_id": max(0, hit.time_ms - policy.retention_days * 86_400_000),
         "window": policy.preview_window_ms,
-        "link_id": link_id,
         "ttl": AGGREGATE_DAYS * 86_400,
         "live": 1 if abs(now - hit.time_ms) < LIVE_MS else 0,
         "hit_id": hit.hit_id,
@@ -585,30 +524,9 @@ def record_hit(
         "destination": destination,
         "unlocked": 1 if unlocked else 0,
     }
-    if not is_cluster(r):
-        reply = run_script(
-            r,
-            RECORD_HIT,
-            _in_order(RECORD_HIT_KEYS, {**link_keys, **instance_keys}),
-            _in_order(RECORD_HIT_ARGS, args),
-        )
-    else:
-        reply = run_script(
-            r,
-            RECORD_LINK_HIT,
-            _in_order(RECORD_LINK_HIT_KEYS, link_keys),
-            _in_order(RECORD_HIT_ARGS, args),
-        )
-        # Only a hit the per-link part recorded now has a total (a replay it found recorded, a
-        # gone link and HEAD's read have none): the instance-wide part follows it.
-        if count and len(reply) > 10:
-            args.update(source=reply[4], channel=reply[2], evidence=reply[3], total=reply[10])
-            run_script(
-                r,
-                RECORD_INSTANCE_HIT,
-                _in_order(RECORD_INSTANCE_HIT_KEYS, instance_keys),
-                _in_order(RECORD_INSTANCE_HIT_ARGS, {n: args[n] for n in RECORD_INSTANCE_HIT_ARGS}),
-            )
+    reply = run_script(
+        r, RECORD_HIT, _in_order(RECORD_HIT_KEYS, link_keys), _in_order(RECORD_HIT_ARGS, args)
+    )
     status = int(reply[0])
     if status == 0:
         return None
@@ -616,6 +534,23 @@ def record_hit(
         return Outcome(status=410, url=reply[1], gone_reason=reply[2])
     if status == -1:
         return Outcome(status=-1, url="", stored_destinations=reply[1])
+    if count and len(reply) > 10:  # recorded (a gone link, a read, a locked click have no total)
+        tally.add(
+            InstanceHit(
+                time_ms=hit.time_ms,
+                shard=instance_shard(keys, hit, now),
+                link_id=link_id,
+                kind=str(attribution.kind),
+                source=reply[4],
+                channel=reply[2],
+                evidence=reply[3],
+                device=str(attribution.device),
+                os=attribution.os,
+                browser=attribution.browser,
+                lang=hit.language,
+                visitor=hit.visitor,
+            )
+        )
     channel = None if reply[2] == NO_VALUE else reply[2]
     return Outcome(
         status=status,
@@ -629,12 +564,7 @@ def record_hit(
     )
 
 
-def record_orphan(r: redis.Redis, keys: Keys, hit: Hit) -> None:
+def record_orphan(tally: InstanceTally, keys: Keys, hit: Hit) -> None:
     """Count a hit on an unknown code in the instance's day aggregates (the visitor's shard)."""
     shard = instance_shard(keys, hit, time.time_ns() // 1_000_000)
-    run_script(
-        r,
-        RECORD_ORPHAN,
-        [keys.global_day(day_of(hit.time_ms), shard)],
-        [AGGREGATE_DAYS * 86_400],
-    )
+    tally.add(InstanceHit(hit.time_ms, shard, 0, ORPHAN, visitor=hit.visitor))

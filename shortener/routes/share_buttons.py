@@ -230,6 +230,7 @@ def beacon() -> Response | tuple[str, int]:
         link,
         hit,
         generation,
+        tally=ctx.tally,
         policy=ctx.recording,
     )
     if not counted:

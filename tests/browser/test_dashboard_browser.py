@@ -13,6 +13,7 @@ from shortener.demo import fill_demo
 from shortener.figures import today_of
 from shortener.links import now_ms
 from tests.browser.conftest import LiveServer
+from tests.conftest import write_instance_counts
 
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -175,6 +176,7 @@ def test_hostile_title_referrer_and_user_agent_show_as_text_and_run_nothing(page
         page, live_server, url="https://example.com/x", title=HOSTILE_TITLE
     )
     assert send_hit(live_server, code, HOSTILE_UA, HOSTILE_REFERRER) == 302
+    write_instance_counts()  # the instance-wide counts, as the worker writes them each second
     for path in (page.url, live_server.url("/dashboard/links"), live_server.url("/dashboard/")):
         page.goto(path)
         page.wait_for_load_state("load")

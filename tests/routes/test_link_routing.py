@@ -10,7 +10,7 @@ import pytest
 from shortener.app import create_app
 from shortener.hits.recording import day_of
 from shortener.links import CREATE_FIELDS, EDITABLE_FIELDS, now_ms
-from tests.conftest import DOMAINS
+from tests.conftest import DOMAINS, tracked
 from tests.routes.test_redirect import CHROME, GOOGLEBOT, WHATSAPP_PREVIEW, visit
 
 IPHONE = (
@@ -93,7 +93,7 @@ def test_utm_from_attribution_is_off_unless_asked(client, auth, create_link):
 
 
 def test_the_instance_default_applies_to_links_that_do_not_say(settings_overrides, redis_client):
-    app = create_app({**settings_overrides, "utm_from_attribution": True})
+    app = tracked(create_app({**settings_overrides, "utm_from_attribution": True}))
     ctx = app.extensions["lumen"]
     default = ctx.links.create({"url": "https://example.com/p"})
     opted_out = ctx.links.create({"url": "https://example.com/q", "utm_from_attribution": False})
@@ -255,7 +255,7 @@ def test_previews_and_bots_never_get_a_protected_target(client, create_link):
 
 
 def test_wrong_guesses_are_limited_per_address(settings_overrides, redis_client):
-    app = create_app({**settings_overrides, "password_guess_limit": "3 per hour"})
+    app = tracked(create_app({**settings_overrides, "password_guess_limit": "3 per hour"}))
     link = app.extensions["lumen"].links.create(
         {"url": "https://example.com/m", "password": "open sesame"}
     )

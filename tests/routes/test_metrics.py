@@ -7,7 +7,7 @@ import re
 import pytest
 
 from shortener.app import create_app
-from tests.conftest import DOMAINS, TEST_ENVIRON
+from tests.conftest import DOMAINS, TEST_ENVIRON, tracked
 
 HOST = {"Host": DOMAINS[0]}
 
@@ -31,7 +31,9 @@ def test_metrics_need_a_key_or_the_metrics_token(client, settings_overrides, red
     assert client.get("/metrics", headers=HOST).status_code == 401
     wrong = client.get("/metrics", headers={**HOST, "Authorization": "Bearer nope"})
     assert wrong.status_code == 401 and wrong.mimetype == "application/problem+json"
-    app = create_app({**settings_overrides, "metrics_token": "scrape-me"}, environ=TEST_ENVIRON)
+    app = tracked(
+        create_app({**settings_overrides, "metrics_token": "scrape-me"}, environ=TEST_ENVIRON)
+    )
     token = {**HOST, "Authorization": "Bearer scrape-me"}
     assert app.test_client().get("/metrics", headers=token).status_code == 200
 
@@ -86,9 +88,11 @@ def test_every_metric_the_recording_path_needs_is_exported(client, auth):
 
 
 def test_redis_errors_are_counted_by_class(client, auth, settings_overrides, tmp_path):
-    down = create_app(
-        {**settings_overrides, "redis_url": f"unix://{tmp_path}/no-redis.sock"},
-        environ=TEST_ENVIRON,
+    down = tracked(
+        create_app(
+            {**settings_overrides, "redis_url": f"unix://{tmp_path}/no-redis.sock"},
+            environ=TEST_ENVIRON,
+        )
     )
     before = sample(scrape(client, auth), "lumen_redis_errors_total", error="ConnectionError")
     assert down.test_client().get("/abc123", headers=HOST).status_code == 503

@@ -16,6 +16,7 @@ from tests.conftest import (
     instance_day_fields,
     instance_day_keys,
     stored_hits,
+    tracked,
 )
 
 pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
@@ -281,7 +282,7 @@ def test_a_slug_deleted_and_made_again_by_another_worker_follows_the_new_link(
     assert (
         visit(client, "reuse").headers["Location"] == "https://first.example/"
     )  # cached by this worker
-    other_worker = create_app(settings_overrides, environ=TEST_ENVIRON).test_client()
+    other_worker = tracked(create_app(settings_overrides, environ=TEST_ENVIRON)).test_client()
     old = other_worker.get("/api/v1/links?q=first.example", headers=auth).get_json()["links"][0]
     assert other_worker.delete(f"/api/v1/links/{old['id']}", headers=auth).status_code == 204
     assert (
@@ -315,12 +316,12 @@ def test_forwarded_host_and_address_count_only_behind_trusted_proxies(
         "X-Forwarded-For": "198.51.100.77",
         "User-Agent": CHROME,
     }
-    untrusting = create_app(settings_overrides, environ=TEST_ENVIRON).test_client()
+    untrusting = tracked(create_app(settings_overrides, environ=TEST_ENVIRON)).test_client()
     assert (
         untrusting.get("/proxied", headers=forwarded).status_code == 404
     )  # Host internal:8080 is not a domain
-    trusting = create_app(
-        {**settings_overrides, "trusted_proxies": 1}, environ=TEST_ENVIRON
+    trusting = tracked(
+        create_app({**settings_overrides, "trusted_proxies": 1}, environ=TEST_ENVIRON)
     ).test_client()
     assert (
         trusting.get(
@@ -340,9 +341,11 @@ def test_forwarded_host_and_address_count_only_behind_trusted_proxies(
 
 
 def test_a_redirect_while_redis_is_down_answers_503_with_retry_after(settings_overrides, tmp_path):
-    app = create_app(
-        {**settings_overrides, "redis_url": f"unix://{tmp_path}/stopped-redis.sock"},
-        environ=TEST_ENVIRON,
+    app = tracked(
+        create_app(
+            {**settings_overrides, "redis_url": f"unix://{tmp_path}/stopped-redis.sock"},
+            environ=TEST_ENVIRON,
+        )
     )
     response = app.test_client().get("/abc123", headers={"Host": DOMAINS[0]})
     assert response.status_code == 503
@@ -351,9 +354,11 @@ def test_a_redirect_while_redis_is_down_answers_503_with_retry_after(settings_ov
 
 
 def test_the_api_while_redis_is_down_answers_503_as_a_problem(settings_overrides, tmp_path):
-    app = create_app(
-        {**settings_overrides, "redis_url": f"unix://{tmp_path}/stopped-redis.sock"},
-        environ=TEST_ENVIRON,
+    app = tracked(
+        create_app(
+            {**settings_overrides, "redis_url": f"unix://{tmp_path}/stopped-redis.sock"},
+            environ=TEST_ENVIRON,
+        )
     )
     response = app.test_client().get(
         "/api/v1/links", headers={"Host": DOMAINS[0], "Authorization": "Bearer lum_x"}

@@ -22,7 +22,7 @@ from shortener.domain_pages import save_domain_pages
 from shortener.embedded_redis import EmbeddedRedis
 from shortener.routes.redirect import RedirectFastPath
 from shortener.store import Keys
-from tests.conftest import DOMAINS, TEST_ENVIRON, instance_day_keys
+from tests.conftest import DOMAINS, TEST_ENVIRON, instance_day_keys, tracked
 
 pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
 
@@ -179,17 +179,19 @@ def own_server(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def parity_app(own_server: EmbeddedRedis, tmp_path: Path) -> Flask:
-    return create_app(
-        {
-            "redis_url": own_server.url,
-            "data_dir": str(tmp_path / "data"),
-            "secret_key": "test-secret",
-            "domains": DOMAINS,
-            "default_domain": DOMAINS[0],
-            "key_prefix": "lumen",
-            "TESTING": True,
-        },
-        environ=TEST_ENVIRON,
+    return tracked(
+        create_app(
+            {
+                "redis_url": own_server.url,
+                "data_dir": str(tmp_path / "data"),
+                "secret_key": "test-secret",
+                "domains": DOMAINS,
+                "default_domain": DOMAINS[0],
+                "key_prefix": "lumen",
+                "TESTING": True,
+            },
+            environ=TEST_ENVIRON,
+        )
     )
 
 

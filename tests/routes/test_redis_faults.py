@@ -18,9 +18,11 @@ from shortener.app import create_app
 from shortener.context import AppContext
 from shortener.embedded_redis import EmbeddedRedis
 from shortener.hits.buffer import HitBuffer, PendingHit
-from shortener.links import Link
+from shortener.hits.instance import read_instance_days
+from shortener.hits.recording import day_of
+from shortener.links import Link, now_ms
 from shortener.redirect import hit_from_environ, write_back
-from tests.conftest import DOMAINS, TEST_ENVIRON, instance_day_keys
+from tests.conftest import DOMAINS, TEST_ENVIRON, instance_day_keys, tracked
 
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -43,18 +45,20 @@ def own_server(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def make_app(server: EmbeddedRedis, data_dir: Path, **settings: object) -> Flask:
-    return create_app(
-        {
-            "redis_url": server.url,
-            "data_dir": str(data_dir),
-            "secret_key": "test-secret",
-            "domains": DOMAINS,
-            "default_domain": DOMAINS[0],
-            "redis_timeout": 0.3,
-            "TESTING": True,
-            **settings,
-        },
-        environ=TEST_ENVIRON,
+    return tracked(
+        create_app(
+            {
+                "redis_url": server.url,
+                "data_dir": str(data_dir),
+                "secret_key": "test-secret",
+                "domains": DOMAINS,
+                "default_domain": DOMAINS[0],
+                "redis_timeout": 0.3,
+                "TESTING": True,
+                **settings,
+            },
+            environ=TEST_ENVIRON,
+        )
     )
 
 
@@ -85,6 +89,13 @@ def human_clicks(app: Flask, link_id: int) -> int:
     return int(ctx.redis.hget(ctx.keys.link(link_id), "human") or 0)
 
 
+def instance_clicks(ctx: AppContext) -> int:
+    """Today's human clicks of the whole instance, once the worker's tally is written."""
+    ctx.tally.flush()
+    [today] = read_instance_days(ctx.redis, ctx.keys, [day_of(now_ms())], now_ms())
+    return today.fields["k:human"]
+
+
 def visit(client: FlaskClient, code: str, ip: str = "203.0.113.9"):  # type: ignore[no-untyped-def]
     return client.get(f"/{code}", headers=HEADERS, environ_base={"REMOTE_ADDR": ip})
 
@@ -103,6 +114,7 @@ def test_links_keep_redirecting_while_redis_is_down_and_their_hits_are_written_b
     own_server.ensure_running()
     drain(ctx)
     assert human_clicks(app, link.id) == 21
+    assert instance_clicks(ctx) == 21
     ready = client.get("/readyz", headers={"Host": DOMAINS[0]}).get_json()
     assert ready["hits_written_back"] == 20 and ready["status"] == "ok"
 
@@ -121,6 +133,9 @@ def test_a_stalled_redis_does_not_hang_redirects(own_server: EmbeddedRedis, tmp_
     assert PendingHit.from_json(line).replay  # it timed out: it may have landed
     drain(ctx)
     assert human_clicks(app, link.id) == 2
+    # It had landed once Redis went on: its replay, found recorded, is counted instance-wide
+    # (the write that timed out could not be).
+    assert instance_clicks(ctx) == 2
 
 
 def test_a_replayed_hit_that_had_landed_is_recorded_once(

@@ -9,7 +9,7 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from shortener import links
 from shortener.validation import MAX_JSON_DEPTH
-from tests.conftest import DOMAINS, TEST_ENVIRON
+from tests.conftest import DOMAINS, TEST_ENVIRON, tracked
 from tests.routes.sharing import ORIGIN, snapshot
 
 PROBLEM = "application/problem+json"
@@ -58,7 +58,7 @@ def test_the_bearer_api_refuses_a_large_body_before_the_key_check(client):
 def test_the_body_cap_is_a_setting(settings_overrides, redis_client, api_key):
     from shortener.app import create_app
 
-    app = create_app({**settings_overrides, "max_body_bytes": 2048}, environ=TEST_ENVIRON)
+    app = tracked(create_app({**settings_overrides, "max_body_bytes": 2048}, environ=TEST_ENVIRON))
     response = app.test_client().post(
         "/api/v1/links",
         json={"url": "https://example.com/" + "a" * 2000, "title": "t" * 100},

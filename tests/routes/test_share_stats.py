@@ -9,7 +9,7 @@ import pytest
 
 from shortener.openapi import openapi_document
 from shortener.shares import SHARE_BUTTONS
-from tests.conftest import DOMAINS
+from tests.conftest import DOMAINS, write_instance_counts
 from tests.routes.sharing import CHROME, PAGE, send
 from tests.routes.test_dashboard import sign_in
 from tests.routes.test_redirect import visit
@@ -42,6 +42,7 @@ def test_per_channel_shares_made_clicks_and_copy_paste_in_the_stats_api(client, 
             == 204
         )
 
+    write_instance_counts()  # the instance-wide counts, as the worker writes them each second
     for path in (f"/api/v1/links/{page['link']['id']}/stats", "/api/v1/stats"):
         stats = client.get(path, headers=auth).get_json()
         shares = {row["channel"]: row for row in stats["shares"]}
@@ -97,6 +98,7 @@ def test_the_dashboard_shows_shares_made_clicks_per_share_and_copy_paste_generat
             {"key": publisher.key, "url": PAGE, "event": "copy-arrival", "token": token},
             ip=f"198.51.100.{10 + n}",
         )
+    write_instance_counts()  # the instance-wide counts, as the worker writes them each second
     assert sign_in(client, api_key).status_code == 302
     html = client.get("/dashboard/", headers={"Host": DOMAINS[0]}).get_data(as_text=True)
     telegram = re.search(r"<tr><td>telegram</td>(.*?)</tr>", html, re.S).group(1)

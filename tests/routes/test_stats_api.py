@@ -10,7 +10,7 @@ import pytest
 
 from shortener.figures import today_of
 from shortener.links import now_ms
-from tests.conftest import DOMAINS
+from tests.conftest import DOMAINS, write_instance_counts
 from tests.routes.test_redirect import CHROME, GOOGLEBOT, WHATSAPP_PREVIEW, visit
 
 pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
@@ -55,6 +55,7 @@ def sent(client, auth, create_link):  # type: ignore[no-untyped-def]
         client, other["code"], referrer="https://t.co/x", host=DOMAINS[1], ip="198.51.100.8"
     )  # social
     visit(client, "no-such-code")  # orphan
+    write_instance_counts()  # the instance-wide counts, as the worker writes them each second
     return {"link": link, "other": other, "sms": sms}
 
 
