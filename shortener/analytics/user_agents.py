@@ -26,10 +26,11 @@ person, flagged `in_app` (app unknown) for a bare Android WebView (`; wv)`) or a
 without `Safari/`.
 
 This is the only module that imports the user-agent libraries. Device, OS and browser come from
-ua-parser 1.x's Rust resolver (`ua-parser[regex]`); the device class is the `user-agents`
-package's is_tablet/is_mobile/is_pc, fed with that parse instead of its own pure-Python one
-(~450 µs a parse). Whole results are cached per user-agent string (LRU, 20,000 entries);
-`warm_up()` builds the resolvers, so call it once when the app starts.
+ua-parser 1.x's Rust extractors (`ua-parser[regex]`), the device one only when a rule reads it
+(not for a robot a signature names); the device class is the `user-agents` package's
+is_tablet/is_mobile/is_pc, fed with those matches instead of its own pure-Python parse (~450 µs),
+versions parsed only if a rule reads them. Whole results are cached per user-agent string (LRU,
+20,000 entries); `warm_up()` builds the resolvers, so call it once when the app starts.
 """
 
 from __future__ import annotations
@@ -40,12 +41,13 @@ import json
 import re
 import sys
 import types
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import re2
-from ua_parser import Domain, PartialResult, load_lazy_builtins
+from ua_parser import Domain, load_lazy_builtins
 from ua_parser.regex import Resolver as RegexResolver  # the Rust one: fails without ua-parser-rs
 
 from shortener.analytics.vocabulary import Device, Kind, Source
@@ -348,20 +350,27 @@ def warm_up() -> None:
 def _classify(ua: str) -> Client:
     # ua-parser's Rust side needs valid UTF-8: lone surrogates (from JSON input) become "?".
     text = ua.encode("utf-8", "replace").decode("utf-8")
-    parsed = _resolver()(text, Domain.ALL)
-    os = parsed.os.family if parsed.os else "Other"
-    browser = parsed.user_agent.family if parsed.user_agent else "Other"
+    parser = _resolver()
+    # The Rust extractors are called one by one, not through the resolver's `__call__`: that
+    # wraps each match in a dataclass (~7 µs), and the device is not needed for every string.
+    agent, os = parser.ua.extract(text), parser.os.extract(text)
+    browser = agent.family if agent else "Other"
+    os_family = os.family if os else "Other"
     row = _first_signature(text)
     if row is not None:
         _, kind, app, channel, source = row
-        device = _device(text, parsed) if kind is Kind.HUMAN else Device.BOT
-        return Client(kind, app, channel, source, kind is Kind.HUMAN, device, os, browser)
-    spider = parsed.device is not None and parsed.device.family == "Spider"
+        if kind is not Kind.HUMAN:  # a robot's device class is BOT, whatever its string names
+            return Client(kind, app, channel, source, False, Device.BOT, os_family, browser)
+        device = _device(text, agent, os, parser.de.extract(text))
+        return Client(kind, app, channel, source, True, device, os_family, browser)
+    hardware = parser.de.extract(text)
+    spider = hardware is not None and hardware.family == "Spider"
     if spider or not _BROWSER_ENGINE.search(text):
         app = browser if spider and browser != "Other" else None  # the spider's name
-        return Client(Kind.BOT, app, None, None, False, Device.BOT, os, browser)
+        return Client(Kind.BOT, app, None, None, False, Device.BOT, os_family, browser)
     in_app = _WEBVIEW.search(text) is not None
-    return Client(Kind.HUMAN, None, None, None, in_app, _device(text, parsed), os, browser)
+    device = _device(text, agent, os, hardware)
+    return Client(Kind.HUMAN, None, None, None, in_app, device, os_family, browser)
 
 
 @functools.cache
@@ -409,29 +418,48 @@ def _first_signature(ua: str) -> Signature | None:
     return rows[min(found)] if found else None
 
 
-class _ParsedUserAgent(_UserAgentRules):  # type: ignore[misc]
-    """The `user-agents` package's device rules over ua-parser 1.x's Rust parse, not its own."""
+class _Versioned:
+    """A browser or OS for the `user-agents` rules: its family at once, the rest on first read.
 
-    def __init__(self, ua: str, parsed: PartialResult) -> None:
-        agent, os, device = parsed.user_agent, parsed.os, parsed.device
+    The rules read a version only for a few families (Windows' "RT" and "ME"); any attribute but
+    `family` comes from the package's own `parse_browser` / `parse_operating_system`, run once.
+    """
+
+    __slots__ = ("_match", "_parse", "_parsed", "family")
+
+    def __init__(self, match: Any, parse: Callable[..., tuple[Any, ...]]) -> None:
+        self.family: str = match.family if match else "Other"
+        self._match = match
+        self._parse = parse
+        self._parsed: tuple[Any, ...] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._parsed is None:
+            match = self._match
+            versions = (match.major, match.minor, match.patch) if match else ()
+            self._parsed = self._parse(self.family, *versions)
+        return getattr(self._parsed, name)
+
+
+class _ParsedUserAgent(_UserAgentRules):  # type: ignore[misc]
+    """The `user-agents` package's device rules over ua-parser-rs's matches, not its own parse."""
+
+    def __init__(self, ua: str, agent: Any, os: Any, device: Any) -> None:
         self.ua_string = ua
-        self.browser = user_agents_parsers.parse_browser(
-            *((agent.family, agent.major, agent.minor, agent.patch) if agent else ("Other",))
-        )
-        self.os = user_agents_parsers.parse_operating_system(
-            *((os.family, os.major, os.minor, os.patch) if os else ("Other",))
-        )
+        self.browser = _Versioned(agent, user_agents_parsers.parse_browser)
+        self.os = _Versioned(os, user_agents_parsers.parse_operating_system)
         self.device = user_agents_parsers.parse_device(
             *((device.family, device.brand, device.model) if device else ("Other", None, None))
         )
 
 
-def _device(ua: str, parsed: PartialResult) -> Device:
-    agent = _ParsedUserAgent(ua, parsed)
-    if agent.is_tablet:
+def _device(ua: str, agent: Any, os: Any, device: Any) -> Device:
+    """The device class of `ua` from ua-parser-rs's browser, OS and device matches (or None)."""
+    rules = _ParsedUserAgent(ua, agent, os, device)
+    if rules.is_tablet:
         return Device.TABLET
-    if agent.is_mobile:
+    if rules.is_mobile:
         return Device.MOBILE
-    if agent.is_pc:
+    if rules.is_pc:
         return Device.DESKTOP
     return Device.OTHER

@@ -771,6 +771,12 @@ def test_signature_channels_are_known_with_their_category(row: tuple) -> None:
             Device.TABLET,
         ),
         (CHROME, Device.DESKTOP),
+        # Windows RT and ME: the device rules read the OS version.
+        (
+            "Mozilla/5.0 (compatible; MSIE 10.0; Windows NT 6.2; ARM; Trident/6.0; Touch)",
+            Device.TABLET,
+        ),
+        ("Mozilla/4.0 (compatible; MSIE 6.0; Windows 98; Win 9x 4.90)", Device.DESKTOP),
         (
             "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:131.0) Gecko/20100101 Firefox/131.0",
             Device.DESKTOP,
@@ -797,6 +803,8 @@ def test_signature_channels_are_known_with_their_category(row: tuple) -> None:
         "ipad",
         "android-tablet",
         "windows",
+        "windows-rt",
+        "windows-me",
         "mac",
         "chromebook",
         "smart-tv",
