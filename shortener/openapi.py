@@ -1012,7 +1012,8 @@ CONTENT_PATHS: dict[str, Any] = {
             "description": "Lumen POSTs each subscribed event as JSON `{id, event, created_at, "
             "data}`, signed with `X-Lumen-Signature: sha256=<HMAC-SHA256 of the raw body under "
             "the secret>`, and retries a failure with exponential backoff. A `click` is any "
-            "recorded hit (`data.kind` says human, preview or bot). Targets resolving to "
+            "hit recorded after the webhook was created (`data.kind` says human, preview or "
+            "bot), never the hits recorded before. Targets resolving to "
             "loopback, private or link-local addresses are refused (422) unless "
             "LUMEN_WEBHOOK_ALLOW_PRIVATE=1.",
             "operationId": "createWebhook",

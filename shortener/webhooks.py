@@ -1,13 +1,21 @@
 """Webhooks: signed HTTP deliveries of link events and clicks, outside the redirect path.
 
 1. Link events (`link.created`, `link.updated`, `link.deleted`) are appended to the stream
-   `lumen:events` by `LinkStore`; clicks are the entries of the instance-wide hit stream
-   `lumen:hits` the recording script already writes. Nothing on the redirect path waits on this.
+   `lumen:events` by `LinkStore`; clicks are the entries of the instance-wide hit streams (one
+   per shard, and the late hits') the recording script already writes. Nothing on the redirect
+   path waits on this.
 2. A consumer (`WebhookConsumer`, run by each gunicorn worker or by `python -m shortener worker`)
-   reads both streams through the Redis consumer group `webhooks`, so each event is taken by one
-   consumer only, and queues one delivery per subscribed webhook in the sorted set
-   `lumen:webhooks:queue` (scored by when it is due).
-3. A due delivery is claimed with ZREM (whoever removes it sends it), POSTed with the body signed
+   reads them through the Redis consumer group `webhooks`, so each event is taken by one consumer
+   only, and queues one delivery per subscribed webhook in the sorted set
+   `lumen:webhooks:queue` (scored by when it is due). The event stream is read on every loop; the
+   hit streams only while some webhook subscribes to `click` (as the consumer's last listing of
+   the webhooks showed): otherwise every redirect would cost the consumers a read and an XACK of
+   a hit nobody is sent.
+3. A click webhook gets the clicks appended after its creation, not the backlog: it keeps where
+   each hit stream ended when it was created (`clicks_after`), and when it is the first to
+   subscribe to clicks, `create_webhook` moves the group of each hit stream forward to there, so
+   the consumers do not wade through hits recorded while nobody subscribed.
+4. A due delivery is claimed with ZREM (whoever removes it sends it), POSTed with the body signed
    (`X-Lumen-Signature: sha256=<HMAC-SHA256 of the raw body under the webhook's secret>`), and
    logged (the last LOG_LENGTH deliveries per webhook). A failure is queued again after
    base x 2^(attempt-1) until the attempts run out; then it is logged as given up.
@@ -32,13 +40,13 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import redis
 
 from shortener.errors import InvalidInput, NotFound
-from shortener.store import SHARDS, Keys
+from shortener.store import SHARDS, Keys, LuaScript, run_script
 from shortener.validation import iso_from_ms, reject_unknown_fields, validate_target_url
 
 EVENTS = ("click", "link.created", "link.updated", "link.deleted")
@@ -58,6 +66,47 @@ CREATE_FIELDS = frozenset({"url", "events", "secret"})
 
 log = logging.getLogger(__name__)
 
+# Moves the consumer group ARGV[1] of the hit stream KEYS[1] forward to the id ARGV[2], creating
+# it there (and the stream) when it is missing; never back: a group already past ARGV[2] is left
+# alone, so what consumers have read is neither read again nor skipped (see `_start_clicks`).
+# Stream ids are compared as (milliseconds, sequence), exact in Lua's doubles.
+_MOVE_GROUP_FORWARD = LuaScript(
+    "move_group_forward",
+    """
+local function position(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return tonumber(ms), tonumber(seq)
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+    local info = {}
+    for i = 1, #group, 2 do info[group[i]] = group[i + 1] end
+    if info['name'] == ARGV[1] then
+      local ms, seq = position(info['last-delivered-id'])
+      local to_ms, to_seq = position(ARGV[2])
+      if ms < to_ms or (ms == to_ms and seq < to_seq) then
+        redis.call('XGROUP', 'SETID', KEYS[1], ARGV[1], ARGV[2])
+        return 1
+      end
+      return 0
+    end
+  end
+end
+redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[1], ARGV[2], 'MKSTREAM')
+return 1
+""",
+)
+
+
+def _position(entry_id: str) -> tuple[int, int]:
+    """A stream id as (milliseconds, sequence), the order Redis gives entries.
+
+    >>> _position("1733212800000-12") > _position("1733212800000-9")
+    True
+    """
+    ms, _, sequence = entry_id.partition("-")
+    return int(ms), int(sequence or 0)
+
 
 @dataclass(frozen=True, slots=True)
 class Webhook:
@@ -68,6 +117,17 @@ class Webhook:
     events: tuple[str, ...]
     secret: str
     created_at: int
+    # For a click webhook: the id each hit stream ended at when it was created (it is sent only
+    # the clicks after). Empty for the others, and for click webhooks stored before this existed.
+    clicks_after: dict[str, str] = field(default_factory=dict)
+
+    def is_sent(self, event: str, stream: str, entry_id: str) -> bool:
+        """Whether this webhook is sent the `event` of entry `entry_id` of `stream`: one it
+        subscribes to and, for a click, appended after the webhook was created."""
+        if event not in self.events:
+            return False
+        start = self.clicks_after.get(stream)
+        return start is None or _position(entry_id) > _position(start)
 
     def as_json(self, *, with_secret: bool = False) -> dict[str, object]:
         """The webhook as the API shows it; the secret only once, when it is created."""
@@ -143,8 +203,55 @@ def validate_secret(secret: object) -> str:
 def _webhook_from_json(raw: str) -> Webhook:
     data = json.loads(raw)
     return Webhook(
-        data["id"], data["url"], tuple(data["events"]), data["secret"], data["created_at"]
+        data["id"],
+        data["url"],
+        tuple(data["events"]),
+        data["secret"],
+        data["created_at"],
+        data.get("clicks_after", {}),
     )
+
+
+def hit_streams(keys: Keys) -> dict[str, str]:
+    """The instance-wide hit streams clicks are read from (each shard's, then the late hits'),
+    each with the name its clicks' event ids start with: two streams may hold the same entry id.
+
+    >>> list(hit_streams(Keys("lumen")).items())[-2:]
+    [('lumen:{g13}:hits', 'shard7'), ('lumen:{g}:hits', 'late')]
+    """
+    shards: tuple[int | None, ...] = (*range(SHARDS), None)
+    return {keys.all_hits(n): ("late" if n is None else f"shard{n}") for n in shards}
+
+
+def _start_clicks(r: redis.Redis, keys: Keys) -> dict[str, str]:
+    """Where each hit stream ends now, for a new click webhook; when no webhook subscribes to
+    clicks yet, the group of each hit stream is moved forward to there.
+
+    While nobody subscribes to clicks the consumers do not read the hit streams, so their group
+    may sit far behind (or not exist): the new webhook would wait while the consumers read, and
+    drop, every hit recorded meanwhile. Why moving the groups skips no click owed to a webhook
+    (one appended after that webhook's own ends), with concurrent creations and a consumer in
+    every worker:
+    - the ends are read before the check: a click webhook the check did not see was stored after
+      it, so every click appended after that creation answered lies past our ends; only clicks
+      appended while both creations ran may be skipped;
+    - `_MOVE_GROUP_FORWARD` moves a group forward only, atomically on the stream's own slot: a
+      creation that stalled while another's webhook had clicks read for it moves nothing back
+      (nothing is read twice), where `XGROUP SETID $` would skip the clicks not read yet;
+    - a consumer reading a stream while its group moves reads on from the new place.
+    """
+    streams = list(hit_streams(keys))
+    pipe = r.pipeline(transaction=False)  # one command per stream: each is in its own slot
+    for stream in streams:
+        pipe.xrevrange(stream, count=1)
+    tops = pipe.execute()
+    ends = {
+        stream: (top[0][0] if top else "0-0") for stream, top in zip(streams, tops, strict=True)
+    }
+    if not any("click" in webhook.events for webhook in list_webhooks(r, keys)):
+        for stream, end in ends.items():
+            run_script(r, _MOVE_GROUP_FORWARD, [stream], [GROUP, end])
+    return ends
 
 
 def create_webhook(
@@ -158,13 +265,15 @@ def create_webhook(
     check_target(url, allow_private)
     if r.hlen(keys.webhooks()) >= MAX_WEBHOOKS:
         raise InvalidInput(f"at most {MAX_WEBHOOKS} webhooks; delete one first")
-    webhook = Webhook("wh_" + secrets.token_hex(8), url, events, secret, created_at)
+    clicks_after = _start_clicks(r, keys) if "click" in events else {}
+    webhook = Webhook("wh_" + secrets.token_hex(8), url, events, secret, created_at, clicks_after)
     record = {
         "id": webhook.id,
         "url": url,
         "events": list(events),
         "secret": secret,
         "created_at": created_at,
+        "clicks_after": clicks_after,
     }
     r.hset(keys.webhooks(), webhook.id, json.dumps(record))
     return webhook
@@ -218,18 +327,22 @@ def event_body(event: str, event_id: str, time_ms: int, data: Mapping[str, objec
 
 
 def _entry_event(
-    stream: str, keys: Keys, entry_id: str, fields: Mapping[str, str]
-) -> tuple[str, bytes]:
+    hit_stream: str | None, entry_id: str, fields: Mapping[str, str]
+) -> tuple[str, str, bytes]:
+    """The event of a stream entry, its id and its body; `hit_stream` names the hit stream of a
+    click (None: an entry of the event stream)."""
     time_ms = int(entry_id.split("-")[0])
-    if stream != keys.link_events():  # one of the instance-wide hit streams
+    if hit_stream is not None:
         data = {
             "link_id": int(fields.get("link", "0") or 0),
             **{name: fields.get(name) for name in ("kind", "source", "channel", "evidence")},
         }
         data = {k: (None if v == "-" else v) for k, v in data.items()}
-        return "click", event_body("click", entry_id, time_ms, data)
+        click_id = f"{hit_stream}:{entry_id}"
+        return "click", click_id, event_body("click", click_id, time_ms, data)
     event = fields.get("event", "")
-    return event, event_body(event, entry_id, time_ms, json.loads(fields.get("data", "{}")))
+    data = json.loads(fields.get("data", "{}"))
+    return event, entry_id, event_body(event, entry_id, time_ms, data)
 
 
 class WebhookConsumer:
@@ -253,9 +366,11 @@ class WebhookConsumer:
         self.max_attempts = max_attempts
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self.stale_ms = stale_ms
-        # Link events, and the instance-wide hit streams: each shard's and the late hits'.
-        parts: tuple[int | None, ...] = (*range(SHARDS), None)
-        self.streams = (keys.link_events(), *(keys.all_hits(part) for part in parts))
+        self.hit_streams = hit_streams(keys)
+        self.streams = (keys.link_events(), *self.hit_streams)
+        # Whether the last listing of the webhooks had one subscribing to clicks: only then does
+        # the next loop read the hit streams.
+        self.reads_clicks = False
         self._ready = False
 
     def _ensure_group(self) -> None:
@@ -276,8 +391,22 @@ class WebhookConsumer:
         Returns the number of delivery attempts made.
         """
         self._ensure_group()
+        # Reading and acknowledging every hit when nobody is sent clicks was most of what the
+        # consumers cost under redirect load: without a click subscriber, only the event stream.
+        entries = self._take(self.streams if self.reads_clicks else self.streams[:1])
+        # Listed after the reads, so every webhook created before an entry was appended is seen.
+        webhooks = list_webhooks(self.r, self.keys)
+        self.reads_clicks = any("click" in webhook.events for webhook in webhooks)
+        if entries:
+            self._queue(entries, webhooks)
+        elif block_ms:
+            time.sleep(block_ms / 1000)  # nothing new anywhere: wait before looking again
+        return self.deliver_due()
+
+    def _take(self, streams: tuple[str, ...]) -> list[tuple[str, str, dict[str, str]]]:
+        """The entries of `streams` left by a dead consumer, then the new ones (a batch each)."""
         entries: list[tuple[str, str, dict[str, str]]] = []
-        for stream in self.streams:
+        for stream in streams:
             claimed = self.r.xautoclaim(
                 stream, GROUP, self.name, self.stale_ms, "0-0", count=READ_BATCH
             )
@@ -287,27 +416,24 @@ class WebhookConsumer:
                 else:  # trimmed away before anyone delivered it (Redis 6.2 still lists it)
                     self.r.xack(stream, GROUP, entry_id)
         # One stream per read: the streams are in different slots of a Redis Cluster.
-        for stream in self.streams:
+        for stream in streams:
             replies = self.r.xreadgroup(GROUP, self.name, {stream: ">"}, count=READ_BATCH)
             for _, stream_entries in replies or ():
                 entries += [(stream, entry_id, fields) for entry_id, fields in stream_entries]
-        if not entries and block_ms:
-            time.sleep(block_ms / 1000)  # nothing new anywhere: wait before looking again
-        if entries:
-            self._queue(entries)
-        return self.deliver_due()
+        return entries
 
-    def _queue(self, entries: list[tuple[str, str, dict[str, str]]]) -> None:
-        """One job per (event, subscribed webhook), queued with the entries' acknowledgement."""
-        webhooks = list_webhooks(self.r, self.keys)
+    def _queue(
+        self, entries: list[tuple[str, str, dict[str, str]]], webhooks: list[Webhook]
+    ) -> None:
+        """One job per (event, webhook sent it), queued with the entries' acknowledgement."""
         now = int(time.time() * 1000)
         pipe = self.r.pipeline(transaction=False)
         for stream, entry_id, fields in entries:
-            event, body = _entry_event(stream, self.keys, entry_id, fields)
+            event, event_id, body = _entry_event(self.hit_streams.get(stream), entry_id, fields)
             for webhook in webhooks:
-                if event in webhook.events:
+                if webhook.is_sent(event, stream, entry_id):
                     job = {
-                        "delivery": f"{webhook.id}:{entry_id}:{event}",
+                        "delivery": f"{webhook.id}:{event_id}:{event}",
                         "webhook": webhook.id,
                         "event": event,
                         "body": body.decode(),

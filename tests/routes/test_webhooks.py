@@ -268,3 +268,199 @@ def test_events_a_dead_consumer_left_are_taken_over(app, client, auth, receiver,
     pump(live, lambda: len(receiver.received) == 1)
     assert json.loads(receiver.received[0][1])["event"] == "link.created"
     assert ctx.redis.xpending(ctx.keys.link_events(), GROUP)["pending"] == 0
+
+
+# The hit streams are read only while a webhook subscribes to clicks; these run on both backends.
+
+
+def read_positions(redis_client, keys) -> dict[str, tuple[str, int]]:  # type: ignore[no-untyped-def]
+    """Each hit stream's `webhooks` group: (the last id it delivered, entries pending)."""
+    from shortener.webhooks import GROUP, hit_streams
+
+    positions = {}
+    for stream in hit_streams(keys):
+        [group] = [found for found in redis_client.xinfo_groups(stream) if found["name"] == GROUP]
+        positions[stream] = (group["last-delivered-id"], group["pending"])
+    return positions
+
+
+def stream_ends(redis_client, keys) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The id of each hit stream's newest entry ("0-0" for an empty one)."""
+    from shortener.webhooks import hit_streams
+
+    ends = {}
+    for stream in hit_streams(keys):
+        top = redis_client.xrevrange(stream, count=1)
+        ends[stream] = top[0][0] if top else "0-0"
+    return ends
+
+
+def click_once_each(client, code: str, visitors: range) -> None:  # type: ignore[no-untyped-def]
+    """A click on `code` from each visitor (their hashes fall in several shards' streams)."""
+    for n in visitors:
+        assert visit(client, code, ip=f"203.0.113.{n}").status_code == 302
+
+
+def clicked_links(receiver: Receiver) -> list[int]:
+    """The link of each click the receiver got, in order."""
+    return [json.loads(body)["data"]["link_id"] for _, body in receiver.received]
+
+
+def settle(consumer) -> None:  # type: ignore[no-untyped-def]
+    """A few more loops: long enough for an extra delivery to show up, if there were one."""
+    for _ in range(3):
+        consumer.run_once()
+        time.sleep(0.02)
+
+
+@pytest.mark.both_backends
+def test_without_a_click_webhook_the_hit_streams_are_not_read(
+    client, auth, receiver, consumer, create_link, redis_client, keys
+):
+    link = create_link()
+    consumer.run_once()
+    register(client, auth, receiver.url, ["link.updated"])
+    unread = read_positions(redis_client, keys)
+    click_once_each(client, link["code"], range(20))
+    client.patch(f"/api/v1/links/{link['id']}", json={"title": "Read"}, headers=auth)
+    pump(consumer, lambda: len(receiver.received) == 1)  # the consumer runs: link events go out
+    settle(consumer)
+    assert sum(redis_client.xlen(stream) for stream in unread) == 20
+    assert read_positions(redis_client, keys) == unread  # no hit read, none pending
+    assert not consumer.reads_clicks
+
+
+@pytest.mark.both_backends
+@pytest.mark.parametrize("consumer_ran", [True, False], ids=["group-behind", "no-group-yet"])
+def test_a_click_webhook_gets_the_clicks_made_after_its_creation_only(
+    client, auth, receiver, consumer, create_link, redis_client, keys, consumer_ran
+):
+    before, after = create_link(), create_link(url="https://example.com/after")
+    if consumer_ran:
+        consumer.run_once()
+    click_once_each(client, before["code"], range(10))
+    register(client, auth, receiver.url, ["click"])
+    # The consumers will not wade through those 10: each group starts where its stream ended.
+    assert {
+        stream: position for stream, (position, _) in read_positions(redis_client, keys).items()
+    } == stream_ends(redis_client, keys)
+    click_once_each(client, after["code"], range(1))
+    pump(consumer, lambda: len(receiver.received) == 1)
+    settle(consumer)
+    assert clicked_links(receiver) == [after["id"]]
+
+
+@pytest.mark.both_backends
+def test_a_second_click_webhook_moves_no_group(
+    client, auth, app, consumer, create_link, redis_client, keys
+):
+    link = create_link()
+    first, second = Receiver(), Receiver()
+    try:
+        consumer.run_once()
+        register(client, auth, first.url, ["click"])
+        click_once_each(client, link["code"], range(5))  # not read yet when the second comes
+        register(client, auth, second.url, ["click"])
+        click_once_each(client, link["code"], range(5, 6))
+        pump(consumer, lambda: len(first.received) == 6 and len(second.received) == 1)
+        settle(consumer)
+        assert len(first.received) == 6 and len(second.received) == 1
+        assert json.loads(second.received[0][1]) == json.loads(first.received[-1][1])
+    finally:
+        first.close()
+        second.close()
+
+
+@pytest.mark.both_backends
+def test_deleting_the_last_click_webhook_stops_the_reading(
+    client, auth, receiver, consumer, create_link, redis_client, keys
+):
+    link = create_link()
+    webhook = register(client, auth, receiver.url, ["click"])
+    click_once_each(client, link["code"], range(1))
+    pump(consumer, lambda: len(receiver.received) == 1)
+    assert consumer.reads_clicks
+    assert client.delete(f"/api/v1/webhooks/{webhook['id']}", headers=auth).status_code == 204
+    consumer.run_once()
+    assert not consumer.reads_clicks
+    unread = read_positions(redis_client, keys)
+    click_once_each(client, link["code"], range(1, 11))
+    settle(consumer)
+    assert read_positions(redis_client, keys) == unread
+
+
+@pytest.mark.both_backends
+def test_clicks_a_dead_consumer_left_are_not_sent_to_a_later_webhook(
+    app, client, auth, receiver, create_link, redis_client, keys
+):
+    from shortener.webhooks import GROUP, WebhookConsumer, hit_streams
+
+    ctx = app.extensions["lumen"]
+    live = WebhookConsumer(
+        ctx.redis, ctx.keys, allow_private=True, retry_base_ms=20, max_attempts=3, stale_ms=0
+    )
+    old, new = create_link(), create_link(url="https://example.com/new")
+    gone = register(client, auth, receiver.url, ["click"])
+    click_once_each(client, old["code"], range(5))
+    # A worker reads those clicks and dies before queueing them; their webhook is deleted.
+    for stream in hit_streams(keys):
+        redis_client.xreadgroup(GROUP, "dead-worker", {stream: ">"}, count=10)
+    client.delete(f"/api/v1/webhooks/{gone['id']}", headers=auth)
+    register(client, auth, receiver.url, ["click"])
+    assert sum(group[1] for group in read_positions(redis_client, keys).values()) == 5
+    click_once_each(client, new["code"], range(1))
+    pump(live, lambda: len(receiver.received) == 1)
+    settle(live)
+    assert clicked_links(receiver) == [new["id"]]
+    assert sum(group[1] for group in read_positions(redis_client, keys).values()) == 0
+
+
+@pytest.mark.both_backends
+def test_a_creation_that_lost_a_race_moves_no_group_back(
+    client, auth, receiver, consumer, create_link, redis_client, keys
+):
+    from shortener.store import run_script
+    from shortener.webhooks import _MOVE_GROUP_FORWARD, GROUP
+
+    link = create_link()
+    click_once_each(client, link["code"], range(5))
+    # Another creation read where the streams ended, found no click webhook, and stalled...
+    stalled_ends = stream_ends(redis_client, keys)
+    # ...while this one was made and clicks were read for it.
+    register(client, auth, receiver.url, ["click"])
+    click_once_each(client, link["code"], range(5, 10))
+    pump(consumer, lambda: len(receiver.received) == 5)
+    read = read_positions(redis_client, keys)
+    click_once_each(
+        client, link["code"], range(10, 15)
+    )  # not read yet when the stalled one goes on
+    for stream, end in stalled_ends.items():
+        run_script(redis_client, _MOVE_GROUP_FORWARD, [stream], [GROUP, end])
+    assert read_positions(redis_client, keys) == read  # nothing read twice, nothing skipped
+    pump(consumer, lambda: len(receiver.received) == 10)
+    settle(consumer)
+    assert len({json.loads(body)["id"] for _, body in receiver.received}) == 10
+
+
+@pytest.mark.both_backends
+def test_the_same_click_id_in_two_shards_is_two_clicks(
+    client, auth, receiver, consumer, create_link, redis_client, keys
+):
+    from shortener.webhooks import hit_streams
+
+    link = create_link()
+    register(client, auth, receiver.url, ["click"])
+    click_once_each(client, link["code"], range(1))
+    [(stream, entries)] = [
+        (s, found) for s in hit_streams(keys) if (found := redis_client.xrange(s))
+    ]
+    [(entry_id, fields)] = entries
+    # A click of another visitor on another shard in the same millisecond: the same entry id.
+    other = next(s for s in hit_streams(keys) if s != stream)
+    redis_client.xadd(other, fields, id=entry_id)
+    pump(consumer, lambda: len(receiver.received) == 2)
+    settle(consumer)
+    ids = {json.loads(body)["id"] for _, body in receiver.received}
+    deliveries = {headers["X-Lumen-Delivery"] for headers, _ in receiver.received}
+    assert len(receiver.received) == 2 and len(ids) == 2 and len(deliveries) == 2
+    assert ids == {f"{hit_streams(keys)[s]}:{entry_id}" for s in (stream, other)}
