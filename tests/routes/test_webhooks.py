@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from shortener.context import webhook_consumer
-from tests.conftest import DOMAINS
+from tests.conftest import DOMAINS, write_instance_counts
 from tests.routes.test_redirect import visit
 
 
@@ -67,8 +67,10 @@ def consumer(app):  # type: ignore[no-untyped-def]
 
 
 def pump(consumer, until, rounds: int = 100) -> None:  # type: ignore[no-untyped-def]
-    """Run the consumer (as a worker would) until `until()` holds, a bounded number of rounds."""
+    """Run the consumer (as a worker would, its tally writing the hit streams beside it) until
+    `until()` holds, a bounded number of rounds."""
     for _ in range(rounds):
+        write_instance_counts()
         consumer.run_once()
         if until():
             return
@@ -299,6 +301,7 @@ def click_once_each(client, code: str, visitors: range) -> None:  # type: ignore
     """A click on `code` from each visitor (their hashes fall in several shards' streams)."""
     for n in visitors:
         assert visit(client, code, ip=f"203.0.113.{n}").status_code == 302
+    write_instance_counts()  # into the hit streams, as the worker's tally does each second
 
 
 def clicked_links(receiver: Receiver) -> list[int]:
@@ -309,6 +312,7 @@ def clicked_links(receiver: Receiver) -> list[int]:
 def settle(consumer) -> None:  # type: ignore[no-untyped-def]
     """A few more loops: long enough for an extra delivery to show up, if there were one."""
     for _ in range(3):
+        write_instance_counts()
         consumer.run_once()
         time.sleep(0.02)
 
