@@ -355,14 +355,17 @@ class _Batch:
 class ScriptBatcher:
     """Sends the script calls that concurrent requests make at the same moment in one pipeline.
 
-    The first caller opens a batch and yields once to the worker's other greenlets (`gather`,
+    The first caller opens a batch and yields twice to the worker's other greenlets (`gather`,
     gevent's `sleep`), which run up to their own call and join it; then it sends the batch and
     hands every caller its own reply or error. Each call is still one script, run whole and in
     order. Under load a gevent worker sends 5-7 calls per trip, and each redirect pays a share of
     one send, one receive and one wake-up instead of all three: throughput +15-30 %, p99 halved
-    (docs/PERFORMANCE.md). Without `gather` (no gevent: the CLI, the demo, threaded servers),
-    each call goes out alone: an OS thread's yield costs more than it gathers (a lone caller
-    measured 100-300 µs slower).
+    (docs/PERFORMANCE.md). The second yield gathers the greenlets the first one woke: on a
+    cluster, where a batch is split into one trip per node, it took the redirects from 0.80-0.82
+    to 0.90-0.99 of standalone's (bench/bench_cluster.py), and on standalone it cost nothing
+    measurable (ratio to (b) 1.11 -> 1.15, p99 lower). Without `gather` (no gevent: the CLI,
+    the demo, threaded servers), each call goes out alone: an OS thread's yield costs more than
+    it gathers (a lone caller measured 100-300 µs slower).
     """
 
     def __init__(self, gather: Callable[[], object] | None) -> None:
@@ -389,6 +392,7 @@ class ScriptBatcher:
         if leading:
             try:
                 self._gather()
+                self._gather()  # the greenlets the first yield woke join too
                 with self._lock:
                     self._open = None
                 batch.replies = _send(r, batch.calls)

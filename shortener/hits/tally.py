@@ -33,7 +33,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Iterable, Sequence
-from dataclasses import astuple, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -288,7 +288,7 @@ class InstanceTally:
     def add(self, hit: InstanceHit) -> bool:
         """Keep a hit's instance-wide part until the next flush (in memory and in the spool file);
         False when `capacity` hits wait already (it is dropped and counted)."""
-        line = (json.dumps(astuple(hit), separators=(",", ":")) + "\n").encode()
+        line = _spool_line(hit).encode()
         with self._lock:
             self._own_process()
             if self._pending >= self.capacity:
@@ -426,7 +426,7 @@ class InstanceTally:
         seq = self._next_seq()
         path = self.spool_dir / f"{os.getpid()}.{self._process.writer}.{seq}.batch"
         draft = path.with_suffix(".tmp")
-        draft.write_text("".join(json.dumps(astuple(h)) + "\n" for h in hits))
+        draft.write_text("".join(_spool_line(hit) for hit in hits))
         draft.replace(path)
         return _Batch(self._process.writer, seq, hits, path)
 
@@ -450,6 +450,15 @@ class InstanceTally:
                 self._open_path(), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600
             )
         return self._process.spool
+
+
+# An InstanceHit's fields in order: a spool line is their values as a JSON list.
+_HIT_FIELDS = tuple(f.name for f in fields(InstanceHit))
+
+
+def _spool_line(hit: InstanceHit) -> str:
+    # dataclasses.astuple deep-copies every value: 5 times slower for these flat ones.
+    return json.dumps([getattr(hit, name) for name in _HIT_FIELDS], separators=(",", ":")) + "\n"
 
 
 def _hit_from_line(line: str) -> InstanceHit:
