@@ -41,6 +41,7 @@ from shortener.hits.recording import (  # noqa: E402
     visitor_hash,
 )
 from shortener.store import connect  # noqa: E402
+from shortener.webhooks import EVENT_STREAM_LENGTH  # noqa: E402
 
 TARGET_LINK_BYTES = 400
 TARGET_HIT_BYTES = 300
@@ -103,7 +104,10 @@ def main() -> None:
         client = connect(server.url)
         ctx = build_context(settings.replace(redis_url=server.url, data_dir=str(workdir)), client)
         base = used_memory(client)
+        half = args.links // 2
         for i in range(args.links):
+            if i == half:
+                middle = used_memory(client)
             ctx.links.create(
                 {
                     "url": f"https://www.example.com/blog/2026/11/post-{i}?utm_source=newsletter",
@@ -111,7 +115,13 @@ def main() -> None:
                     "tags": ["blog", "autumn"],
                 }
             )
-        per_link = (used_memory(client) - base) / args.links
+        end = used_memory(client)
+        # What one more link costs: the second half's growth. The average over all links also
+        # carries the link-event log (webhooks), a fixed cost once it holds its last
+        # EVENT_STREAM_LENGTH events, full long before the second half starts.
+        per_link = (end - middle) / (args.links - half)
+        average_per_link = (end - base) / args.links
+        event_log = client.memory_usage(ctx.keys.link_events()) or 0
 
         traffic = distinct_hits(load_hits(), 20_000, random.Random(3))
         per_hit = measure_hits(
@@ -126,8 +136,12 @@ def main() -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
     print(
-        f"Redis memory per link: {per_link:6.0f} bytes over {args.links} links "
-        f"(target <= {TARGET_LINK_BYTES}: ratio {per_link / TARGET_LINK_BYTES:.2f})"
+        f"Redis memory per link: {per_link:6.0f} bytes, each of links {half + 1:,} to "
+        f"{args.links:,} (target <= {TARGET_LINK_BYTES}: ratio {per_link / TARGET_LINK_BYTES:.2f})"
+    )
+    print(
+        f"  average over all {args.links:,} links: {average_per_link:.0f} bytes, of which the "
+        f"link-event log (its last {EVENT_STREAM_LENGTH:,} events) is {event_log / 1e6:.1f} MB"
     )
     print(
         f"Redis memory per hit:  {per_hit:6.0f} bytes over {args.hits} hits on 100 links "
@@ -143,6 +157,8 @@ def main() -> None:
         json.dumps(
             {
                 "redis_bytes_per_link": round(per_link, 1),
+                "redis_bytes_per_link_average": round(average_per_link, 1),
+                "redis_link_event_log_bytes": event_log,
                 "redis_bytes_per_hit": round(per_hit, 1),
                 "redis_bytes_per_hit_long_tail": round(per_hit_sparse, 1),
             }
