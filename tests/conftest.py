@@ -154,8 +154,9 @@ def settings_overrides(redis_url: str, tmp_path: Path) -> dict[str, object]:
 
 # The apps the running test built (`tracked`). Their instance-wide counts are written by each
 # app's tally once a second (shortener.hits.tally); `write_instance_counts` writes them at once,
-# as that loop would, and the test's end stops their loops, so that none writes into the next
-# test's Redis (or retries forever against a server the test stopped).
+# as that loop would, and the test's end stops their background writers (the tally's and the hit
+# buffer's), so that none writes into the next test's Redis (or retries forever against a server
+# the test stopped).
 _TEST_APPS: list[Flask] = []
 
 
@@ -176,6 +177,7 @@ def _stop_the_tests_apps() -> Iterator[None]:
     yield
     for app in _TEST_APPS:
         app.extensions["lumen"].tally.stop()
+        app.extensions["lumen"].buffer.stop()
     _TEST_APPS.clear()
 
 

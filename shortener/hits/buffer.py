@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import redis
 
+from shortener.hits.background import BackgroundWriter
 from shortener.hits.recording import Hit
 from shortener.links import LinkRef
 
@@ -79,7 +79,7 @@ class HitBuffer:
         # Locks are made here, in the worker: one made at import time in gunicorn's master would
         # be a real OS lock in a gevent worker, and a greenlet waiting on it blocks them all.
         self._flushing = threading.Lock()
-        self._writer_running = False
+        self._writer = BackgroundWriter("hit-write-back", lambda: bool(self._pending))
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -145,30 +145,15 @@ class HitBuffer:
             self._flushing.release()
         return written
 
-    def write_back_in_background(self, write: Writer, interval: float = 1.0) -> None:
-        """Flush every `interval` seconds from a thread of its own (a greenlet under gevent)
-        until the buffer is empty; does nothing while such a thread runs."""
-        with self._lock:
-            if self._writer_running:
-                return
-            self._writer_running = True
-        threading.Thread(
-            target=self._write_back_loop, args=(write, interval), name="hit-write-back", daemon=True
-        ).start()
+    def write_back_in_background(self, write: Writer) -> None:
+        """Flush once a second from a thread of its own (a greenlet under gevent) until the buffer
+        is empty; does nothing while such a thread runs."""
+        self._writer.start(lambda: self.flush(write))
 
-    def _write_back_loop(self, write: Writer, interval: float) -> None:
-        try:
-            while True:
-                time.sleep(interval)
-                self.flush(write)
-                with self._lock:  # checked and cleared together: a hit added now finds no writer
-                    if not self._pending:
-                        self._writer_running = False
-                        return
-        except BaseException:
-            with self._lock:
-                self._writer_running = False
-            raise
+    def stop(self) -> None:
+        """Stop writing back in the background (what waits stays in the spool file, for the next
+        worker to adopt)."""
+        self._writer.stop()
 
     def _spool_path(self) -> Path:
         if self._spool is None or self._spool.stem != str(os.getpid()):  # a forked worker

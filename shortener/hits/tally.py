@@ -41,6 +41,7 @@ import redis
 
 from shortener.analytics.vocabulary import Kind
 from shortener.failures import FailureLog
+from shortener.hits.background import BackgroundWriter
 from shortener.hits.buffer import process_alive
 from shortener.hits.recording import (
     AGGREGATE_DAYS,
@@ -278,8 +279,7 @@ class InstanceTally:
         # would be a real OS lock in a gevent worker.
         self._lock = threading.Lock()
         self._flushing = threading.Lock()
-        self._writer_running = False
-        self._stopped = False
+        self._writer = BackgroundWriter("tally-writer", lambda: self._pending > 0, interval)
 
     def __len__(self) -> int:
         """Hits added and not yet written."""
@@ -297,10 +297,7 @@ class InstanceTally:
             os.write(self._spool_fd(), line)
             self._open.append(hit)
             self._pending += 1
-            start_writer = not self._writer_running and not self._stopped
-            self._writer_running = self._writer_running or start_writer
-        if start_writer:
-            threading.Thread(target=self._write_loop, name="tally-writer", daemon=True).start()
+        self._writer.start(self._write_in_background)
         return True
 
     def flush(self) -> int:
@@ -350,17 +347,14 @@ class InstanceTally:
             for batch in sorted(taken, key=lambda b: (b.writer, b.seq)):
                 self._batches.append(batch)
                 self._pending += len(batch.hits)
-            start_writer = bool(taken) and not self._writer_running and not self._stopped
-            self._writer_running = self._writer_running or start_writer
-        if start_writer:
-            threading.Thread(target=self._write_loop, name="tally-writer", daemon=True).start()
+        if taken:
+            self._writer.start(self._write_in_background)
         return sum(len(batch.hits) for batch in taken)
 
     def stop(self) -> None:
         """Stop writing in the background (what waits stays in the spool, for the next process
         to adopt): at a process's exit, after a last `flush`."""
-        with self._lock:
-            self._stopped = True
+        self._writer.stop()
         with self._flushing:  # a flush under way ends first
             pass
 
@@ -382,27 +376,12 @@ class InstanceTally:
                 raise reply
         return len(late)
 
-    def _write_loop(self) -> None:
-        """Flush every `interval` seconds while hits wait (a greenlet under gevent workers)."""
+    def _write_in_background(self) -> None:
+        """One turn of the background writer: a flush; Redis failing is noted, not raised."""
         try:
-            while True:
-                time.sleep(self.interval)
-                with self._lock:
-                    if self._stopped:
-                        self._writer_running = False
-                        return
-                try:
-                    self.flush()
-                except redis.RedisError as error:
-                    self.failures.note("writing instance-wide counts", error)
-                with self._lock:  # checked and cleared together: a hit added now starts a writer
-                    if not self._pending:
-                        self._writer_running = False
-                        return
-        except BaseException:
-            with self._lock:
-                self._writer_running = False
-            raise
+            self.flush()
+        except redis.RedisError as error:
+            self.failures.note("writing instance-wide counts", error)
 
     def _seal(self) -> None:
         """The hits added since the last flush become the next batch (the open spool file its
@@ -438,7 +417,9 @@ class InstanceTally:
         if self._process.pid != os.getpid():  # a forked child: the parent's hits are its own
             self._process = _Process()
             self._open, self._batches, self._pending = [], deque(), 0
-            self._writer_running = False
+            self._writer = BackgroundWriter(
+                "tally-writer", lambda: self._pending > 0, self.interval
+            )
 
     def _open_path(self) -> Path:
         return self.spool_dir / f"{os.getpid()}.{self._process.writer}.open"
