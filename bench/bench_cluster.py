@@ -100,7 +100,6 @@ def record_in_process(ctx, traffic: list[list[str]], count: int) -> dict[str, fl
             hit,
             classify_hit(ua, referrer, own_hosts=(domain,), target_site="example.com"),
             tally=ctx.tally,
-            count=True,
             policy=ctx.recording,
         )
     ctx.tally.flush()

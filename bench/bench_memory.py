@@ -79,7 +79,6 @@ def measure_hits(client, ctx, settings, traffic, count: int, *, links: range, da
             hit,
             classify_hit(ua, referrer, own_hosts=settings.all_domains, target_site="example.com"),
             tally=ctx.tally,
-            count=True,
             policy=RecordingPolicy(
                 settings.hit_retention_count,
                 settings.hit_retention_days,

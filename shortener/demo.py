@@ -568,7 +568,6 @@ def _record(ctx: AppContext, event: Event, summary: DemoSummary) -> None:
             hit,
             attribution,
             tally=ctx.tally,
-            count=True,
             policy=policy,
         )
     summary.hits += 1

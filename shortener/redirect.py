@@ -457,7 +457,6 @@ def _run_script(
         hit,
         attribution,
         tally=ctx.tally,
-        count=True,
         policy=ctx.recording,
         replay=replay,
         destinations=ref.destinations if confirm else None,

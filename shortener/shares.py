@@ -282,7 +282,6 @@ def record_copy_arrival(
         hit,
         attribution,
         tally=tally,
-        count=True,
         policy=replace(policy, preview_window_ms=0),
         unlocked=True,  # a paste comes from someone who was on the page: past any password
     )

@@ -479,6 +479,14 @@ def run_in_pipeline(r: redis.Redis, calls: list[Call]) -> list[object]:
     return _pipeline(r, calls)
 
 
+def raise_first_error(replies: list[object]) -> list[object]:
+    """The replies of `run_in_pipeline`, or the first error among them raised."""
+    for reply in replies:
+        if isinstance(reply, Exception):
+            raise reply
+    return replies
+
+
 def _pipeline(r: redis.Redis, calls: list[Call]) -> list[object]:
     replies = _execute(r, calls)
     unknown = [

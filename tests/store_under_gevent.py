@@ -61,7 +61,6 @@ def follow(link, user_agent=CHROME):  # type: ignore[no-untyped-def]
         hit,
         classify_hit(user_agent, ""),
         tally=ctx.tally,
-        count=True,
         policy=RecordingPolicy(100, 30, 1000),
     )
     return outcome.status, outcome.url

@@ -89,7 +89,6 @@ def send(ctx):  # type: ignore[no-untyped-def]
             hit,
             attribution,
             tally=ctx.tally,
-            count=True,
             policy=RecordingPolicy(1000, 3650, 6 * 3600_000),
         )
         assert outcome is not None and outcome.status == 302

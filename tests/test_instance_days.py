@@ -42,7 +42,6 @@ def today_hits(ctx):  # type: ignore[no-untyped-def]
             hit,
             classify_hit(CHROME, ""),
             tally=ctx.tally,
-            count=True,
             policy=RecordingPolicy(),
         )
         assert outcome is not None

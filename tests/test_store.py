@@ -104,7 +104,6 @@ def test_concurrent_threads_each_get_the_reply_to_their_own_call(app, redis_clie
             hit,
             classify_hit(CHROME, ""),
             tally=ctx.tally,
-            count=True,
             policy=RecordingPolicy(100, 30, 1000),
         )
         replies[link.id] = outcome.url
@@ -143,6 +142,5 @@ def test_a_call_on_a_stopped_server_raises_a_connection_error(tmp_path):
             tally=InstanceTally(
                 client, Keys(), RecordingPolicy(), tmp_path / "tally", 10, FailureLog(log)
             ),
-            count=True,
             policy=RecordingPolicy(100, 30, 1000),
         )

@@ -66,7 +66,6 @@ def record(app):  # type: ignore[no-untyped-def]
             hit,
             classify_hit(ua, referrer),
             tally=ctx.tally,
-            count=True,
             policy=RecordingPolicy(),
         )
         assert outcome is not None and outcome.status == 302

@@ -29,7 +29,7 @@ import redis
 
 from shortener.hits.recording import CLOSE_GRACE_MS, named_script
 from shortener.hits.tally import SEALED, day_expire_at
-from shortener.store import SHARDS, Call, Keys, run_in_pipeline
+from shortener.store import SHARDS, Call, Keys, raise_first_error, run_in_pipeline
 
 # The merged hash's marker field: present once the day is compacted; it holds the shards' visitors.
 COMPACTED = "uv"
@@ -163,7 +163,7 @@ def compact_days(r: redis.Redis, keys: Keys, days: Sequence[tuple[str, InstanceD
         for day, _ in days
         for part in _parts(keys, day, range(SHARDS))
     ]
-    replies = iter(_all_or_raise(run_in_pipeline(r, sealing)))
+    replies = iter(raise_first_error(run_in_pipeline(r, sealing)))
     sums = []
     for day, merged in days:
         shards = InstanceDay()
@@ -184,18 +184,12 @@ def compact_days(r: redis.Redis, keys: Keys, days: Sequence[tuple[str, InstanceD
         day_keys = [keys.global_day(day), keys.global_top_links(day)]
         args: list[object] = [day_expire_at(day), shards.visitors, len(counts) // 2, *counts, *tops]
         calls.append((COMPACT_DAY, day_keys, args))
-    _all_or_raise(run_in_pipeline(r, calls))  # on failure the shards stay: the next read compacts
+    raise_first_error(
+        run_in_pipeline(r, calls)
+    )  # on failure the shards stay: the next read compacts
     emptying: list[Call] = [
         (EMPTY_SEALED_DAY, list(part), [day_expire_at(day)])
         for day, _ in sums
         for part in _parts(keys, day, range(SHARDS))
     ]
-    _all_or_raise(run_in_pipeline(r, emptying))
-
-
-def _all_or_raise(replies: list[object]) -> list[object]:
-    """The replies of a pipeline of script calls, or the first error among them."""
-    for reply in replies:
-        if isinstance(reply, Exception):
-            raise reply
-    return replies
+    raise_first_error(run_in_pipeline(r, emptying))

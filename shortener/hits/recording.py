@@ -241,12 +241,10 @@ RECORD_HIT_KEYS = (
 )
 RECORD_HIT_ARGS = (
     "now",  # the hit's time, epoch ms
-    "count",  # "1": record; "0": only read the link's state (HEAD)
     "kind",
     "source",
     "channel",
     "evidence",
-    "dark",  # "1" or "0"
     "device",
     "os",
     "browser",
@@ -280,6 +278,13 @@ def _named(names: tuple[str, ...], table: str, source: str) -> str:
     return f"local {table[0]} = {{{listed}}}\n{source}"
 
 
+def _lua_stream_fields() -> str:
+    """The position of each LINK_STREAM_FIELDS value in a stream entry's flat field list, as the
+    Lua table F (a replay reads its first write's attribution back by name)."""
+    listed = ", ".join(f"{name}={2 * i + 2}" for i, name in enumerate(LINK_STREAM_FIELDS))
+    return f"  local F = {{{listed}}}"
+
+
 def named_script(
     name: str, key_names: tuple[str, ...], arg_names: tuple[str, ...], body: str
 ) -> LuaScript:
@@ -288,16 +293,31 @@ def named_script(
 
 
 def _in_order(names: tuple[str, ...], values: Mapping[str, V]) -> list[V]:
-    """The values of `names`, in order; a name missing or unknown is a programming error."""
-    if values.keys() != set(names):
-        raise ValueError(f"script arguments differ from the contract: {set(names) ^ values.keys()}")
-    return [values[name] for name in names]
+    """The values of `names`, in order; a name missing or unknown is a programming error.
+
+    (Checked by count and lookup, not by comparing sets: this runs twice per redirect.)
+
+    >>> _in_order(("a", "b"), {"b": 2, "a": 1})
+    [1, 2]
+    >>> _in_order(("a", "b"), {"a": 1, "c": 3})
+    Traceback (most recent call last):
+    ValueError: script arguments differ from the contract: ['b', 'c']
+    >>> _in_order(("a",), {"a": 1, "c": 3})
+    Traceback (most recent call last):
+    ValueError: script arguments differ from the contract: ['c']
+    """
+    ordered = [values[name] for name in names if name in values]
+    if len(ordered) != len(names) or len(values) != len(names):
+        differing = sorted(set(names) ^ values.keys())
+        raise ValueError(f"script arguments differ from the contract: {differing}")
+    return ordered
 
 
 # RECORD_HIT's first part: checks that the link exists and can still be followed and credits a
 # dark click to a recent preview. Returns early {status, url, ...} for no link (status 0), a gone
-# link (410: url, reason), a replay already recorded (found by its hit id), and a read (count "0").
-_LINK_PART = """
+# link (410: url, reason), a replay already recorded (found by its hit id), and a locked click.
+_LINK_PART = (
+    """
 local link = redis.call('HMGET', K.link,
   'url', 'redirect_status', 'expires_at', 'max_clicks', 'human', 'dests', 'options', 'password')
 if not link[1] then return {0} end
@@ -308,29 +328,33 @@ if max_clicks > 0 and (tonumber(link[5] or '0') or 0) >= max_clicks then
   return {410, link[1], 'max_clicks'}
 end
 if A.dests ~= '*' and (link[6] or '') ~= A.dests then return {-1, link[6] or ''} end
-local kind, source, channel, evidence, dark = A.kind, A.source, A.channel, A.evidence, A.dark
+local kind, source, channel, evidence = A.kind, A.source, A.channel, A.evidence
 local sender_test = '0'
 local status = tonumber(link[2]) or 302
 local locked = (link[8] or '') ~= '' and A.unlocked ~= '1'
 local options, locked_flag = link[7] or '', locked and '1' or '0'
-local answer = {status, link[1], channel, evidence, source, dark, sender_test, link[3] or '',
+local answer = {status, link[1], channel, evidence, source, sender_test, link[3] or '',
   options, locked_flag}
 -- A hit written again after a timeout is recorded once: its first write, if it landed, is in the
 -- link's stream within a minute or so of the hit's own time. It is answered as recorded then
 -- (attribution and total), so that the caller counts it instance-wide, which it could not do
 -- for the write that timed out.
 if A.replay == '1' and A.hit_id ~= '' then
+"""
+    + _lua_stream_fields()
+    + """
   local nearby = redis.call('XRANGE', K.link_hits, tonumber(A.now) - 5000, tonumber(A.now) + 300000,
     'COUNT', 5000)
   for _, entry in ipairs(nearby) do
     local fields = entry[2]
-    if fields[2] == A.hit_id then
-      return {status, link[1], fields[8], fields[10], fields[6], dark, fields[16], link[3] or '',
-        options, locked_flag, redis.call('HGET', K.link, 'hits')}
+    if fields[F.id] == A.hit_id then
+      return {status, link[1], fields[F.channel], fields[F.evidence], fields[F.source],
+        fields[F.sender_test], link[3] or '', options, locked_flag,
+        redis.call('HGET', K.link, 'hits')}
     end
   end
 end
-if A.count ~= '1' or (locked and kind == 'human') then return answer end
+if locked and kind == 'human' then return answer end
 
 local window = tonumber(A.window)
 -- Only private apps' previews are remembered for correlation (docs/ATTRIBUTION.md).
@@ -356,7 +380,7 @@ elseif kind == 'human' and evidence == 'none' then
   end
 end
 """
-
+)
 # Then, the hit's attribution settled: `count` bumps the day hash, `stream_id` gives the raw hit
 # its stream id.
 _WRITERS = (
@@ -432,13 +456,13 @@ if total % 64 == 1 then redis.call('XTRIM', K.link_hits, 'MINID', '~', A.min_id)
 """
 
 _LINK_REPLY = """
-return {status, link[1], channel, evidence, source, dark, sender_test, link[3] or '', options,
+return {status, link[1], channel, evidence, source, sender_test, link[3] or '', options,
   locked_flag, total}
 """
 
 # Records one hit of a link: checks that the link exists and can still be followed, attributes a
 # dark click to a recent preview, and writes the link's keys (one slot).
-# Returns {status, url, channel, evidence, source, dark, sender_test, expires_at, options, locked,
+# Returns {status, url, channel, evidence, source, sender_test, expires_at, options, locked,
 # total} (total only for a hit recorded, now or by the write a replay repeats); status 0 = no such
 # link, -1 = the link's destinations are not the caller's ({-1, the stored ones}: choose again),
 # 410 = expired or out of clicks (url, reason), else the redirect status.
@@ -471,14 +495,13 @@ def record_hit(
     attribution: Attribution,
     *,
     tally: InstanceTally,
-    count: bool,
     policy: RecordingPolicy,
     replay: bool = False,
     destinations: str | None = None,
     destination: str = NO_VALUE,
     unlocked: bool = False,
 ) -> Outcome | None:
-    """Resolve and (when `count`) record a hit of one link; None if the link is gone.
+    """Resolve and record a hit of one link; None if the link is gone.
 
     One script call on the link's slot writes the link's keys; a hit it recorded is then counted
     instance-wide by `tally`, which writes the instance's day aggregates once a second.
@@ -499,12 +522,10 @@ def record_hit(
     }
     args: dict[str, object] = {
         "now": hit.time_ms,
-        "count": 1 if count else 0,
         "kind": attribution.kind,
         "source": _text(attribution.source),
         "channel": _text(attribution.channel),
         "evidence": attribution.evidence,
-        "dark": 1 if attribution.dark else 0,
         "device": attribution.device,
         "os": attribution.os,
         "browser": attribution.browser,
@@ -534,7 +555,7 @@ def record_hit(
         return Outcome(status=410, url=reply[1], gone_reason=reply[2])
     if status == -1:
         return Outcome(status=-1, url="", stored_destinations=reply[1])
-    if count and len(reply) > 10:  # recorded (a gone link, a read, a locked click have no total)
+    if len(reply) > 9:  # recorded, now or before (a locked click has no total)
         tally.add(
             InstanceHit(
                 time_ms=hit.time_ms,
@@ -557,10 +578,10 @@ def record_hit(
         url=reply[1],
         channel=channel,
         evidence=reply[3],
-        sender_test=reply[6] == "1",
-        expires_at_ms=int(reply[7]) if reply[7] else None,
-        options=reply[8],
-        locked=reply[9] == "1",
+        sender_test=reply[5] == "1",
+        expires_at_ms=int(reply[6]) if reply[6] else None,
+        options=reply[7],
+        locked=reply[8] == "1",
     )
 
 

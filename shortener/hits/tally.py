@@ -54,7 +54,7 @@ from shortener.hits.recording import (
     lua_caps,
     named_script,
 )
-from shortener.store import SHARDS, Call, Keys, run_in_pipeline
+from shortener.store import SHARDS, Call, Keys, raise_first_error, run_in_pipeline
 
 log = logging.getLogger(__name__)
 
@@ -371,9 +371,7 @@ class InstanceTally:
             with self._lock:
                 self._batches.append(self._new_batch(late))
                 self._pending += len(late)
-        for reply in replies:
-            if isinstance(reply, Exception):
-                raise reply
+        raise_first_error(replies)
         return len(late)
 
     def _write_in_background(self) -> None:

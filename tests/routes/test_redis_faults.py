@@ -136,6 +136,13 @@ def test_a_stalled_redis_does_not_hang_redirects(own_server: EmbeddedRedis, tmp_
     # It had landed once Redis went on: its replay, found recorded, is counted instance-wide
     # (the write that timed out could not be).
     assert instance_clicks(ctx) == 2
+    # ...as it was recorded: the same attribution fields as the link's own day.
+    day = day_of(now_ms())
+    [today] = read_instance_days(ctx.redis, ctx.keys, [day], now_ms())
+    link_day = ctx.redis.hgetall(ctx.keys.link_day(link.id, day))
+    assert {k: v for k, v in today.fields.items() if k.startswith("a:")} == {
+        k: int(v) for k, v in link_day.items() if k.startswith("a:")
+    }
 
 
 def test_a_replayed_hit_that_had_landed_is_recorded_once(
