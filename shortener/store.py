@@ -353,64 +353,78 @@ class _Batch:
 
 
 class ScriptBatcher:
-    """Sends the script calls that concurrent requests make at the same moment in one pipeline.
+    """Sends the script calls that concurrent requests make at the same moment in one pipeline
+    per node, with one trip in flight per node.
 
-    The first caller opens a batch and yields twice to the worker's other greenlets (`gather`,
-    gevent's `sleep`), which run up to their own call and join it; then it sends the batch and
-    hands every caller its own reply or error. Each call is still one script, run whole and in
-    order. Under load a gevent worker sends 5-7 calls per trip, and each redirect pays a share of
-    one send, one receive and one wake-up instead of all three: throughput +15-30 %, p99 halved
-    (docs/PERFORMANCE.md). The second yield gathers the greenlets the first one woke: on a
-    cluster, where a batch is split into one trip per node, it took the redirects from 0.80-0.82
-    to 0.90-0.99 of standalone's (bench/bench_cluster.py), and on standalone it cost nothing
-    measurable (ratio to (b) 1.11 -> 1.15, p99 lower). Without `gather` (no gevent: the CLI,
-    the demo, threaded servers), each call goes out alone: an OS thread's yield costs more than
-    it gathers (a lone caller measured 100-300 µs slower).
+    Calls are grouped by the node that owns their slot (standalone Redis is one node). The first
+    caller for a node opens a batch and yields twice to the worker's other greenlets (`gather`,
+    gevent's `sleep`), which run up to their own call and join it; if that node still has a trip
+    in flight, it waits for it, and callers arriving meanwhile join too. Then it sends the batch
+    and hands every caller its own reply or error. Each call is still one script, run whole and
+    in order. Trips to different nodes go out side by side.
+
+    Each redirect pays a share of one send, one receive and one wake-up instead of all three:
+    under load a gevent worker sends 5-16 calls per trip to standalone Redis (throughput
+    +15-30 %, p99 halved; docs/PERFORMANCE.md). A cluster splits the same calls over its nodes,
+    so its trips are smaller and each one saved counts more: the second yield, one trip in
+    flight per node and the lean send (`_send_on_connection`) each raised the cluster's
+    redirects against standalone's (bench/bench_cluster.py). Without `gather` (no gevent: the
+    CLI, the demo, threaded servers), each call goes out alone: an OS thread's yield costs more
+    than it gathers (a lone caller measured 100-300 µs slower).
     """
 
     def __init__(self, gather: Callable[[], object] | None) -> None:
         self._gather = gather
         self._lock = threading.Lock()
-        self._open: _Batch | None = None
+        self._gathering: dict[str, _Batch] = {}  # per node: the batch callers join
+        self._in_flight: dict[str, _Batch] = {}  # per node: the batch sent, replies awaited
 
     def run(self, r: redis.Redis, script: LuaScript, keys: list[str], args: list[object]) -> object:
-        """Run one script call, in the batch being gathered or in a new one."""
+        """Run one script call, in the batch being gathered for its node or in a new one."""
+        node, name = _node_of(r, keys[0])
+        call = (script, keys, args)
         if self._gather is None:
-            if not is_cluster(r):
-                return _evalsha(r, (script, keys, args))
-            [reply] = _send(r, [(script, keys, args)])
-            if isinstance(reply, Exception):
-                raise reply
-            return reply
-        with self._lock:
-            batch = self._open
-            leading = batch is None
-            if batch is None:
-                batch = self._open = _Batch()
-            index = len(batch.calls)
-            batch.calls.append((script, keys, args))
-        if leading:
-            try:
-                self._gather()
-                self._gather()  # the greenlets the first yield woke join too
-                with self._lock:
-                    self._open = None
-                batch.replies = _send(r, batch.calls)
-            finally:
-                self._close(batch)
+            [reply] = _send(r, node, [call])
         else:
-            batch.sent.wait()
-        reply = batch.replies[index]
+            reply = self._run_in_batch(self._gather, r, node, name, call)
         if isinstance(reply, Exception):
             raise reply
         return reply
 
-    def _close(self, batch: _Batch) -> None:
+    def _run_in_batch(
+        self, gather: Callable[[], object], r: redis.Redis, node: redis.Redis, name: str, call: Call
+    ) -> object:
+        with self._lock:
+            batch = self._gathering.get(name)
+            leading = batch is None
+            if batch is None:
+                batch = self._gathering[name] = _Batch()
+            index = len(batch.calls)
+            batch.calls.append(call)
+        if not leading:
+            batch.sent.wait()
+            return batch.replies[index]
+        try:
+            gather()
+            gather()  # the greenlets the first yield woke join too
+            while (ahead := self._in_flight.get(name)) is not None:
+                ahead.sent.wait()
+            with self._lock:
+                del self._gathering[name]
+                self._in_flight[name] = batch
+            batch.replies = _send(r, node, batch.calls)
+        finally:
+            self._close(name, batch)
+        return batch.replies[index]
+
+    def _close(self, name: str, batch: _Batch) -> None:
         # Also reached when the sending caller is interrupted (a gevent Timeout, a worker shutting
         # down): the batch closes and its other callers get an error instead of waiting forever.
         with self._lock:
-            if self._open is batch:
-                self._open = None
+            if self._gathering.get(name) is batch:
+                del self._gathering[name]
+            if self._in_flight.get(name) is batch:
+                del self._in_flight[name]
         if not batch.replies:
             batch.replies = [
                 redis.ConnectionError("the request sending this batch was interrupted")
@@ -422,40 +436,40 @@ _batchers: weakref.WeakKeyDictionary[redis.Redis, ScriptBatcher] = weakref.WeakK
 _batchers_lock = threading.Lock()
 
 
-def _send(r: redis.Redis, calls: list[Call]) -> list[object]:
-    """Each call's reply, or the error it met, from one round trip (one per node on a cluster)."""
-    if is_cluster(r):
-        return _send_to_nodes(cast(RedisCluster, r), calls)
-    if len(calls) == 1:
-        return [_reply_or_error(r, calls[0])]
+def _node_of(r: redis.Redis, key: str) -> tuple[redis.Redis, str]:
+    """The client of the node owning `key`'s slot, and the node's name: `r` itself on standalone
+    Redis. On a cluster, calls go to the node's own client, found from the cluster client's slot
+    map: redis-py's cluster client costs 2-3 times the CPU of a node's own client per command
+    (measured: bench/bench_cluster.py)."""
+    if not is_cluster(r):
+        return r, ""
+    cluster = cast(RedisCluster, r)
+    node = cluster.nodes_manager.get_node_from_slot(cluster.keyslot(key))
+    return cluster.get_redis_connection(node), node.name
+
+
+def _send(r: redis.Redis, node: redis.Redis, calls: list[Call]) -> list[object]:
+    """Each call's reply, or the error it met, from one trip to `node` (`r`, or the cluster node
+    owning the calls' slot). A call whose slot has moved (a failover, a resharding) is sent again
+    through the cluster client, which refreshes its slot map."""
+    replies = _send_to_node(node, calls)
+    if node is not r:
+        for index, reply in enumerate(replies):
+            if isinstance(reply, redis.exceptions.AskError):  # MOVED or ASK
+                replies[index] = _reply_or_error(r, calls[index])
+    return replies
+
+
+def _send_to_node(node: redis.Redis, calls: list[Call]) -> list[object]:
     try:
-        return _pipeline(r, calls)
+        return _pipeline(node, calls)
     except (redis.ConnectionError, redis.TimeoutError) as error:
         # One error object per caller: a shared one would collect every caller's traceback.
         return [type(error)(*error.args) for _ in calls]
     except (redis.DataError, ValueError):
         # An argument Redis cannot take (a lone surrogate, a None): send each call alone, so that
         # only its own caller fails.
-        return [_reply_or_error(r, call) for call in calls]
-
-
-def _send_to_nodes(cluster: RedisCluster, calls: list[Call]) -> list[object]:
-    """On a cluster, each node's calls go in one plain pipeline to that node, found from the
-    client's slot map: redis-py's cluster client costs 2-3 times the CPU of a node's own client
-    per command (measured: bench/bench_cluster.py). A call whose slot has moved (a failover, a
-    resharding) is sent again through the cluster client, which refreshes its slot map."""
-    by_node: dict[str, tuple[redis.Redis, list[int]]] = {}
-    for index, (_, keys, _) in enumerate(calls):
-        node = cluster.nodes_manager.get_node_from_slot(cluster.keyslot(keys[0]))
-        by_node.setdefault(node.name, (cluster.get_redis_connection(node), []))[1].append(index)
-    replies: list[object] = [None] * len(calls)
-    for client, indexes in by_node.values():
-        for index, reply in zip(indexes, _send(client, [calls[i] for i in indexes]), strict=True):
-            replies[index] = reply
-    for index, reply in enumerate(replies):
-        if isinstance(reply, redis.exceptions.AskError):  # MOVED or ASK
-            replies[index] = _reply_or_error(cluster, calls[index])
-    return replies
+        return [_reply_or_error(node, call) for call in calls]
 
 
 def _reply_or_error(r: redis.Redis, call: Call) -> object:
@@ -501,7 +515,35 @@ def _pipeline(r: redis.Redis, calls: list[Call]) -> list[object]:
 
 
 def _execute(r: redis.Redis, calls: list[Call]) -> list[object]:
-    pipe = r.pipeline(transaction=False)
+    if is_cluster(r):
+        return _execute_in_cluster_pipeline(cast(RedisCluster, r), calls)
+    return _send_on_connection(r, calls)
+
+
+def _send_on_connection(r: redis.Redis, calls: list[Call]) -> list[object]:
+    """The calls' replies (an error reply in its place) from one write and one read on one of
+    `r`'s connections. redis-py's pipeline does the same with a retry wrapper, a command stack and
+    metrics around it: 30-40 µs of CPU more per trip on this machine (a trip costs 150-200 µs)."""
+    commands = [("EVALSHA", script.sha, len(keys), *keys, *args) for script, keys, args in calls]
+    pool = r.connection_pool
+    connection = pool.get_connection()
+    try:
+        # Packing fails (DataError, ValueError) before anything is sent; sending and reading drop
+        # the connection on any error or interruption, so no reply is left on it for the next trip.
+        connection.send_packed_command(connection.pack_commands(commands))
+        replies: list[object] = []
+        for _ in commands:
+            try:
+                replies.append(connection.read_response())
+            except redis.ResponseError as error:
+                replies.append(error)
+        return replies
+    finally:
+        pool.release(connection)
+
+
+def _execute_in_cluster_pipeline(cluster: RedisCluster, calls: list[Call]) -> list[object]:
+    pipe = cluster.pipeline(transaction=False)
     for script, keys, args in calls:
         # execute_command: redis-py's cluster pipeline refuses its evalsha method, not the command
         # (it routes each call by its first key; every key of a Lumen script shares its slot).

@@ -21,13 +21,25 @@ from config import Settings  # noqa: E402
 from shortener.analytics.attribution import classify_hit  # noqa: E402
 from shortener.context import build_context  # noqa: E402
 from shortener.hits.recording import RECORD_HIT, Hit, RecordingPolicy, record_hit  # noqa: E402
-from shortener.store import connect  # noqa: E402
+from shortener.store import LuaScript, connect, is_cluster, run_script  # noqa: E402
 
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/126.0.0.0 Safari/537.36"
 )
 DOMAIN = "go.test"
+# Holds Redis (the node owning KEYS[1]) for ARGV[1] microseconds: a trip that stays in flight.
+BUSY = LuaScript(
+    "busy",
+    """
+    local start = redis.call('TIME')
+    local now
+    repeat
+      now = redis.call('TIME')
+    until (now[1] - start[1]) * 1000000 + (now[2] - start[2]) >= tonumber(ARGV[1])
+    return redis.call('EXISTS', KEYS[1])
+    """,
+)
 
 url, scenario = sys.argv[1], sys.argv[2]
 client = connect(url, timeout=10)  # a scenario pauses Redis for 2 s
@@ -38,8 +50,9 @@ ctx = build_context(
 )
 links = [
     ctx.links.create({"url": f"https://example.com/{i}"})
-    for i in range(20 if scenario in ("together", "apart") else 10)
+    for i in range(10 if scenario in ("one-bad", "flushed", "wrong-type") else 20)
 ]
+primaries = {"target_nodes": client.PRIMARIES} if is_cluster(client) else {}
 
 
 def follow(link, user_agent=CHROME):  # type: ignore[no-untyped-def]
@@ -71,7 +84,21 @@ def outcome_of(greenlet):  # type: ignore[no-untyped-def]
 
 
 def reads() -> int:
-    return int(client.info("stats")["total_reads_processed"])
+    """Socket reads Redis made so far (on a cluster, summed over the masters)."""
+    stats = client.info("stats", **primaries)
+    per_node = stats.values() if primaries else [stats]
+    return sum(int(node["total_reads_processed"]) for node in per_node)
+
+
+def node_of(link):  # type: ignore[no-untyped-def]
+    """The name of the node holding `link` (standalone Redis is one node)."""
+    if not primaries:
+        return ""
+    return client.nodes_manager.get_node_from_slot(client.keyslot(ctx.keys.link(link.id))).name
+
+
+def busy(link, microseconds):  # type: ignore[no-untyped-def]
+    return run_script(client, BUSY, [ctx.keys.link(link.id)], [microseconds])
 
 
 def hits() -> list[int]:
@@ -90,6 +117,7 @@ if scenario in ("together", "apart"):
         replies = [follow(link)[1] for link in links]
     report = {
         "reads": reads() - before,
+        "nodes": len(client.get_primaries()) if primaries else 1,
         "replies": replies,
         "expected": [link.url for link in links],
         "hits": hits(),
@@ -108,15 +136,53 @@ elif scenario == "flushed":
     greenlets = [gevent.spawn(follow, link) for link in links]
     gevent.joinall(greenlets)
     report = {"outcomes": [outcome_of(greenlet) for greenlet in greenlets], "hits": hits()}
+elif scenario == "wrong-type":
+    client.delete(ctx.keys.link(links[3].id))
+    client.set(ctx.keys.link(links[3].id), "not a hash")
+    greenlets = [gevent.spawn(follow, link) for link in links]
+    gevent.joinall(greenlets)
+    report = {"outcomes": [outcome_of(greenlet) for greenlet in greenlets]}
 elif scenario == "interrupted":
     # The sender's batch waits on Redis far longer than the kill takes, even on a loaded machine.
-    connect(url).execute_command("CLIENT", "PAUSE", 2000)
-    sender, joined = gevent.spawn(follow, links[0]), gevent.spawn(follow, links[1])
+    first, second, third = [link for link in links if node_of(link) == node_of(links[0])][:3]
+    connect(url).execute_command("CLIENT", "PAUSE", 2000, **primaries)
+    sender, joined = gevent.spawn(follow, first), gevent.spawn(follow, second)
     gevent.sleep(0.1)
     sender.kill()
     joined.join()
     report = {
         "joined": f"{type(joined.exception).__name__}: {joined.exception}",
-        "after": str(follow(links[2])[0]),
+        "after": follow(third)[1],
+        "expected": third.url,
     }
+elif scenario == "queued":
+    # While one trip to a node is in flight, calls for that node made one after another wait and
+    # go out together in the next trip.
+    held, *others = [link for link in links if node_of(link) == node_of(links[0])][:6]
+    client.script_load(RECORD_HIT.source)
+    client.script_load(BUSY.source)
+    before = reads()
+    holder = gevent.spawn(busy, held, 500_000)
+    gevent.sleep(0.05)
+    callers = []
+    for link in others:
+        callers.append(gevent.spawn(follow, link))
+        gevent.sleep(0.02)
+    gevent.joinall([holder, *callers])
+    report = {
+        "reads": reads() - before,
+        "nodes": len(client.get_primaries()) if primaries else 1,
+        "replies": [caller.value[1] for caller in callers],
+        "expected": [link.url for link in others],
+    }
+elif scenario == "side-by-side":
+    # A call to one node does not wait for another node's trip, even when made at the same moment.
+    held = links[0]
+    elsewhere = next(link for link in links if node_of(link) != node_of(held))
+    client.script_load(BUSY.source)
+    holder = gevent.spawn(busy, held, 1_000_000)
+    caller = gevent.spawn(follow, elsewhere)
+    caller.join()
+    report = {"held_still": not holder.ready(), "reply": caller.value[1], "expected": elsewhere.url}
+    holder.join()
 print(json.dumps(report))
