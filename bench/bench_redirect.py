@@ -4,12 +4,14 @@ Baselines (bench/baseline_apps.py): (a) a bare Flask 302; (b) Flask doing one Re
 pipelined HINCRBY + XADD. All three run under Lumen's gunicorn.conf.py (worker class, keep-alive,
 hooks) with the same workers and threads. Traffic: 2,000 links, mostly distinct user-agents made
 from the labelled corpus, a mix of referrers. Load: wrk (Debian package) when installed, else
-bench/loadgen.py; 32 connections on loopback. Five rounds; in each, the three servers are measured
-one after the other (in changing order), each on a freshly rewritten append-only file, and
-Lumen's ratios to the baselines are taken within the round, so that the machine's drift over
-minutes cancels out. The figures reported are medians over the rounds.
+bench/loadgen.py; 32 connections on loopback. The three servers run side by side and are loaded
+in turn, a short slice each (3 s), for 12 rounds; each round starts on a freshly rewritten
+append-only file and with a different server first. Lumen's ratios to the baselines are taken
+within each round, so that the machine's drift cancels out: this shared machine's speed drifts by
+20-40 % over tens of seconds, and with one 10 s run per server and round, single rounds of the
+same code read 0.88 to 1.40 against (b). The figures reported are medians over the rounds.
 
-Run: .venv/bin/python bench/bench_redirect.py [--seconds 10] [--links 2000]
+Run: .venv/bin/python bench/bench_redirect.py [--seconds 3] [--rounds 12] [--links 2000]
 """
 
 from __future__ import annotations
@@ -45,16 +47,6 @@ CONNECTIONS = 32
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 THREADS = int(os.environ.get("BENCH_THREADS", "1"))
 WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS", "gevent")  # as gunicorn.conf.py
-# Each round measures the three servers back to back; the order changes so that none is always
-# first.
-ORDERS = (
-    ["bare", "naive", "lumen"],
-    ["lumen", "naive", "bare"],
-    ["naive", "bare", "lumen"],
-    ["lumen", "bare", "naive"],
-    ["naive", "lumen", "bare"],
-)
-
 WRK_SCRIPT = """
 local requests = %s
 local n = #requests
@@ -183,16 +175,18 @@ def load(port: int, traffic: list[list[str]], seconds: float, workdir: Path) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=3, help="length of one load slice")
+    parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--links", type=int, default=2000)
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="lumen-bench-"))
     redis_server = EmbeddedRedis(workdir / "redis")
     redis_server.ensure_running()
+    processes: list[subprocess.Popen[bytes]] = []
     try:
-        port = free_port()
-        domain = f"127.0.0.1:{port}"
+        ports = {name: free_port() for name in ("bare", "naive", "lumen")}
+        domain = f"127.0.0.1:{ports['lumen']}"
         settings = Settings(
             redis_url=redis_server.url, data_dir=str(workdir), secret_key="bench", domains=(domain,)
         )
@@ -227,22 +221,25 @@ def main() -> None:
             "naive": ("baseline_apps:naive", ROOT / "bench"),
             "lumen": ("wsgi:app", ROOT),
         }
+        for name, (app, cwd) in servers.items():
+            processes.append(start_server(app, ports[name], env, cwd))
+            load(ports[name], traffic, 2, workdir)  # warm-up: caches, connections, JIT of regexes
+        names = list(servers)
         results: dict[str, list[dict[str, float]]] = {name: [] for name in servers}
-        for order in ORDERS:
-            for name in order:
-                app, cwd = servers[name]
-                compact_append_only_file(client)
-                process = start_server(app, port, env, cwd)
-                try:
-                    load(port, traffic, 2, workdir)  # warm-up: caches, connections, JIT of regexes
-                    results[name].append(load(port, traffic, args.seconds, workdir))
-                finally:
-                    stop_server(process)
+        for number in range(args.rounds):
+            compact_append_only_file(client)
+            for name in names[number % 3 :] + names[: number % 3]:
+                results[name].append(load(ports[name], traffic, args.seconds, workdir))
+        for process in processes:
+            stop_server(process)
+        processes.clear()
         recorded = sum(
             int(client.hget(ctx.keys.link(i), "hits") or 0) for i in range(1, args.links * 2)
         )
         client.close()
     finally:
+        for process in processes:
+            stop_server(process)
         redis_server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -250,8 +247,8 @@ def main() -> None:
     generator = "wrk" if shutil.which("wrk") else "bench/loadgen.py"
     print(
         f"redirect load: {generator}, {CONNECTIONS} connections, gunicorn {WORKER_CLASS} "
-        f"{WORKERS} workers x {THREADS} threads, {args.seconds:.0f} s per server, "
-        f"{len(rounds)} rounds"
+        f"{WORKERS} workers x {THREADS} threads; the servers side by side, loaded in turn "
+        f"{args.seconds:.0f} s each, {len(rounds)} rounds"
     )
     for number, (bare, naive, lumen) in enumerate(rounds, 1):
         print(
