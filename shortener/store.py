@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 import weakref
 import zlib
 from collections.abc import Callable, Sequence
@@ -77,6 +78,7 @@ import redis
 from gevent import monkey
 from redis.backoff import NoBackoff
 from redis.cluster import ClusterNode, RedisCluster
+from redis.exceptions import RedisClusterException
 from redis.retry import Retry
 
 NO_VALUE = "-"
@@ -352,6 +354,10 @@ class _Batch:
     sent: threading.Event = field(default_factory=threading.Event)
 
 
+# How often, at most, a process reads a cluster's slot map again after a node failed to answer.
+SLOT_MAP_READ_SECONDS = 1.0
+
+
 class ScriptBatcher:
     """Sends the script calls that concurrent requests make at the same moment in one pipeline
     per node, with one trip in flight per node.
@@ -378,6 +384,7 @@ class ScriptBatcher:
         self._lock = threading.Lock()
         self._gathering: dict[str, _Batch] = {}  # per node: the batch callers join
         self._in_flight: dict[str, _Batch] = {}  # per node: the batch sent, replies awaited
+        self._slot_map_read_at = -SLOT_MAP_READ_SECONDS
 
     def run(self, r: redis.Redis, script: LuaScript, keys: list[str], args: list[object]) -> object:
         """Run one script call, in the batch being gathered for its node or in a new one."""
@@ -387,9 +394,26 @@ class ScriptBatcher:
             [reply] = _send(r, node, [call])
         else:
             reply = self._run_in_batch(self._gather, r, node, name, call)
+        if isinstance(reply, (redis.ConnectionError, redis.TimeoutError)) and node is not r:
+            self._read_slot_map(cast(RedisCluster, r), name)
         if isinstance(reply, Exception):
             raise reply
         return reply
+
+    def _read_slot_map(self, cluster: RedisCluster, failed: str) -> None:
+        """After a node failed to answer, read the cluster's slot map again (at most once every
+        SLOT_MAP_READ_SECONDS): after a failover its slots have a new master, which the next calls
+        reach. redis-py's cluster client does the same after each failed command."""
+        now = time.monotonic()
+        with self._lock:
+            if now < self._slot_map_read_at + SLOT_MAP_READ_SECONDS:
+                return
+            self._slot_map_read_at = now
+        cluster.nodes_manager.move_node_to_end_of_cached_nodes(failed)  # asked last
+        try:
+            cluster.nodes_manager.initialize()
+        except (redis.RedisError, RedisClusterException):
+            pass  # no node answers either: the call's own error is raised; the next one retries
 
     def _run_in_batch(
         self, gather: Callable[[], object], r: redis.Redis, node: redis.Redis, name: str, call: Call
