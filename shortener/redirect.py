@@ -313,10 +313,7 @@ def write_back_at_exit(ctx: AppContext) -> None:
     if len(ctx.buffer):
         write_back(ctx)
     ctx.tally.stop()
-    try:
-        ctx.tally.flush()
-    except redis.RedisError as error:
-        ctx.failures.note("writing instance-wide counts", error)
+    ctx.tally.write()
 
 
 def resume_buffered_hits(ctx: AppContext) -> None:

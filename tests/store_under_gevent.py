@@ -22,11 +22,8 @@ from shortener.analytics.attribution import classify_hit  # noqa: E402
 from shortener.context import build_context  # noqa: E402
 from shortener.hits.recording import RECORD_HIT, Hit, RecordingPolicy, record_hit  # noqa: E402
 from shortener.store import LuaScript, connect, is_cluster, run_script  # noqa: E402
+from tests.agents import CHROME  # noqa: E402
 
-CHROME = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/126.0.0.0 Safari/537.36"
-)
 DOMAIN = "go.test"
 # Holds Redis (the node owning KEYS[1]) for ARGV[1] microseconds: a trip that stays in flight.
 BUSY = LuaScript(

@@ -7,14 +7,10 @@ import time
 import pytest
 
 from shortener.app import create_app
+from tests.agents import CHROME
 from tests.conftest import DOMAINS, tracked
 
 pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
-
-CHROME = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/126.0.0.0 Safari/537.36"
-)
 
 
 def wait_for(condition, seconds: float = 1.0) -> float:  # type: ignore[no-untyped-def]

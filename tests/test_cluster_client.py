@@ -54,3 +54,16 @@ def test_a_node_that_fails_to_answer_makes_the_client_read_the_slot_map_again(cl
         run_script(cluster_client, SEAL_DAY, day_keys(keys), [2_000_000_000])
     assert cluster_client.nodes_manager.get_node_from_slot(slot).name == owner.name
     assert run_script(cluster_client, SEAL_DAY, day_keys(keys), [2_000_000_000]) == SEALED
+
+
+@pytest.mark.parametrize("backend", ["cluster"], indirect=True)
+def test_the_slot_map_is_read_again_at_most_once_a_second(cluster_client, keys):
+    slot = cluster_client.keyslot(day_keys(keys)[0])
+    owner = cluster_client.nodes_manager.get_node_from_slot(slot)
+    gone = ClusterNode("127.0.0.1", free_port())
+    for read_again in (True, False):  # the second failure comes within the second
+        cluster_client.nodes_manager.slots_cache[slot] = [gone]
+        with pytest.raises(redis.ConnectionError):
+            run_script(cluster_client, SEAL_DAY, day_keys(keys), [2_000_000_000])
+        named = cluster_client.nodes_manager.get_node_from_slot(slot).name
+        assert named == (owner.name if read_again else gone.name)

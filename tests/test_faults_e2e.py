@@ -21,13 +21,10 @@ import redis
 from shortener.hits.instance import read_instance_days
 from shortener.hits.recording import day_of
 from shortener.links import now_ms
+from tests.agents import CHROME
 from tests.conftest import TEST_KEYS, served_lumen
 
 SOAK_SECONDS = float(os.environ.get("LUMEN_SOAK_SECONDS", "0") or 0)
-CHROME = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/126.0.0.0 Safari/537.36"
-)
 
 
 def call(port: int, method: str, path: str, headers: dict[str, str], body: object = None):  # type: ignore[no-untyped-def]

@@ -14,26 +14,16 @@ from shortener.figures import DayRange, day_range, load_stats, select_links
 from shortener.hits.recording import Hit, RecordingPolicy, record_hit, record_orphan
 from shortener.links import Link
 from shortener.store import SHARDS, is_cluster
+from tests.agents import CHROME, GOOGLEBOT, IPHONE, WHATSAPP_PREVIEW
 from tests.conftest import DOMAINS
 
 pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
 
-CHROME = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/126.0.0.0 Safari/537.36"
-)
-IPHONE = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0_1 like Mac OS X) AppleWebKit/605.1.15 "
-    "(KHTML, like Gecko) "
-    "Version/17.0 Mobile/15E148 Safari/604.1"
-)
 WHATSAPP_IN_APP = (
     "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/141.0.7390.124 Mobile Safari/537.36 [WA4A/2.25.32.75;]"
 )
-WHATSAPP_PREVIEW = "WhatsApp/2.23.20.0 A"
 TELEGRAM_PREVIEW = "TelegramBot (like TwitterBot)"
-GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 
 DAY1, DAY2, DAY3 = date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3)
 

@@ -13,13 +13,10 @@ from shortener.hits.recording import CLOSE_GRACE_MS, Hit, RecordingPolicy, day_o
 from shortener.hits.tally import SEALED
 from shortener.links import now_ms
 from shortener.store import SHARDS, run_script
+from tests.agents import CHROME
 
 pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
 
-CHROME = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/126.0.0.0 Safari/537.36"
-)
 VISITORS = 40
 
 

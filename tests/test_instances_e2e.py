@@ -11,13 +11,10 @@ import pytest
 
 from shortener.apikeys import create_api_key
 from shortener.store import Keys
+from tests.agents import CHROME
 from tests.conftest import served_lumen
 
 DOMAIN = "go.test"
-CHROME = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/126.0.0.0 Safari/537.36"
-)
 CLICKS_EACH = 60
 
 

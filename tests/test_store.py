@@ -21,15 +21,11 @@ from shortener.failures import FailureLog
 from shortener.hits.recording import Hit, RecordingPolicy, record_hit
 from shortener.hits.tally import InstanceTally
 from shortener.store import Keys
+from tests.agents import CHROME
 from tests.conftest import DOMAINS, ROOT
 
 pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
 log = logging.getLogger(__name__)
-
-CHROME = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/126.0.0.0 Safari/537.36"
-)
 
 
 def under_gevent(redis_url: str, scenario: str) -> dict[str, object]:

@@ -27,20 +27,11 @@ from shortener.hits.recording import (
 from shortener.hits.tally import SEALED, InstanceTally, batch_calls
 from shortener.links import now_ms
 from shortener.store import SHARDS, connect, run_in_pipeline
+from tests.agents import CHROME, GOOGLEBOT, IPHONE, WHATSAPP_PREVIEW
 from tests.conftest import ROOT, stored_hits
 
 pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
 
-CHROME = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/126.0.0.0 Safari/537.36"
-)
-IPHONE = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_3_1 like Mac OS X) AppleWebKit/605.1.15 "
-    "(KHTML, like Gecko) Version/17.2 Mobile/15E148 Safari/604.1"
-)
-WHATSAPP_PREVIEW = "WhatsApp/2.23.20.0 A"
-GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 log = logging.getLogger(__name__)
 
 

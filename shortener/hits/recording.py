@@ -266,10 +266,28 @@ RECORD_HIT_ARGS = (
 )
 
 
-def lua_caps() -> str:
-    """DAY_FIELD_CAPS and OTHER as Lua, so the scripts and their readers share one bound."""
+def lua_day_fields() -> str:
+    """DAY_FIELD_CAPS and OTHER as Lua, so the scripts and their readers share one bound, and
+    `bump`, which counts a day-hash field of a capped family within that bound (RECORD_HIT for a
+    link's day, FLUSH_TALLY for the instance's)."""
     caps = ", ".join(f"['{family}']={cap}" for family, cap in DAY_FIELD_CAPS.items())
-    return f"local CAPS = {{{caps}}}\nlocal OTHER = '{OTHER}'\n"
+    return f"local CAPS = {{{caps}}}\nlocal OTHER = '{OTHER}'\n" + _LUA_BUMP
+
+
+# Adds n to `field` of a day hash, a value of the capped `family`: an open-ended family keeps at
+# most CAPS[family] values a day (`n:<family>` counts them); a value new past the cap is counted
+# under `other` (the family's OTHER field) instead.
+_LUA_BUMP = """
+local function bump(key, family, field, other, n)
+  if redis.call('HINCRBY', key, field, n) == n then
+    if redis.call('HINCRBY', key, 'n:' .. family, 1) > CAPS[family] then
+      redis.call('HDEL', key, field)
+      redis.call('HINCRBY', key, 'n:' .. family, -1)
+      redis.call('HINCRBY', key, other, n)
+    end
+  end
+end
+"""
 
 
 def _named(names: tuple[str, ...], table: str, source: str) -> str:
@@ -384,24 +402,12 @@ end
 # Then, the hit's attribution settled: `count` bumps the day hash, `stream_id` gives the raw hit
 # its stream id.
 _WRITERS = (
-    lua_caps()
+    lua_day_fields()
     + """
 local ttl = tonumber(A.ttl)
 local live = A.live == '1'
 -- Each day key gets its time-to-live when the day's first hit of a kind creates it. A human hit's
 -- attribution is one field (encode_attribution in Python; decode_attribution reads it back).
--- An open-ended family keeps at most CAPS[family] values a day (`n:<family>` counts them);
--- a value past the cap is counted under `other` instead.
-local function bump(key, family, value, other)
-  local field = family .. value
-  if redis.call('HINCRBY', key, field, 1) == 1 then
-    if redis.call('HINCRBY', key, 'n:' .. family, 1) > CAPS[family] then
-      redis.call('HDEL', key, field)
-      redis.call('HINCRBY', key, 'n:' .. family, -1)
-      redis.call('HINCRBY', key, family .. other, 1)
-    end
-  end
-end
 local attribution = source .. '|' .. channel .. '|' .. evidence
 local other_attribution = source .. '|' .. OTHER .. '|' .. evidence
 -- The instance-wide day hashes get the same fields from `shortener.hits.tally.day_fields`.
@@ -409,11 +415,11 @@ local function count(key, ttl)
   local first = redis.call('HINCRBY', key, 'k:' .. kind, 1) == 1
   local first_human = first and kind == 'human'
   if kind == 'human' then
-    bump(key, 'a:', attribution, other_attribution)
-    bump(key, 'dev:', A.device, OTHER)
-    bump(key, 'os:', A.os, OTHER)
-    bump(key, 'br:', A.browser, OTHER)
-    bump(key, 'lang:', A.lang, OTHER)
+    bump(key, 'a:', 'a:' .. attribution, 'a:' .. other_attribution, 1)
+    bump(key, 'dev:', 'dev:' .. A.device, 'dev:' .. OTHER, 1)
+    bump(key, 'os:', 'os:' .. A.os, 'os:' .. OTHER, 1)
+    bump(key, 'br:', 'br:' .. A.browser, 'br:' .. OTHER, 1)
+    bump(key, 'lang:', 'lang:' .. A.lang, 'lang:' .. OTHER, 1)
   elseif kind == 'preview' then
     redis.call('HINCRBY', key, 'p:' .. channel, 1)
   end

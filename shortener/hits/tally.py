@@ -51,7 +51,7 @@ from shortener.hits.recording import (
     RecordingPolicy,
     day_of,
     encode_attribution,
-    lua_caps,
+    lua_day_fields,
     named_script,
 )
 from shortener.store import SHARDS, Call, Keys, raise_first_error, run_in_pipeline
@@ -62,8 +62,6 @@ log = logging.getLogger(__name__)
 SEALED = "sealed"
 # How long a shard remembers a writer's last batch: longer than a batch can wait to be sent again.
 MARKER_SECONDS = 7 * 86_400
-# Visitors per PFADD in the script (Lua's unpack has a limit on the values it spreads).
-PFADD_CHUNK = 1000
 
 # Applies one batch's part for one shard (or the merged copy): the day aggregates of each day of
 # the part (keys 3.. in threes: day hash, visitors, top links) and the stream entries. Refuses the
@@ -73,7 +71,7 @@ FLUSH_TALLY = named_script(
     "flush_tally",
     ("marker", "stream"),
     ("batch", "cap", "min_id", "marker_seconds", "payload"),
-    lua_caps()
+    lua_day_fields()
     + """
 local batch = tonumber(A.batch)
 if batch <= tonumber(redis.call('GET', K.marker) or '0') then return {0} end
@@ -85,19 +83,16 @@ for i, day in ipairs(payload.days) do
     refused[i] = true
     answer[#answer + 1] = i
   else
-    -- A field new to the day whose family is capped counts in the family's `n:` field; past the
-    -- cap it is counted under its `other` field instead (as RECORD_HIT's bump does).
     for _, f in ipairs(day.fields) do
       local name, family, other, n = f[1], f[2], f[3], f[4]
-      if redis.call('HINCRBY', day_key, name, n) == n and family ~= '' then
-        if redis.call('HINCRBY', day_key, 'n:' .. family, 1) > CAPS[family] then
-          redis.call('HDEL', day_key, name)
-          redis.call('HINCRBY', day_key, 'n:' .. family, -1)
-          redis.call('HINCRBY', day_key, other, n)
-        end
+      if family == '' then
+        redis.call('HINCRBY', day_key, name, n)
+      else
+        bump(day_key, family, name, other, n)
       end
     end
     redis.call('EXPIREAT', day_key, day.expire_at)
+    -- 1000 visitors per PFADD: Lua's unpack has a limit on the values it spreads.
     for j = 1, #day.visitors, 1000 do
       redis.call('PFADD', visitors_key, unpack(day.visitors, j, math.min(j + 999, #day.visitors)))
     end
@@ -252,6 +247,13 @@ class _Process:
 class InstanceTally:
     """The instance-wide part of this process's recorded hits, written once a second."""
 
+    # What belongs to the process that adds (`_start_process`; a forked child starts afresh).
+    _process: _Process
+    _open: list[InstanceHit]  # added since the last flush (the open spool file)
+    _batches: deque[_Batch]  # sealed, not yet taken by every shard
+    _pending: int  # hits in both
+    _writer: BackgroundWriter
+
     def __init__(
         self,
         r: redis.Redis,
@@ -271,15 +273,11 @@ class InstanceTally:
         self.interval = interval
         self.dropped = 0
         self.written = 0
-        self._open: list[InstanceHit] = []
-        self._batches: deque[_Batch] = deque()
-        self._pending = 0
-        self._process = _Process()
         # Made here, in the worker (see HitBuffer): one made in gunicorn's master at import time
         # would be a real OS lock in a gevent worker.
         self._lock = threading.Lock()
         self._flushing = threading.Lock()
-        self._writer = BackgroundWriter("tally-writer", lambda: self._pending > 0, interval)
+        self._start_process()
 
     def __len__(self) -> int:
         """Hits added and not yet written."""
@@ -297,7 +295,7 @@ class InstanceTally:
             os.write(self._spool_fd(), line)
             self._open.append(hit)
             self._pending += 1
-        self._writer.start(self._write_in_background)
+        self._writer.start(self.write)
         return True
 
     def flush(self) -> int:
@@ -348,7 +346,7 @@ class InstanceTally:
                 self._batches.append(batch)
                 self._pending += len(batch.hits)
         if taken:
-            self._writer.start(self._write_in_background)
+            self._writer.start(self.write)
         return sum(len(batch.hits) for batch in taken)
 
     def stop(self) -> None:
@@ -374,8 +372,9 @@ class InstanceTally:
         raise_first_error(replies)
         return len(late)
 
-    def _write_in_background(self) -> None:
-        """One turn of the background writer: a flush; Redis failing is noted, not raised."""
+    def write(self) -> None:
+        """A flush whose Redis failure is noted, not raised: the background writer's turn, and
+        a worker's last write at its exit."""
         try:
             self.flush()
         except redis.RedisError as error:
@@ -390,7 +389,7 @@ class InstanceTally:
                 return
             hits, self._open = self._open, []
             seq = self._next_seq()
-            path = self.spool_dir / f"{os.getpid()}.{self._process.writer}.{seq}.batch"
+            path = self._batch_path(seq)
             if self._process.spool is not None:
                 os.close(self._process.spool)
                 self._process.spool = None
@@ -401,7 +400,7 @@ class InstanceTally:
         """A batch of this process made of `hits`, written to its file (call under the lock)."""
         hits = list(hits)
         seq = self._next_seq()
-        path = self.spool_dir / f"{os.getpid()}.{self._process.writer}.{seq}.batch"
+        path = self._batch_path(seq)
         draft = path.with_suffix(".tmp")
         draft.write_text("".join(_spool_line(hit) for hit in hits))
         draft.replace(path)
@@ -413,14 +412,20 @@ class InstanceTally:
 
     def _own_process(self) -> None:
         if self._process.pid != os.getpid():  # a forked child: the parent's hits are its own
-            self._process = _Process()
-            self._open, self._batches, self._pending = [], deque(), 0
-            self._writer = BackgroundWriter(
-                "tally-writer", lambda: self._pending > 0, self.interval
-            )
+            self._start_process()
+
+    def _start_process(self) -> None:
+        self._process = _Process()
+        self._open = []
+        self._batches = deque()
+        self._pending = 0
+        self._writer = BackgroundWriter("tally-writer", lambda: self._pending > 0, self.interval)
 
     def _open_path(self) -> Path:
         return self.spool_dir / f"{os.getpid()}.{self._process.writer}.open"
+
+    def _batch_path(self, seq: int) -> Path:
+        return self.spool_dir / f"{os.getpid()}.{self._process.writer}.{seq}.batch"
 
     def _spool_fd(self) -> int:
         if self._process.spool is None:

@@ -12,25 +12,16 @@ from shortener.apikeys import create_api_key
 from shortener.demo import fill_demo
 from shortener.figures import today_of
 from shortener.links import now_ms
+from tests.agents import CHROME, GOOGLEBOT, IPHONE, WHATSAPP_PREVIEW
 from tests.browser.conftest import LiveServer
 from tests.conftest import write_instance_counts
 
-CHROME = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/126.0.0.0 Safari/537.36"
-)
-IPHONE = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
-    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
-)
 MESSENGER_IN_APP = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
     "like Gecko) "
     "Mobile/15E148 [FBAN/Messenger;FBAV/450.0.0.34.109;FBBV/600000000;FBDV/iPhone15,2;FBMD/iPhone;"
     "FBSN/iOS;FBSV/17.5;FBSS/3;FBCR/;FBID/phone;FBLC/en_US;FBOP/5]"
 )
-WHATSAPP_PREVIEW = "WhatsApp/2.23.20.0 A"
-GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 HOSTILE_TITLE = '<script>window.pwned=1</script>"><img src=x onerror="window.pwned=2">'
 HOSTILE_REFERRER = 'https://evil.example/"><img src=x onerror="window.pwned=3">'
 HOSTILE_UA = CHROME + ' <script>window.pwned=4</script>"><img src=x onerror="window.pwned=5">'

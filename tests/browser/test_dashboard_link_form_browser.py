@@ -13,15 +13,12 @@ import pytest
 
 from shortener.apikeys import create_api_key
 from shortener.links import now_ms
+from tests.agents import IPHONE
 from tests.browser.conftest import LiveServer
 
 DESKTOP_CHROME = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/126.0.0.0 Safari/537.36"
-)
-IPHONE = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
-    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
 )
 
 

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import json
 
+from tests.agents import CHROME
 from tests.conftest import DOMAINS, TEST_KEYS
 
 ORIGIN = "https://news.example"
 PAGE = "https://news.example/2026/11/story"
-CHROME = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/126.0.0.0 Safari/537.36"
-)
 
 
 def send(

@@ -9,12 +9,11 @@ import pytest
 
 from shortener.hits.recording import day_of
 from shortener.links import now_ms
+from tests.agents import GOOGLEBOT
 from tests.conftest import DOMAINS, TEST_KEYS, day_fields, instance_day_fields, stored_hits
 from tests.routes.sharing import CHROME, ORIGIN, PAGE, send, snapshot
 
 pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
-
-GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 
 
 @pytest.fixture

@@ -10,13 +10,10 @@ import pytest
 from shortener.app import create_app
 from shortener.hits.recording import day_of
 from shortener.links import CREATE_FIELDS, EDITABLE_FIELDS, now_ms
+from tests.agents import IPHONE
 from tests.conftest import DOMAINS, tracked
 from tests.routes.test_redirect import CHROME, GOOGLEBOT, WHATSAPP_PREVIEW, visit
 
-IPHONE = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
-    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
-)
 ANDROID = (
     "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/126.0.0.0 Mobile Safari/537.36"

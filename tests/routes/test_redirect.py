@@ -8,6 +8,7 @@ import pytest
 
 from shortener.app import create_app
 from shortener.hits.recording import day_of
+from tests.agents import CHROME, GOOGLEBOT, WHATSAPP_PREVIEW
 from tests.conftest import (
     DOMAINS,
     TEST_ENVIRON,
@@ -20,13 +21,6 @@ from tests.conftest import (
 )
 
 pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
-
-CHROME = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/126.0.0.0 Safari/537.36"
-)
-WHATSAPP_PREVIEW = "WhatsApp/2.23.20.0 A"
-GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 
 
 def visit(

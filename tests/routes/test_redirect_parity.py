@@ -22,14 +22,10 @@ from shortener.domain_pages import save_domain_pages
 from shortener.embedded_redis import EmbeddedRedis
 from shortener.routes.redirect import RedirectFastPath
 from shortener.store import Keys
+from tests.agents import CHROME, IPHONE, WHATSAPP_PREVIEW
 from tests.conftest import DOMAINS, TEST_ENVIRON, instance_day_keys, tracked
 
 pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
-
-CHROME = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/126.0.0.0 Safari/537.36"
-)
 
 
 @dataclass(frozen=True)
@@ -49,11 +45,6 @@ class Case:
     not_found_url: str = ""  # the domain's page for unknown codes
 
 
-IPHONE = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
-    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
-)
-WHATSAPP_PREVIEW = "WhatsApp/2.23.20.0 A"
 ROUTED = {
     "utm": {"source": "news"},
     "targets": {"ios": "https://apps.apple.com/app/id1"},

@@ -22,12 +22,9 @@ from shortener.hits.instance import read_instance_days
 from shortener.hits.recording import day_of
 from shortener.links import Link, now_ms
 from shortener.redirect import hit_from_environ, write_back
+from tests.agents import CHROME
 from tests.conftest import DOMAINS, TEST_ENVIRON, instance_day_keys, tracked
 
-CHROME = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/126.0.0.0 Safari/537.36"
-)
 HEADERS = {"Host": DOMAINS[0], "User-Agent": CHROME}
 TARGET = "https://example.com/printed"
 ENVIRON = {"HTTP_HOST": DOMAINS[0], "HTTP_USER_AGENT": CHROME}

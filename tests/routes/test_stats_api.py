@@ -10,15 +10,12 @@ import pytest
 
 from shortener.figures import today_of
 from shortener.links import now_ms
+from tests.agents import IPHONE
 from tests.conftest import DOMAINS, write_instance_counts
 from tests.routes.test_redirect import CHROME, GOOGLEBOT, WHATSAPP_PREVIEW, visit
 
 pytestmark = pytest.mark.both_backends  # on the standalone Redis and the cluster
 
-IPHONE = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
-    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
-)
 MESSENGER_IN_APP = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
     "like Gecko) "
